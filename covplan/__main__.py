@@ -1,0 +1,5 @@
+import sys
+
+from covplan.cli import main
+
+sys.exit(main())
