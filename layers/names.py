@@ -1,0 +1,246 @@
+"""Normalise and match administrative unit names (村/社区, 乡镇/街道, 县市区).
+
+Planners write unit names many ways: ``永晖社区居委会``, ``永晖社区``, ``永晖``; ``联城街道办事处``,
+``联城街道``; ``太平乡人民政府``; full-width letters and stray spaces. :func:`normalise_name`
+reduces every spelling to a *key* (NFKC, no spaces or punctuation, administrative suffixes
+stripped), and :class:`UnitNameIndex` matches a name against a unit table by key, using the
+county (and township, for villages) to break ties between equal names.
+
+A match is ``unique`` (one unit), ``ambiguous`` (several units share the name: the candidates
+are listed) or ``unknown`` (no unit: the closest names are suggested, by :mod:`difflib`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+
+__all__ = [
+    "NameMatch",
+    "UnitNameIndex",
+    "clean_text",
+    "normalise_name",
+]
+
+#: suffixes stripped from unit names, longest first within each level
+_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "village": (
+        "社区居民委员会",
+        "村民委员会",
+        "居民委员会",
+        "社区居委会",
+        "村委会",
+        "居委会",
+        "委员会",
+        "社区",
+        "村",
+    ),
+    "township": (
+        "街道办事处",
+        "镇人民政府",
+        "乡人民政府",
+        "人民政府",
+        "办事处",
+        "街道",
+        "镇",
+        "乡",
+    ),
+    "county": ("畲族自治县", "自治县", "人民政府", "区", "县", "市"),
+}
+#: ethnic qualifiers that users often leave out (老竹畲族镇 ~ 老竹镇)
+_ETHNIC = ("畲族",)
+
+_PUNCT = re.compile(r"[\s\u3000·•・.,，。、;；:：'\"“”‘’()（）\[\]【】<>《》\-—_/\\|]+")
+
+
+def clean_text(value: object) -> str:
+    """NFKC-normalised text without surrounding spaces; ``""`` for None/NaN."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def normalise_name(name: object, level: str = "village") -> str:
+    """Matching key of a unit name.
+
+    Full-width → half-width (NFKC), spaces and punctuation removed, then the administrative
+    suffixes of ``level`` (``village``, ``township`` or ``county``) stripped repeatedly, never
+    down to an empty string; ``畲族`` is dropped inside township/county names.
+
+    Examples
+    --------
+    >>> normalise_name("永晖社区居民委员会"), normalise_name("永晖社区")
+    ('永晖', '永晖')
+    >>> normalise_name("联城街道办事处", "township"), normalise_name("老竹镇", "township")
+    ('联城', '老竹')
+    """
+    text = _PUNCT.sub("", clean_text(name))
+    if level not in _SUFFIXES:
+        raise ValueError(f"unknown unit level {level!r}")
+    if level in ("township", "county"):
+        for word in _ETHNIC:
+            stripped = text.replace(word, "")
+            if stripped:
+                text = stripped
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _SUFFIXES[level]:
+            if text.endswith(suffix) and len(text) > len(suffix):
+                text = text[: -len(suffix)]
+                changed = True
+                break
+    return text
+
+
+def _exact_key(name: object) -> str:
+    return _PUNCT.sub("", clean_text(name))
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """Outcome of matching one name.
+
+    Attributes
+    ----------
+    status : str
+        ``unique``, ``ambiguous`` or ``unknown``.
+    code : str or None
+        Code of the unit for a unique match.
+    name : str or None
+        Official name of that unit.
+    candidates : tuple of (code, name, context)
+        For ``ambiguous``: every unit sharing the name (context = county/township names).
+    suggestions : tuple of str
+        For ``unknown``: the closest official names (difflib).
+    """
+
+    status: str
+    code: str | None = None
+    name: str | None = None
+    candidates: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "unique"
+
+    def describe(self) -> str:
+        """One-line bilingual explanation for reports."""
+        if self.status == "unique":
+            return f"{self.name} ({self.code})"
+        if self.status == "ambiguous":
+            cands = "; ".join(f"{n} {c} [{ctx}]" for c, n, ctx in self.candidates[:8])
+            return f"名称不唯一 / ambiguous name, candidates: {cands}"
+        sugg = "、".join(self.suggestions) if self.suggestions else "—"
+        return f"未找到 / not found; closest names: {sugg}"
+
+
+class UnitNameIndex:
+    """Name lookup over one unit table.
+
+    Parameters
+    ----------
+    units : DataFrame
+        Must have ``code`` and ``name``; ``county_code`` (townships, villages) and
+        ``township_code`` (villages) are used to break ties.
+    level : str
+        ``village``, ``township`` or ``county`` (selects the suffixes stripped).
+    context_names : dict, optional
+        code → display name of counties/townships, used to describe candidates.
+    """
+
+    def __init__(
+        self,
+        units: pd.DataFrame,
+        level: str,
+        context_names: dict[str, str] | None = None,
+    ) -> None:
+        self.level = level
+        self._ctx = context_names or {}
+        cols = ["code", "name"] + [c for c in ("county_code", "township_code") if c in units]
+        table = units[cols].copy()
+        for col in cols:
+            table[col] = table[col].map(clean_text)
+        table["key"] = table["name"].map(lambda s: normalise_name(s, level))
+        table["exact"] = table["name"].map(_exact_key)
+        self.table = table.reset_index(drop=True)
+        self._by_key: dict[str, list[int]] = {}
+        self._by_exact: dict[str, list[int]] = {}
+        for i, (key, exact) in enumerate(zip(self.table["key"], self.table["exact"])):
+            self._by_key.setdefault(key, []).append(i)
+            self._by_exact.setdefault(exact, []).append(i)
+        self._names = sorted(set(self.table["name"]))
+
+    def _filter(self, rows: list[int], county: str | None, township: str | None) -> list[int]:
+        out = rows
+        if county and "county_code" in self.table:
+            out = [i for i in out if self.table.at[i, "county_code"] == county]
+        if township and "township_code" in self.table:
+            out = [i for i in out if self.table.at[i, "township_code"] == township]
+        return out
+
+    def _context(self, i: int) -> str:
+        parts = []
+        for col in ("county_code", "township_code"):
+            if col in self.table:
+                code = self.table.at[i, col]
+                parts.append(self._ctx.get(code, code))
+        return " ".join(p for p in parts if p)
+
+    def match(
+        self,
+        name: object,
+        county: str | None = None,
+        township: str | None = None,
+    ) -> NameMatch:
+        """Match ``name``, restricted to ``county``/``township`` codes when given.
+
+        An exact spelling (after NFKC and removal of spaces) wins over a suffix-stripped one,
+        so ``张村`` and ``张村村`` stay distinct when both exist.
+        """
+        text = clean_text(name)
+        if not text:
+            return NameMatch("unknown")
+        if re.fullmatch(r"\d{6,12}", text):  # a code typed into the name column
+            rows = [i for i, c in enumerate(self.table["code"]) if c == text]
+            if rows:
+                return self._result(rows)
+        for index, key in (
+            (self._by_exact, _exact_key(text)),
+            (self._by_key, normalise_name(text, self.level)),
+        ):
+            rows = self._filter(index.get(key, []), county, township)
+            if rows:
+                return self._result(rows)
+        # suggestions: within the county/township when given, else everywhere
+        scope = self._filter(list(range(len(self.table))), county, township)
+        names = sorted({self.table.at[i, "name"] for i in scope}) or self._names
+        keys = {normalise_name(n, self.level): n for n in names}
+        close = difflib.get_close_matches(normalise_name(text, self.level), list(keys), n=3, cutoff=0.5)
+        return NameMatch("unknown", suggestions=tuple(keys[k] for k in close))
+
+    def _result(self, rows: list[int]) -> NameMatch:
+        if len(rows) == 1:
+            i = rows[0]
+            return NameMatch("unique", code=self.table.at[i, "code"], name=self.table.at[i, "name"])
+        cands = tuple(
+            (self.table.at[i, "code"], self.table.at[i, "name"], self._context(i)) for i in rows
+        )
+        return NameMatch("ambiguous", candidates=cands)
+
+    def match_many(self, names: Iterable[object], county: str | None = None) -> list[NameMatch]:
+        """:meth:`match` over several names (same county restriction)."""
+        return [self.match(n, county=county) for n in names]
