@@ -1,0 +1,549 @@
+"""Township gap lists: the unmet plan targets a county has to act on, one row per township.
+
+The input is an evaluation result (:class:`coverage.evaluate.EvaluationResult`, or its
+``units`` DataFrame in the schema of ``docs/ARCHITECTURE.md``). Three kinds of rows come out:
+
+* a **township-level** target that a township does not meet → one row for that township;
+* a **village-level** target (儿童之家应建尽建, 村委会女性比例, …) → the unmet villages are
+  aggregated to their township: one row per township and target, with the number of unmet
+  villages, their names and the summed shortfall;
+* a **county- or city-level** target (妇幼保健机构, 示范型儿童之家占比 15%, …) → one row per
+  county (or the city) in a separate section (``section = "county"``), because the county
+  government, not a township, must act on it.
+
+Geometries are the township polygons (estimated boundaries), the county outlines and, for the
+city, their union; all in EPSG:4326. No distance or area is computed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage._errors import EvaluationError
+from layers.settings import CITY_CODE, STORAGE_CRS
+
+__all__ = [
+    "ADDITIVE_UNITS",
+    "GAP_COLUMNS",
+    "SelectionError",
+    "gaps_wide",
+    "resolve_county",
+    "resolve_targets",
+    "result_units",
+    "summary_table",
+    "target_labels",
+    "township_gaps",
+]
+
+#: columns of :func:`township_gaps` (geometry aside), in export order
+GAP_COLUMNS: tuple[str, ...] = (
+    "section",
+    "unit_level",
+    "unit_code",
+    "unit_name",
+    "county_code",
+    "county_name",
+    "target_id",
+    "target_label",
+    "evaluated_level",
+    "n_units_evaluated",
+    "n_units_not_met",
+    "units_not_met",
+    "required",
+    "actual",
+    "shortfall",
+    "shortfall_unit",
+    "action",
+    "status",
+    "is_plan_level",
+    "year",
+    "clause",
+    "source_lines",
+    "provenance",
+)
+
+#: shortfall units that add up across villages (percentage points do not)
+ADDITIVE_UNITS: frozenset[str] = frozenset(
+    {"facilities", "upgrades", "slots", "places", "people", "units"}
+)
+
+_EVALUATED = ("met", "not_met")
+
+
+class SelectionError(EvaluationError):
+    """A county, target or year asked for does not exist in the dataset or the result."""
+
+
+# --------------------------------------------------------------------------- inputs
+def result_units(result: Any) -> pd.DataFrame:
+    """The per-unit rows of ``result`` (an EvaluationResult or its ``units`` DataFrame)."""
+    units = result if isinstance(result, pd.DataFrame) else getattr(result, "units", None)
+    if not isinstance(units, pd.DataFrame):
+        msg = f"expected an EvaluationResult or its units DataFrame, got {type(result).__name__}"
+        raise EvaluationError(msg)
+    missing = [c for c in ("target_id", "unit_level", "unit_code", "status") if c not in units]
+    if missing:
+        msg = f"evaluation result lacks the column(s) {', '.join(missing)}"
+        raise EvaluationError(msg)
+    return units
+
+
+def target_labels(result: Any, targets: Iterable[Any] | None = None, lang: str = "zh") -> dict:
+    """Target id → display label, in the order the targets were evaluated.
+
+    Labels come from ``targets`` (PlanTarget objects with ``id``/``label_zh``/``label_en``),
+    else from ``result.targets``, else from a ``target_label`` column; the id otherwise.
+    """
+    units = result_units(result)
+    out: dict[str, str] = {}
+    source = targets if targets is not None else getattr(result, "targets", None)
+    if isinstance(source, dict):
+        source = source.values()
+    for t in source or ():
+        tid = str(getattr(t, "id", ""))
+        if tid:
+            out[tid] = str(getattr(t, f"label_{lang}", "") or getattr(t, "label_zh", "") or tid)
+    has_label = "target_label" in units.columns
+    for tid, grp in units.groupby("target_id", sort=False):
+        if tid not in out:
+            out[str(tid)] = str(grp["target_label"].iloc[0]) if has_label else str(tid)
+    return out
+
+
+def resolve_county(dataset: Any, county: str | int | None) -> tuple[str, str] | None:
+    """Return ``(code, name)`` of a county given by its name (莲都区) or 6-digit code."""
+    if county is None or str(county).strip() == "":
+        return None
+    key = str(county).strip()
+    counties = dataset.counties
+    for code, name in zip(counties["code"].astype(str), counties["name"].astype(str)):
+        if key in (code, name):
+            return code, name
+    valid = "、".join(f"{n}（{c}）" for c, n in zip(counties["code"], counties["name"]))
+    msg = f"unknown county {key!r}; valid counties: {valid}"
+    raise SelectionError(msg)
+
+
+def resolve_targets(result: Any, target: str | Iterable[str] | None) -> list[str]:
+    """Target ids of ``result`` selected by ``target`` (one id, several, or all when None)."""
+    ids = [str(t) for t in pd.unique(result_units(result)["target_id"])]
+    if target is None:
+        return ids
+    wanted = [target] if isinstance(target, str) else [str(t) for t in target]
+    unknown = [t for t in wanted if t not in ids]
+    if unknown:
+        msg = f"unknown target id {', '.join(map(repr, unknown))}; valid ids: {', '.join(ids)}"
+        raise SelectionError(msg)
+    return wanted
+
+
+# --------------------------------------------------------------------------- helpers
+def _col(df: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series([default] * len(df), index=df.index, dtype=object)
+
+
+def _as_str(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value)
+
+
+def _merge_provenance(values: Iterable[Any]) -> str:
+    """Union of ``key=value;…`` provenance strings, keeping first-seen order."""
+    parts: dict[str, list[str]] = {}
+    plain: list[str] = []
+    for value in values:
+        for part in _as_str(value).split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" in part:
+                key, val = (s.strip() for s in part.split("=", 1))
+                vals = parts.setdefault(key, [])
+                if val not in vals:
+                    vals.append(val)
+            elif part not in plain:
+                plain.append(part)
+    out = [f"{k}={'/'.join(v)}" for k, v in parts.items()] + plain
+    return ";".join(out)
+
+
+def _aggregate_values(rows: pd.DataFrame, unit: str) -> tuple[Any, Any, float]:
+    """required, actual and shortfall of several unmet villages rolled into one township row.
+
+    Additive units (facilities, slots, people, …) are summed. Percentage points are not:
+    the township row keeps the common requirement, the lowest actual value and the largest
+    shortfall.
+    """
+    shortfall = pd.to_numeric(rows["shortfall"], errors="coerce")
+    req_num = pd.to_numeric(rows["required"], errors="coerce")
+    act_num = pd.to_numeric(rows["actual"], errors="coerce")
+    if unit in ADDITIVE_UNITS:
+        return (
+            float(req_num.sum()) if req_num.notna().any() else np.nan,
+            float(act_num.sum()) if act_num.notna().any() else np.nan,
+            float(shortfall.sum()),
+        )
+    if req_num.notna().all():
+        req: Any = float(req_num.max()) if req_num.nunique() <= 1 else "/".join(
+            f"{v:g}" for v in sorted(req_num.unique())
+        )
+    else:
+        req = "/".join(dict.fromkeys(_as_str(v) for v in rows["required"]))
+    act = float(act_num.min()) if act_num.notna().any() else np.nan
+    short = float(shortfall.max()) if shortfall.notna().any() else np.nan
+    return req, act, short
+
+
+def _unit_geometries(dataset: Any) -> dict[str, Any]:
+    """Unit code → polygon (townships, counties and the city as their union), EPSG:4326."""
+    geoms: dict[str, Any] = {}
+    for layer in (dataset.counties, dataset.townships):
+        gdf = layer.to_crs(STORAGE_CRS) if layer.crs is not None else layer
+        geoms.update(zip(gdf["code"].astype(str), gdf.geometry))
+    if len(dataset.counties):
+        geoms[CITY_CODE] = dataset.counties.to_crs(STORAGE_CRS).geometry.union_all()
+    return geoms
+
+
+def _township_lookup(dataset: Any) -> dict[str, dict[str, str]]:
+    t = dataset.townships
+    county_names = dict(zip(dataset.counties["code"].astype(str), dataset.counties["name"]))
+    out = {}
+    for row in t.itertuples(index=False):
+        cc = str(getattr(row, "county_code", "") or str(row.code)[:6])
+        cname = getattr(row, "county_name", None) or county_names.get(cc, "")
+        out[str(row.code)] = {"name": str(row.name), "county_code": cc, "county_name": str(cname)}
+    return out
+
+
+def _empty_gaps() -> gpd.GeoDataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in GAP_COLUMNS})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=STORAGE_CRS))
+
+
+# --------------------------------------------------------------------------- gap list
+def township_gaps(
+    result: Any,
+    dataset: Any,
+    county: str | int | None = None,
+    target: str | Iterable[str] | None = None,
+    *,
+    targets: Iterable[Any] | None = None,
+) -> gpd.GeoDataFrame:
+    """The gap list: one row per township (or county/city) and unmet target.
+
+    Parameters
+    ----------
+    result : EvaluationResult or DataFrame
+        Evaluation of one inventory year (rows in the ``res.units`` schema).
+    dataset : Dataset
+        Supplies township/county names and polygons (EPSG:4326).
+    county : str or int, optional
+        County name (``莲都区``) or code (``331102``); only its townships and the county
+        itself are kept (city-level rows are dropped). Unknown → :class:`SelectionError`.
+    target : str or list of str, optional
+        Target id(s) to keep. Unknown → :class:`SelectionError` listing the valid ids.
+    targets : iterable of PlanTarget, optional
+        Source of the display labels (see :func:`target_labels`).
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns :data:`GAP_COLUMNS` + geometry (EPSG:4326). ``section`` is ``township`` for
+        township rows and village rows aggregated to their township, ``county`` for county-
+        and city-level rows. ``shortfall`` is in ``shortfall_unit`` (summed over villages for
+        additive units; the largest gap for percentage points). ``attrs`` records the
+        selection (``county_code``, ``county_name``, ``target_ids``, ``year``).
+    """
+    units = result_units(result)
+    selected = resolve_targets(result, target)
+    chosen = resolve_county(dataset, county)
+    labels = target_labels(result, targets)
+    order = {tid: i for i, tid in enumerate(labels)}
+    towns = _township_lookup(dataset)
+    geoms = _unit_geometries(dataset)
+
+    rows = units[units["target_id"].isin(selected)]
+    bad = rows[rows["status"] == "not_met"]
+    records: list[dict[str, Any]] = []
+
+    def base(first: pd.Series, code: str, level: str, section: str) -> dict[str, Any]:
+        info = towns.get(code, {})
+        return {
+            "section": section,
+            "unit_level": level,
+            "unit_code": code,
+            "county_code": info.get("county_code", _as_str(first.get("county_code"))),
+            "county_name": info.get("county_name", _as_str(first.get("county_name"))),
+            "target_id": str(first["target_id"]),
+            "target_label": labels.get(str(first["target_id"]), str(first["target_id"])),
+            "evaluated_level": str(first["unit_level"]),
+            "shortfall_unit": _as_str(first.get("shortfall_unit")),
+            "action": _as_str(first.get("action")),
+            "status": "not_met",
+            "year": first.get("year"),
+            "clause": _as_str(first.get("clause")),
+            "source_lines": _as_str(first.get("source_lines")),
+        }
+
+    # township-, county- and city-level rows: one gap row each
+    for _, r in bad[bad["unit_level"] != "village"].iterrows():
+        level = str(r["unit_level"])
+        code = _as_str(r["unit_code"])
+        rec = base(r, code, level, "township" if level == "township" else "county")
+        if level == "county":
+            rec["county_code"] = code
+            rec["county_name"] = _as_str(r.get("unit_name"))
+        elif level == "city":
+            rec["county_code"], rec["county_name"] = "", ""
+        name = towns.get(code, {}).get("name") if level == "township" else None
+        rec.update(
+            unit_name=name or _as_str(r.get("unit_name")),
+            n_units_evaluated=1,
+            n_units_not_met=1,
+            units_not_met="",
+            required=r.get("required"),
+            actual=r.get("actual"),
+            shortfall=pd.to_numeric(pd.Series([r.get("shortfall")]), errors="coerce").iloc[0],
+            is_plan_level=bool(r.get("is_plan_level", True)),
+            provenance=_as_str(r.get("provenance")),
+        )
+        records.append(rec)
+
+    # village-level rows: aggregate the unmet villages to their township
+    villages = rows[rows["unit_level"] == "village"].copy()
+    if not villages.empty:
+        tcode = _col(villages, "township_code").map(_as_str)
+        villages["_township"] = np.where(
+            tcode != "", tcode, villages["unit_code"].astype(str).str[:9]
+        )
+        evaluated = villages[villages["status"].isin(_EVALUATED)]
+        n_eval = evaluated.groupby(["target_id", "_township"]).size()
+        unmet = villages[villages["status"] == "not_met"]
+        for (tid, town), grp in unmet.groupby(["target_id", "_township"], sort=False):
+            first = grp.iloc[0]
+            unit = _as_str(first.get("shortfall_unit"))
+            req, act, short = _aggregate_values(grp, unit)
+            names = [_as_str(n) or _as_str(c) for n, c in zip(_col(grp, "unit_name"), grp["unit_code"])]
+            actions = list(dict.fromkeys(_as_str(a) for a in _col(grp, "action")))
+            if len(actions) == 1:
+                action = actions[0]
+            else:
+                action = "；".join(f"{n}：{a}" for n, a in zip(names, _col(grp, "action")))
+            rec = base(first, str(town), "township", "township")
+            rec.update(
+                unit_name=towns.get(str(town), {}).get("name", ""),
+                n_units_evaluated=int(n_eval.get((tid, town), len(grp))),
+                n_units_not_met=len(grp),
+                units_not_met="、".join(names),
+                required=req,
+                actual=act,
+                shortfall=short,
+                action=action,
+                is_plan_level=bool(_col(grp, "is_plan_level", True).astype(bool).any()),
+                provenance=_merge_provenance(_col(grp, "provenance")),
+            )
+            records.append(rec)
+
+    if chosen is not None:
+        records = [r for r in records if r["county_code"] == chosen[0] and r["unit_level"] != "city"]
+    if not records:
+        gaps = _empty_gaps()
+    else:
+        frame = pd.DataFrame.from_records(records, columns=list(GAP_COLUMNS))
+        sec = frame["section"].map({"township": 0, "county": 1})
+        lvl = frame["unit_level"].map({"township": 0, "county": 1, "city": 2})
+        frame = (
+            frame.assign(
+                _sec=sec, _lvl=lvl, _ord=frame["target_id"].map(order).fillna(len(order))
+            )
+            .sort_values(["_sec", "_lvl", "county_code", "unit_code", "_ord"], kind="stable")
+            .drop(columns=["_sec", "_lvl", "_ord"])
+            .reset_index(drop=True)
+        )
+        geometry = gpd.GeoSeries([geoms.get(c) for c in frame["unit_code"]], crs=STORAGE_CRS)
+        gaps = gpd.GeoDataFrame(frame, geometry=geometry)
+    year = _single_year(units)
+    gaps.attrs.update(
+        county_code=chosen[0] if chosen else None,
+        county_name=chosen[1] if chosen else None,
+        target_ids=list(selected),
+        year=year,
+    )
+    return gaps
+
+
+def _single_year(units: pd.DataFrame) -> int | None:
+    if "year" not in units.columns:
+        return None
+    years = pd.to_numeric(units["year"], errors="coerce").dropna().unique()
+    return int(years[0]) if len(years) == 1 else None
+
+
+def _combined_status(statuses: pd.Series) -> str:
+    """Township status of a village-level target: not_met if any village is not met."""
+    s = set(statuses)
+    for status in ("not_met", "no_data", "met"):
+        if status in s:
+            return status
+    return "not_applicable"
+
+
+def gaps_wide(
+    result: Any,
+    dataset: Any,
+    county: str | int | None = None,
+    target: str | Iterable[str] | None = None,
+    *,
+    value: str = "status",
+) -> gpd.GeoDataFrame:
+    """One row per township, one column per township- or village-level target.
+
+    Parameters
+    ----------
+    value : {"status", "shortfall"}
+        ``status``: the township's status id (for village-level targets: ``not_met`` if any
+        village is not met, else ``no_data`` if any lacks data, else ``met``).
+        ``shortfall``: the township's shortfall (summed over its unmet villages; the largest
+        gap for percentage points), 0 where met.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``unit_code``, ``unit_name``, ``county_code``, ``county_name``, one column per target
+        id (empty where the target was not evaluated for that township), ``n_not_met``
+        (targets not met), geometry (township polygons, EPSG:4326). County- and city-level
+        targets have no township column; they are in the gap list's county section.
+    """
+    if value not in ("status", "shortfall"):
+        msg = f"value must be 'status' or 'shortfall', not {value!r}"
+        raise SelectionError(msg)
+    units = result_units(result)
+    selected = resolve_targets(result, target)
+    chosen = resolve_county(dataset, county)
+    towns = dataset.townships.to_crs(STORAGE_CRS)
+    lookup = _township_lookup(dataset)
+    if chosen is not None:
+        towns = towns[towns["county_code"].astype(str) == chosen[0]]
+    rows = units[units["target_id"].isin(selected) & units["unit_level"].isin(["township", "village"])]
+    rows = rows.copy()
+    tcode = _col(rows, "township_code").map(_as_str)
+    rows["_township"] = np.where(
+        (rows["unit_level"] == "village") & (tcode != ""), tcode, rows["unit_code"].astype(str).str[:9]
+    )
+    codes = towns["code"].astype(str).tolist()
+    out = pd.DataFrame(
+        {
+            "unit_code": codes,
+            "unit_name": [lookup[c]["name"] for c in codes],
+            "county_code": [lookup[c]["county_code"] for c in codes],
+            "county_name": [lookup[c]["county_name"] for c in codes],
+        }
+    )
+    target_cols = [t for t in selected if t in set(rows["target_id"])]
+    statuses = {}
+    for tid in target_cols:
+        sub = rows[rows["target_id"] == tid]
+        st = out["unit_code"].map(sub.groupby("_township")["status"].agg(_combined_status))
+        statuses[tid] = st
+        if value == "status":
+            out[tid] = st.astype(object)
+            continue
+        unit = _as_str(_col(sub, "shortfall_unit").iloc[0])
+        unmet = sub[sub["status"] == "not_met"]
+        short = pd.to_numeric(_col(unmet, "shortfall"), errors="coerce")
+        by_town = short.groupby(unmet["_township"]).agg("sum" if unit in ADDITIVE_UNITS else "max")
+        vals = out["unit_code"].map(by_town)
+        out[tid] = np.where(st == "not_met", vals, np.where(st.isna(), np.nan, 0.0))
+    status_frame = pd.DataFrame(statuses, index=out.index)
+    out["n_not_met"] = (status_frame == "not_met").sum(axis=1).astype(int)
+    out = out.sort_values(["county_code", "unit_code"], kind="stable").reset_index(drop=True)
+    geo = dict(zip(towns["code"].astype(str), towns.geometry))
+    wide = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([geo[c] for c in out["unit_code"]], crs=STORAGE_CRS))
+    wide.attrs.update(
+        target_ids=target_cols, value=value, county_code=chosen[0] if chosen else None,
+        year=_single_year(units),
+    )
+    return wide
+
+
+# --------------------------------------------------------------------------- summary
+def _rollup_city_status(result: Any) -> dict[str, str]:
+    """Target id → plan-level status of the city row of ``result.rollup`` (if any)."""
+    rollup = getattr(result, "rollup", None)
+    if not isinstance(rollup, pd.DataFrame) or "plan_status" not in rollup.columns:
+        return {}
+    mask = pd.Series(False, index=rollup.index)
+    for col in ("unit_code", "code"):
+        if col in rollup.columns:
+            mask |= rollup[col].astype(str) == CITY_CODE
+    for col in ("unit_level", "level", "scope"):
+        if col in rollup.columns:
+            mask |= rollup[col].astype(str) == "city"
+    city = rollup[mask]
+    return {str(t): _as_str(s) for t, s in zip(city["target_id"], city["plan_status"])}
+
+
+def summary_table(
+    result: Any,
+    targets: Iterable[Any] | None = None,
+    target: str | Iterable[str] | None = None,
+    county: tuple[str, str] | None = None,
+) -> pd.DataFrame:
+    """Per-target summary of the result rows (city-wide, or one county's units).
+
+    Counts use the plan-level rows of each target (``is_plan_level``) when the target has
+    any, so per-township breakdowns shown only for siting do not inflate them.
+
+    Returns
+    -------
+    DataFrame
+        ``target_id``, ``target_label``, ``unit_level`` (levels evaluated, joined by ``/``),
+        ``n_units`` (met + not met), ``met``, ``not_met``, ``no_data``, ``not_applicable``,
+        ``shortfall`` (summed over unmet rows; largest gap for percentage points),
+        ``shortfall_unit``, ``plan_status`` (the city row of ``result.rollup`` where the plan
+        states a city-wide result, else empty), ``provenance``.
+    """
+    units = result_units(result)
+    selected = resolve_targets(result, target)
+    labels = target_labels(result, targets)
+    plan_status = _rollup_city_status(result) if county is None else {}
+    rows_out = []
+    for tid in selected:
+        sub = units[units["target_id"] == tid]
+        if county is not None:
+            cc = _col(sub, "county_code").map(_as_str)
+            sub = sub[(cc == county[0]) | (sub["unit_code"].astype(str) == county[0])]
+        if "is_plan_level" in sub.columns and sub["is_plan_level"].fillna(False).astype(bool).any():
+            sub = sub[sub["is_plan_level"].fillna(False).astype(bool)]
+        st = sub["status"].value_counts()
+        unit = _as_str(_col(sub, "shortfall_unit").iloc[0]) if len(sub) else ""
+        short = pd.to_numeric(_col(sub[sub["status"] == "not_met"], "shortfall"), errors="coerce")
+        total = short.sum() if unit in ADDITIVE_UNITS else (short.max() if len(short) else 0.0)
+        rows_out.append(
+            {
+                "target_id": tid,
+                "target_label": labels.get(tid, tid),
+                "unit_level": "/".join(dict.fromkeys(sub["unit_level"].astype(str))),
+                "n_units": int(st.get("met", 0) + st.get("not_met", 0)),
+                "met": int(st.get("met", 0)),
+                "not_met": int(st.get("not_met", 0)),
+                "no_data": int(st.get("no_data", 0)),
+                "not_applicable": int(st.get("not_applicable", 0)),
+                "shortfall": float(total) if pd.notna(total) else 0.0,
+                "shortfall_unit": unit,
+                "plan_status": plan_status.get(tid, ""),
+                "provenance": _merge_provenance(_col(sub, "provenance")),
+            }
+        )
+    columns = ["target_id", "target_label", "unit_level", "n_units", "met", "not_met", "no_data",
+               "not_applicable", "shortfall", "shortfall_unit", "plan_status", "provenance"]
+    return pd.DataFrame(rows_out, columns=columns)

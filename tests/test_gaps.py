@@ -1,0 +1,337 @@
+"""Township gap lists (coverage/gaps.py) on a small hand-made case.
+
+The case (built by :func:`make_dataset` and :func:`make_result`, reused by the export, report
+and CLI tests) has two counties, three townships and a hand-written evaluation result; every
+expected value below was counted by hand from the rows in :func:`make_result`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from coverage.gaps import (
+    SelectionError,
+    gaps_wide,
+    resolve_county,
+    summary_table,
+    target_labels,
+    township_gaps,
+)
+from layers._errors import CovplanError
+from layers.dataset import Dataset
+
+LIANDU, QINGTIAN = "331102", "331121"
+T_ZIJIN, T_YANQUAN, T_HECHENG = "331102001", "331102002", "331121001"
+
+LABELS = {
+    "child_home_every_village": "儿童之家应建尽建",
+    "demo_child_home_per_township": "每个乡镇（街道）1家以上示范型儿童之家",
+    "women_village_committee_30": "村委员会成员中女性比例达到30%以上",
+    "mch_institution_city_county": "市、县两级均应设置1所妇幼保健机构",
+    "demo_child_home_share_15": "示范型儿童之家达到儿童之家总数的15%以上",
+    "childcare_slots_per_1000": "每千人拥有3岁以下婴幼儿托位数达到4.5个",
+}
+
+
+def make_dataset(root: Path | None = None) -> Dataset:
+    """Two square counties side by side; three townships (two in 莲都区, one in 青田县)."""
+    counties = gpd.GeoDataFrame(
+        {
+            "code": [LIANDU, QINGTIAN],
+            "name": ["莲都区", "青田县"],
+            "pop_total": [500_000, 400_000],
+            "provenance": ["real", "real"],
+        },
+        geometry=[box(119.8, 28.3, 120.0, 28.5), box(120.0, 28.3, 120.2, 28.5)],
+        crs="EPSG:4326",
+    )
+    townships = gpd.GeoDataFrame(
+        {
+            "code": [T_ZIJIN, T_YANQUAN, T_HECHENG],
+            "name": ["紫金街道", "岩泉街道", "鹤城街道"],
+            "county_code": [LIANDU, LIANDU, QINGTIAN],
+            "county_name": ["莲都区", "莲都区", "青田县"],
+            "provenance": ["estimated"] * 3,
+        },
+        geometry=[
+            box(119.8, 28.3, 119.9, 28.5),
+            box(119.9, 28.3, 120.0, 28.5),
+            box(120.0, 28.3, 120.2, 28.5),
+        ],
+        crs="EPSG:4326",
+    )
+    empty_points = gpd.GeoDataFrame({"code": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+    facilities = gpd.GeoDataFrame(
+        {"facility_id": [], "year": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326")
+    )
+    return Dataset(
+        root=root or Path("."),
+        name="tiny",
+        counties=counties,
+        townships=townships,
+        villages=empty_points,
+        facilities=facilities,
+        indicators=pd.DataFrame(),
+        layer_provenance={
+            "counties": "real",
+            "townships": "estimated",
+            "villages": "real",
+            "facilities_2024": "synthetic",
+            "indicators": "synthetic",
+        },
+    )
+
+
+def _row(tid, level, code, name, status, required, actual, shortfall, unit, *, county="",
+         town="", plan=True, action="", prov="facilities=synthetic;population=estimated"):
+    county_code = county or (code[:6] if level != "city" else "")
+    return {
+        "target_id": tid, "kind": "presence", "unit_level": level, "unit_code": code,
+        "unit_name": name, "county_code": county_code,
+        "county_name": {LIANDU: "莲都区", QINGTIAN: "青田县"}.get(county_code, ""),
+        "township_code": town, "year": 2024, "status": status, "required": required,
+        "actual": actual, "shortfall": shortfall, "shortfall_unit": unit, "action": action,
+        "is_plan_level": plan, "clause": f"{tid} 条款原文", "source_lines": "C L721",
+        "provenance": prov, "method": "hand-made",
+    }
+
+
+def make_units() -> pd.DataFrame:
+    """The hand-made evaluation rows (year 2024)."""
+    ch, dm, wv = "child_home_every_village", "demo_child_home_per_township", "women_village_committee_30"
+    mch, share, slots = "mch_institution_city_county", "demo_child_home_share_15", "childcare_slots_per_1000"
+    build = "新建1个儿童之家"
+    rows = [
+        # village level, additive: 紫金 2 of 3 unmet, 岩泉 none unmet (one no_data), 鹤城 1 of 1
+        _row(ch, "village", "331102001001", "甲村", "met", 1, 1, 0, "facilities", town=T_ZIJIN),
+        _row(ch, "village", "331102001002", "乙村", "not_met", 1, 0, 1, "facilities", town=T_ZIJIN, action=build),
+        _row(ch, "village", "331102001003", "丙社区", "not_met", 1, 0, 1, "facilities", town=T_ZIJIN, action=build),
+        _row(ch, "village", "331102002001", "丁村", "no_data", 1, None, None, "facilities", town=T_YANQUAN),
+        _row(ch, "village", "331102002002", "戊村", "met", 1, 2, 0, "facilities", town=T_YANQUAN),
+        _row(ch, "village", "331121001001", "己村", "not_met", 1, 0, 1, "facilities", town=T_HECHENG,
+             action=build, prov="facilities=synthetic;population=estimated;location=real"),
+        # township level
+        _row(dm, "township", T_ZIJIN, "紫金街道", "met", 1, 1, 0, "upgrades"),
+        _row(dm, "township", T_YANQUAN, "岩泉街道", "not_met", 1, 0, 1, "upgrades", action="升级1家为示范型"),
+        _row(dm, "township", T_HECHENG, "鹤城街道", "not_met", 1, 0, 1, "upgrades", action="升级1家为示范型"),
+        # village level, percentage points (not additive)
+        _row(wv, "village", "331102001001", "甲村", "not_met", 0.3, 0.2, 10.0, "pp", town=T_ZIJIN,
+             action="提高女性比例", prov="indicators=synthetic"),
+        _row(wv, "village", "331102001002", "乙村", "not_met", 0.3, 0.25, 5.0, "pp", town=T_ZIJIN,
+             action="提高女性比例", prov="indicators=synthetic"),
+        _row(wv, "village", "331102001003", "丙社区", "met", 0.3, 0.4, 0.0, "pp", town=T_ZIJIN,
+             prov="indicators=synthetic"),
+        # county and city level
+        _row(mch, "county", LIANDU, "莲都区", "met", 1, 1, 0, "facilities", county=LIANDU),
+        _row(mch, "county", QINGTIAN, "青田县", "not_met", 1, 0, 1, "facilities", county=QINGTIAN,
+             action="设置1所妇幼保健机构"),
+        _row(mch, "city", "331100", "丽水市", "met", 1, 1, 0, "facilities"),
+        _row(share, "county", LIANDU, "莲都区", "not_met", 0.15, 0.10, 5.0, "pp", county=LIANDU),
+        _row(share, "county", QINGTIAN, "青田县", "met", 0.15, 0.2, 0.0, "pp", county=QINGTIAN),
+        _row(share, "city", "331100", "丽水市", "not_met", 0.15, 0.12, 3.0, "pp"),
+        # capacity: plan-level per county, per-township breakdown for siting only
+        _row(slots, "county", LIANDU, "莲都区", "not_met", 2250, 2150, 100, "slots", county=LIANDU),
+        _row(slots, "county", QINGTIAN, "青田县", "met", 1800, 1900, 0, "slots", county=QINGTIAN),
+        _row(slots, "township", T_ZIJIN, "紫金街道", "not_met", 90, 50, 40, "slots", plan=False),
+        _row(slots, "township", T_YANQUAN, "岩泉街道", "met", 90, 95, 0, "slots", plan=False),
+    ]
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class FakeResult:
+    """Stands in for coverage.evaluate.EvaluationResult (units, rollup, targets)."""
+
+    units: pd.DataFrame
+    rollup: pd.DataFrame = field(default_factory=pd.DataFrame)
+    targets: list = field(default_factory=list)
+    year: int = 2024
+
+
+def make_result() -> FakeResult:
+    rollup = pd.DataFrame(
+        {
+            "target_id": ["demo_child_home_share_15", "demo_child_home_share_15"],
+            "unit_level": ["county", "city"],
+            "unit_code": [LIANDU, "331100"],
+            "plan_status": ["not_met", "not_met"],
+        }
+    )
+    targets = [SimpleNamespace(id=k, label_zh=v, label_en=k.replace("_", " ")) for k, v in LABELS.items()]
+    return FakeResult(units=make_units(), rollup=rollup, targets=targets)
+
+
+# --------------------------------------------------------------------------- tests
+def test_gap_rows_counted_by_hand():
+    gaps = township_gaps(make_result(), make_dataset())
+    assert gaps.crs.to_epsg() == 4326
+    keys = list(zip(gaps["section"], gaps["unit_code"], gaps["target_id"]))
+    assert keys == [
+        ("township", T_ZIJIN, "child_home_every_village"),
+        ("township", T_ZIJIN, "women_village_committee_30"),
+        ("township", T_ZIJIN, "childcare_slots_per_1000"),
+        ("township", T_YANQUAN, "demo_child_home_per_township"),
+        ("township", T_HECHENG, "child_home_every_village"),
+        ("township", T_HECHENG, "demo_child_home_per_township"),
+        ("county", LIANDU, "demo_child_home_share_15"),
+        ("county", LIANDU, "childcare_slots_per_1000"),
+        ("county", QINGTIAN, "mch_institution_city_county"),
+        ("county", "331100", "demo_child_home_share_15"),
+    ]
+    assert (gaps["status"] == "not_met").all()
+    assert set(gaps["year"]) == {2024}
+
+
+def test_village_rows_aggregate_to_township():
+    gaps = township_gaps(make_result(), make_dataset()).set_index(["unit_code", "target_id"])
+    r = gaps.loc[(T_ZIJIN, "child_home_every_village")]
+    assert r["unit_name"] == "紫金街道"
+    assert r["county_name"] == "莲都区"
+    assert r["evaluated_level"] == "village"
+    assert (r["n_units_evaluated"], r["n_units_not_met"]) == (3, 2)
+    assert r["units_not_met"] == "乙村、丙社区"
+    assert (r["required"], r["actual"], r["shortfall"]) == (2.0, 0.0, 2.0)
+    assert r["shortfall_unit"] == "facilities"
+    assert r["action"] == "新建1个儿童之家"
+    assert r["target_label"] == "儿童之家应建尽建"
+    assert r["clause"] == "child_home_every_village 条款原文"
+    assert r["source_lines"] == "C L721"
+    # 鹤城: its one village is unmet; the location provenance of that row is carried over
+    h = gaps.loc[(T_HECHENG, "child_home_every_village")]
+    assert (h["n_units_evaluated"], h["n_units_not_met"], h["shortfall"]) == (1, 1, 1.0)
+    assert h["provenance"] == "facilities=synthetic;population=estimated;location=real"
+
+
+def test_percentage_points_are_not_summed():
+    gaps = township_gaps(make_result(), make_dataset()).set_index(["unit_code", "target_id"])
+    r = gaps.loc[(T_ZIJIN, "women_village_committee_30")]
+    # 甲村 0.20 (10 pp short), 乙村 0.25 (5 pp short): the largest gap, the lowest value
+    assert (r["required"], r["actual"], r["shortfall"]) == (0.3, 0.2, 10.0)
+    assert (r["n_units_evaluated"], r["n_units_not_met"]) == (3, 2)
+    assert r["units_not_met"] == "甲村、乙村"
+
+
+def test_breakdown_rows_flagged_not_plan_level():
+    gaps = township_gaps(make_result(), make_dataset()).set_index(["unit_code", "target_id"])
+    assert not gaps.loc[(T_ZIJIN, "childcare_slots_per_1000"), "is_plan_level"]
+    assert gaps.loc[(LIANDU, "childcare_slots_per_1000"), "is_plan_level"]
+    assert gaps.loc[(LIANDU, "childcare_slots_per_1000"), "shortfall"] == 100
+
+
+def test_geometry_is_the_unit_polygon():
+    ds = make_dataset()
+    gaps = township_gaps(make_result(), ds)
+    by_code = dict(zip(gaps["unit_code"], gaps.geometry))
+    assert by_code[T_ZIJIN].equals(box(119.8, 28.3, 119.9, 28.5))
+    assert by_code[QINGTIAN].equals(box(120.0, 28.3, 120.2, 28.5))
+    # the city is the union of its counties
+    assert by_code["331100"].area == pytest.approx(box(119.8, 28.3, 120.2, 28.5).area)
+
+
+@pytest.mark.parametrize("county", ["莲都区", "331102", 331102, " 莲都区 "])
+def test_county_filter_by_name_or_code(county):
+    gaps = township_gaps(make_result(), make_dataset(), county=county)
+    assert list(zip(gaps["unit_code"], gaps["target_id"])) == [
+        (T_ZIJIN, "child_home_every_village"),
+        (T_ZIJIN, "women_village_committee_30"),
+        (T_ZIJIN, "childcare_slots_per_1000"),
+        (T_YANQUAN, "demo_child_home_per_township"),
+        (LIANDU, "demo_child_home_share_15"),
+        (LIANDU, "childcare_slots_per_1000"),
+    ]
+    assert gaps.attrs["county_name"] == "莲都区"
+
+
+def test_target_filter():
+    gaps = township_gaps(make_result(), make_dataset(), target="demo_child_home_per_township")
+    assert list(gaps["unit_code"]) == [T_YANQUAN, T_HECHENG]
+    both = township_gaps(make_result(), make_dataset(), county="青田县",
+                         target=["child_home_every_village", "mch_institution_city_county"])
+    assert list(zip(both["unit_code"], both["target_id"])) == [
+        (T_HECHENG, "child_home_every_village"),
+        (QINGTIAN, "mch_institution_city_county"),
+    ]
+
+
+def test_unknown_county_lists_valid_names():
+    with pytest.raises(SelectionError, match=r"unknown county '松阳县'.*莲都区（331102）.*青田县") as exc:
+        township_gaps(make_result(), make_dataset(), county="松阳县")
+    assert isinstance(exc.value, CovplanError)
+
+
+def test_unknown_target_lists_ids():
+    with pytest.raises(SelectionError, match=r"unknown target id 'nope'.*child_home_every_village"):
+        township_gaps(make_result(), make_dataset(), target="nope")
+
+
+def test_no_gaps_gives_empty_frame_with_columns():
+    gaps = township_gaps(make_result(), make_dataset(), county="青田县",
+                         target="childcare_slots_per_1000")
+    assert gaps.empty
+    assert "target_label" in gaps.columns and gaps.crs.to_epsg() == 4326
+
+
+def test_plain_dataframe_input_and_bad_input():
+    gaps = township_gaps(make_units(), make_dataset())
+    assert len(gaps) == 10
+    # without PlanTargets the label falls back to the id
+    assert target_labels(make_units())["mch_institution_city_county"] == "mch_institution_city_county"
+    with pytest.raises(CovplanError, match="lacks the column"):
+        township_gaps(make_units().drop(columns=["status"]), make_dataset())
+    with pytest.raises(CovplanError, match="EvaluationResult"):
+        township_gaps([1, 2], make_dataset())
+
+
+def test_wide_status_view():
+    wide = gaps_wide(make_result(), make_dataset())
+    assert list(wide["unit_code"]) == [T_ZIJIN, T_YANQUAN, T_HECHENG]
+    w = wide.set_index("unit_code")
+    # county/city-level targets have no township column
+    assert "mch_institution_city_county" not in w.columns
+    assert "demo_child_home_share_15" not in w.columns
+    assert w.loc[T_ZIJIN, "child_home_every_village"] == "not_met"
+    assert w.loc[T_YANQUAN, "child_home_every_village"] == "no_data"  # 丁村 no data, 戊村 met
+    assert w.loc[T_ZIJIN, "demo_child_home_per_township"] == "met"
+    assert pd.isna(w.loc[T_HECHENG, "women_village_committee_30"])  # not evaluated there
+    assert pd.isna(w.loc[T_HECHENG, "childcare_slots_per_1000"])
+    assert w["n_not_met"].to_dict() == {T_ZIJIN: 3, T_YANQUAN: 1, T_HECHENG: 2}
+
+
+def test_wide_shortfall_view_and_filter():
+    w = gaps_wide(make_result(), make_dataset(), county="莲都区", value="shortfall").set_index("unit_code")
+    assert list(w.index) == [T_ZIJIN, T_YANQUAN]
+    assert w.loc[T_ZIJIN, "child_home_every_village"] == 2.0
+    assert w.loc[T_YANQUAN, "child_home_every_village"] == 0.0
+    assert w.loc[T_ZIJIN, "women_village_committee_30"] == 10.0
+    assert w.loc[T_ZIJIN, "childcare_slots_per_1000"] == 40.0
+    assert w.loc[T_YANQUAN, "demo_child_home_per_township"] == 1.0
+    with pytest.raises(SelectionError, match="value must be"):
+        gaps_wide(make_result(), make_dataset(), value="share")
+
+
+def test_summary_counts():
+    s = summary_table(make_result(), make_result().targets).set_index("target_id")
+    ch = s.loc["child_home_every_village"]
+    assert (ch["n_units"], ch["met"], ch["not_met"], ch["no_data"]) == (5, 2, 3, 1)
+    assert ch["shortfall"] == 3.0
+    # plan-level rows only: the per-township breakdown of the slots target is not counted
+    sl = s.loc["childcare_slots_per_1000"]
+    assert (sl["n_units"], sl["met"], sl["not_met"], sl["shortfall"]) == (2, 1, 1, 100.0)
+    assert s.loc["demo_child_home_share_15", "plan_status"] == "not_met"
+    assert s.loc["mch_institution_city_county", "plan_status"] == ""
+    assert s.loc["mch_institution_city_county", "unit_level"] == "county/city"
+    wv = s.loc["women_village_committee_30"]
+    assert (wv["not_met"], wv["shortfall"], wv["shortfall_unit"]) == (2, 10.0, "pp")
+
+
+def test_summary_for_one_county():
+    s = summary_table(make_result(), county=resolve_county(make_dataset(), "青田县")).set_index("target_id")
+    assert (s.loc["child_home_every_village", "n_units"], s.loc["child_home_every_village", "not_met"]) == (1, 1)
+    assert (s.loc["mch_institution_city_county", "met"], s.loc["mch_institution_city_county", "not_met"]) == (0, 1)
