@@ -1,0 +1,95 @@
+"""Every component id of the Dash app, in one :class:`~enum.StrEnum`.
+
+Callbacks, layouts and tests import these members instead of typing id strings, so a
+renamed component cannot leave a dangling callback behind. Members are ``str``: they can
+be passed straight to ``id=`` and to ``Input``/``Output``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Id(StrEnum):
+    """Component ids (values are the DOM ids, kebab-case)."""
+
+    # --- shared stores (app.py)
+    STORE_SCENARIO = "store-scenario"  # per-session scenario edits (memory)
+    STORE_SELECTION = "store-selection"  # selected township / facility (memory)
+    STORE_PROPOSALS = "store-proposals"  # proposals of the last siting run (memory)
+
+    # --- header (app.py)
+    HEADER_TITLE = "header-title"
+    PROVENANCE_BANNER = "provenance-banner"
+    LANG_LINK_ZH = "lang-link-zh"
+    LANG_LINK_EN = "lang-link-en"
+    NAV_MAP = "nav-map"
+    NAV_SUMMARY = "nav-summary"
+
+    # --- view controls (map page)
+    TARGET = "target-dropdown"
+    TARGET_CLAUSE = "target-clause"
+    COUNTY = "county-dropdown"
+    YEAR = "year-dropdown"
+    BASEMAP = "basemap-radio"
+    BASEMAP_NOTE = "basemap-note"
+    FACILITY_TYPES = "facility-types-checklist"
+
+    # --- map
+    MAP = "map"
+    MAP_LAYERS = "map-layers"
+    BASE_LAYER = "base-layer"
+    COUNTIES_LAYER = "counties-layer"
+    TOWNSHIPS_LAYER = "townships-layer"
+    FACILITIES_LAYER = "facilities-layer"
+    SERVICE_AREAS_LAYER = "service-areas-layer"
+    UNCOVERED_LAYER = "uncovered-layer"
+    PROPOSALS_LAYER = "proposals-layer"
+    EDITS_LAYER = "edits-layer"
+    LEGEND = "legend"
+    STATUS_COUNTS = "status-counts"
+    MAP_TIMING = "map-timing"
+
+    # --- side panel (township or facility detail)
+    SIDE_PANEL = "side-panel"
+
+    # --- gap table and exports
+    GAP_TABLE = "gap-table"
+    EXPORT_XLSX = "export-xlsx"
+    EXPORT_CSV = "export-csv"
+    EXPORT_GEOJSON = "export-geojson"
+    EXPORT_HTML = "export-html"
+    DOWNLOAD = "download"
+    EXPORT_ALL_TARGETS = "export-all-targets"
+
+    # --- scenario mode
+    SCENARIO_MODE = "scenario-mode"
+    ADD_TYPE = "add-type"
+    ADD_TIER = "add-tier"
+    ADD_CAPACITY = "add-capacity"
+    FACILITY_ACTIONS = "facility-actions"
+    CLOSE_FACILITY = "close-facility"
+    UPGRADE_FACILITY = "upgrade-facility"
+    UNDO_EDIT = "undo-edit"
+    CLEAR_EDITS = "clear-edits"
+    EDIT_LIST = "edit-list"
+    DIFF_VIEW = "diff-view"
+    SCENARIO_NAME = "scenario-name"
+    SAVE_SCENARIO = "save-scenario"
+    SAVED_SCENARIOS = "saved-scenarios"
+    OPEN_SCENARIO = "open-scenario"
+    UPLOAD_SCENARIO = "upload-scenario"
+    SCENARIO_MESSAGE = "scenario-message"
+    PROPOSE_SITES = "propose-sites"
+    PROPOSAL_TABLE = "proposal-table"
+    ACCEPT_PROPOSALS = "accept-proposals"
+
+    # --- inventory upload
+    UPLOAD_INVENTORY = "upload-inventory"
+    UPLOAD_MESSAGE = "upload-message"
+
+    # --- summary page
+    SUMMARY_COUNTY_CHART = "summary-county-chart"
+    SUMMARY_TREND_CHART = "summary-trend-chart"
+    SUMMARY_TABLE = "summary-table"
+    SUMMARY_YEAR = "summary-year"
