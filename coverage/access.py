@@ -369,3 +369,229 @@ def reachable_pieces(net: WalkNetwork, node_dist: np.ndarray, budget_m: float) -
     for e in np.flatnonzero(~whole & (rv > 0)):
         pieces.append(shapely.ops.substring(net.edge_geometry[e], float(L[e] - rv[e]), float(L[e])))
     return pieces
+
+
+# ---------------------------------------------------------------------- demand and units
+def demand_points(ds, demand: str = "urban", pop_col: str = "pop_total") -> gpd.GeoDataFrame:
+    """Population-weighted resident points: village/community points with population.
+
+    Parameters
+    ----------
+    ds : layers.Dataset
+    demand : {"urban", "all"}
+        ``urban`` keeps villages with ``is_urban`` true (the 城市10分钟健身圈 is about town
+        residents); ``all`` keeps every village and community.
+    """
+    v = ds.villages
+    if demand == "urban":
+        v = v[v["is_urban"].astype(bool)]
+    elif demand != "all":
+        raise NetworkError(f"[access] demand must be 'urban' or 'all' (got {demand!r})")
+    v = v[pd.to_numeric(v[pop_col], errors="coerce").fillna(0) > 0]
+    return v
+
+
+def coverage_by_unit(
+    points: pd.DataFrame, ds, *, pop_col: str = "pop_total"
+) -> pd.DataFrame:
+    """Covered and uncovered people per community, township, county and the city.
+
+    Parameters
+    ----------
+    points : DataFrame
+        Demand points with ``code``, ``name``, ``township_code``, ``county_code``,
+        ``pop_col`` and the ``status`` column of :func:`nearest_facility`.
+
+    Returns
+    -------
+    DataFrame
+        One row per unit: ``unit_level``, ``unit_code``, ``unit_name``, ``county_code``,
+        ``township_code``, ``n_points``, ``pop_demand``, ``pop_covered``,
+        ``pop_uncovered`` (unreachable included), ``pop_unreachable``, ``covered_share``.
+    """
+    p = pd.DataFrame(
+        {
+            "village": points["code"].astype(str).to_numpy(),
+            "township": points["township_code"].astype(str).to_numpy(),
+            "county": points["county_code"].astype(str).to_numpy(),
+            "city": settings.CITY_CODE,
+            "pop": pd.to_numeric(points[pop_col], errors="coerce").fillna(0).to_numpy(float),
+            "status": points["status"].to_numpy(),
+        }
+    )
+    p["covered"] = np.where(p["status"] == "covered", p["pop"], 0.0)
+    p["unreachable"] = np.where(p["status"] == "unreachable", p["pop"], 0.0)
+    names = {
+        "village": dict(zip(points["code"].astype(str), points["name"].astype(str))),
+        "township": dict(zip(ds.townships["code"].astype(str), ds.townships["name"].astype(str))),
+        "county": dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str))),
+        "city": {settings.CITY_CODE: settings.CITY_NAME},
+    }
+    parent_county = dict(zip(p["village"], p["county"])) | dict(zip(p["township"], p["county"]))
+    parent_township = dict(zip(p["village"], p["township"]))
+    frames = []
+    for level in ("village", "township", "county", "city"):
+        g = p.groupby(level, sort=True).agg(
+            n_points=("pop", "size"), pop_demand=("pop", "sum"),
+            pop_covered=("covered", "sum"), pop_unreachable=("unreachable", "sum"),
+        )
+        g = g.reset_index().rename(columns={level: "unit_code"})
+        g.insert(0, "unit_level", level)
+        g["unit_name"] = g["unit_code"].map(names[level]).fillna("")
+        g["county_code"] = (g["unit_code"] if level == "county" else
+                            g["unit_code"].map(parent_county).fillna(""))
+        g["township_code"] = (g["unit_code"] if level == "township" else
+                              g["unit_code"].map(parent_township).fillna(""))
+        frames.append(g)
+    out = pd.concat(frames, ignore_index=True)
+    out["pop_uncovered"] = out["pop_demand"] - out["pop_covered"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["covered_share"] = np.where(out["pop_demand"] > 0,
+                                        out["pop_covered"] / out["pop_demand"], np.nan)
+    return out
+
+
+# ---------------------------------------------------------------------- targets
+def access_params(target) -> dict:
+    """The ``[access]`` table of a target with defaults; ``time_min`` × speed → distance."""
+    raw = getattr(target, "access", None)
+    if raw is None:
+        raw = (getattr(target, "params", None) or {}).get("access", {})
+    raw = dict(raw or {})
+    speed = float(raw.get("speed_m_per_min", DEFAULT_SPEED_M_PER_MIN))
+    if raw.get("time_min") is not None:
+        distance = float(raw["time_min"]) * speed
+    else:
+        distance = float(raw.get("distance_m", DEFAULT_DISTANCE_M))
+    if not (distance > 0 and speed > 0):
+        raise NetworkError(
+            f"target {getattr(target, 'id', '?')}: [access] distance_m and speed_m_per_min "
+            "must be positive"
+        )
+    return {
+        "distance_m": distance,
+        "speed_m_per_min": speed,
+        "demand": str(raw.get("demand", "urban")),
+        "max_snap_m": float(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M)),
+        "detour_factor": float(raw.get("detour_factor", DEFAULT_DETOUR_FACTOR)),
+    }
+
+
+def target_facilities(target, facilities: gpd.GeoDataFrame, default_type: str) -> gpd.GeoDataFrame:
+    """Facilities a target counts: ``target.facility`` = {type, tier, level} filter."""
+    spec = dict(getattr(target, "facility", None) or {})
+    ftype = spec.get("type", default_type)
+    sel = facilities[facilities["type"] == ftype]
+    for key in ("tier", "level"):
+        want = spec.get(key)
+        if want is not None and key in sel.columns:
+            wanted = [want] if isinstance(want, str) else list(want)
+            sel = sel[sel[key].isin(wanted)]
+    return sel
+
+
+def context_network(ctx) -> WalkNetwork | None:
+    """The walking network of an evaluation context (loaded once per path and mtime)."""
+    from coverage.network import load_network
+
+    net = getattr(ctx, "network", None)
+    if isinstance(net, WalkNetwork):
+        return net
+    if net is None:
+        net = getattr(ctx.dataset, "network_path", None)
+    if net is None:
+        return None
+    ds_prov = (getattr(ctx.dataset, "layer_provenance", None) or {}).get("network")
+    return load_network(net, provenance=ds_prov)
+
+
+def _provenance(ds, facilities: gpd.GeoDataFrame, net: WalkNetwork | None) -> str:
+    fac = sorted(set(facilities["provenance"].astype(str))) if "provenance" in facilities else []
+    fac_p = "|".join(fac) or ds.layer_provenance.get("facilities", "unknown")
+    pop_p = "|".join(sorted(set(ds.villages.get("pop_provenance", pd.Series(["estimated"])).astype(str))))
+    loc_p = "|".join(sorted(set(ds.villages.get("provenance", pd.Series(["unknown"])).astype(str))))
+    return (f"facilities={fac_p};population={pop_p};village_points={loc_p};"
+            f"network={net.provenance if net is not None else 'none'}")
+
+
+def access_result(target, ctx) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-demand-point results and per-unit coverage of an ``access`` target.
+
+    Returns ``(points, units, info)``; ``info`` holds the parameters, the method, the
+    network (or None) and the provenance string.
+    """
+    ds = ctx.dataset
+    prm = access_params(target)
+    facilities = getattr(ctx, "facilities", None)
+    if facilities is None:
+        facilities = ds.facilities_for(getattr(ctx, "year", None))
+    fac = target_facilities(target, facilities, default_type="fitness")
+    net = context_network(ctx)
+    pts = demand_points(ds, prm["demand"])
+    near = nearest_facility(pts, fac, network=net, limit_m=prm["distance_m"],
+                            max_snap_m=prm["max_snap_m"], detour_factor=prm["detour_factor"])
+    points = pd.concat([pts.drop(columns="geometry"), near], axis=1)
+    points["lon"], points["lat"] = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    units = coverage_by_unit(points, ds)
+    info = dict(prm, method=near["method"].iloc[0] if len(near) else
+                (METHOD_NETWORK if net is not None else METHOD_STRAIGHT),
+                network=net, facilities=fac, provenance=_provenance(ds, fac, net))
+    return points, units, info
+
+
+def evaluate_access_target(target, ctx) -> pd.DataFrame:
+    """Result rows (docs/ARCHITECTURE.md schema) of an ``access`` target, one per unit.
+
+    ``required`` and ``actual`` are covered shares (0–1); ``shortfall`` is the number of
+    people still to be brought within the walking distance to reach ``required``
+    (unreachable residents count as not covered). Units without any resident point of the
+    target's demand (e.g. rural townships for ``demand = "urban"``) are
+    ``not_applicable``; units whose resident points are all farther than ``max_snap_m``
+    from the network are ``no_data``.
+    """
+    points, units, info = access_result(target, ctx)
+    ds = ctx.dataset
+    level = getattr(target, "unit_level", "township") or "township"
+    required = float(getattr(target, "threshold", None) if getattr(target, "threshold", None)
+                     is not None else 1.0)
+    table = ds.units(level) if level != "city" else pd.DataFrame([ds.city])
+    table = pd.DataFrame(table).drop(columns="geometry", errors="ignore")
+    u = units[units["unit_level"] == level].set_index("unit_code")
+    county_names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+    d = int(round(info["distance_m"]))
+    rows = []
+    for rec in table.to_dict("records"):
+        code = str(rec["code"])
+        county = code if level == "county" else str(rec.get("county_code", "") or "")
+        row = {
+            "target_id": getattr(target, "id", ""), "kind": "access", "unit_level": level,
+            "unit_code": code, "unit_name": str(rec.get("name", "")),
+            "county_code": county, "county_name": county_names.get(county, ""),
+            "township_code": str(rec.get("township_code", "") or ""),
+            "year": getattr(ctx, "year", None), "required": required,
+            "shortfall_unit": "people", "is_plan_level": level == "city",
+            "clause": getattr(target, "clause", "") or "",
+            "source_lines": getattr(target, "source_lines", "") or "",
+            "provenance": info["provenance"], "method": info["method"],
+        }
+        if code not in u.index or not u.at[code, "pop_demand"] > 0:
+            row.update(status="not_applicable", actual=np.nan, shortfall=0.0,
+                       action="无城镇居民点，不适用" if info["demand"] == "urban" else "无居民点")
+        elif u.at[code, "pop_unreachable"] >= u.at[code, "pop_demand"]:
+            row.update(status="no_data", actual=np.nan, shortfall=0.0,
+                       action=f"居民点距路网均超过{info['max_snap_m']:.0f}米，需补充路网数据")
+        else:
+            share = float(u.at[code, "covered_share"])
+            demand_pop = float(u.at[code, "pop_demand"])
+            need = max(0.0, float(np.ceil(required * demand_pop - u.at[code, "pop_covered"] - 1e-9)))
+            unreach = float(u.at[code, "pop_unreachable"])
+            met = share + 1e-12 >= required
+            action = "" if met else (
+                f"步行{d}米内未覆盖{int(round(u.at[code, 'pop_uncovered']))}人，"
+                "建议在未覆盖社区增设体育健身设施")
+            if unreach > 0:
+                action += f"（其中{int(round(unreach))}人距路网超过{info['max_snap_m']:.0f}米）"
+            row.update(status="met" if met else "not_met", actual=share, shortfall=need,
+                       action=action)
+        rows.append(row)
+    return pd.DataFrame(rows)

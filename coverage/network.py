@@ -362,7 +362,10 @@ def load_network(
     Returns
     -------
     WalkNetwork
-        Cached per (path, modification time, size, retain_all): a second call is free.
+        Cached in memory per (path, modification time, size, retain_all): a second call
+        is free. The converted arrays are also kept on disk under
+        ``layers.settings.CACHE_DIR/network/`` (``.npz`` of plain arrays, keyed by the
+        file's SHA-256), so a new process skips the osmnx parse.
 
     Raises
     ------
@@ -382,6 +385,15 @@ def load_network(
     if key in _CACHE:
         return _CACHE[key]
     prov = provenance or _sniff_provenance(path)
+    disk = _disk_cache_path(path, retain_all, prov)
+    if disk is not None and disk.is_file():
+        try:
+            net = _read_npz(disk, source=str(path))
+        except (OSError, ValueError, KeyError):
+            disk.unlink(missing_ok=True)  # stale or damaged cache entry: rebuild below
+        else:
+            _CACHE[key] = net
+            return net
     if name.endswith(".pbf"):
         with tempfile.TemporaryDirectory(prefix="covplan_pbf_") as tmp:
             xml_path = _pbf_to_xml(path, Path(tmp) / "network.osm")
@@ -390,8 +402,56 @@ def load_network(
         G = _read_xml(path, label=str(path))
     G = walk_graph_from_raw(G, retain_all=retain_all, source=str(path))
     net = WalkNetwork.from_osmnx(G, source=str(path), provenance=prov)
+    if disk is not None:
+        _write_npz(net, disk)
     _CACHE[key] = net
     return net
+
+
+#: bump when the conversion changes, so stale disk caches are ignored
+_LOADER_VERSION = "1"
+
+
+def _disk_cache_path(path: Path, retain_all: bool, provenance: str) -> Path | None:
+    """``CACHE_DIR/network/<sha256 of content + options>.npz``, or None without a cache."""
+    cache_dir = settings.CACHE_DIR
+    if not cache_dir:
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    h.update(f"|{retain_all}|{provenance}|{_LOADER_VERSION}|{ox.__version__}".encode())
+    return Path(cache_dir) / "network" / f"osm_{h.hexdigest()[:24]}.npz"
+
+
+def _write_npz(net: WalkNetwork, dest: Path) -> None:
+    """Save a converted network as plain arrays (``np.savez``, no pickle)."""
+    coords = shapely.get_coordinates(net.edge_geometry)
+    sizes = shapely.get_num_coordinates(net.edge_geometry)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.stem + ".tmp.npz")
+        np.savez(tmp, node_osmid=net.node_osmid, node_xy=net.node_xy, edge_u=net.edge_u,
+                 edge_v=net.edge_v, coords=coords, sizes=sizes, crs=np.str_(net.crs),
+                 provenance=np.str_(net.provenance))
+        tmp.replace(dest)
+    except OSError:  # a read-only cache folder only costs speed
+        return
+
+
+def _read_npz(src: Path, *, source: str) -> WalkNetwork:
+    with np.load(src, allow_pickle=False) as z:
+        sizes = z["sizes"]
+        geoms = shapely.linestrings(z["coords"], indices=np.repeat(np.arange(len(sizes)), sizes))
+        n = len(z["node_osmid"])
+        length = shapely.length(geoms)
+        return WalkNetwork(
+            crs=str(z["crs"]), source=source, provenance=str(z["provenance"]),
+            node_osmid=z["node_osmid"], node_xy=z["node_xy"], edge_u=z["edge_u"],
+            edge_v=z["edge_v"], edge_length_m=length, edge_geometry=geoms,
+            graph=_csr_from_edges(n, z["edge_u"], z["edge_v"], length),
+        )
 
 
 def _read_xml(path: Path, *, label: str) -> nx.MultiDiGraph:
