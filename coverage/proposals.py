@@ -1,0 +1,475 @@
+"""Proposals: turn the gaps of a plan target into concrete actions, as scenario edits.
+
+Every action is a plain dict (see :data:`ACTION_COLUMNS`) carrying the scenario edits that
+carry it out (``edits``: dicts in the scenario edit schema of ``docs/ARCHITECTURE.md``), so
+``scenarios.Scenario.from_edits`` turns a :class:`ProposalSet` into a scenario the planner
+can open, edit, save and run. ``coverage`` never imports ``scenarios``.
+
+Presence targets (:func:`propose_presence`), in each failing unit:
+
+* a missing 示范型 (or 特色型) 儿童之家: upgrade the basic home that serves the most
+  children — each village of the unit is served by the home in it, else by the nearest
+  home (EPSG:4549 distance); a home's score is the under-18 population it serves;
+* otherwise (and for every other type): a new build at the most central village of the
+  unit by population-weighted distance, ``argmin_v Σ_u pop_u · d(u, v)`` in EPSG:4549
+  metres (greedy p-median when the unit needs several, existing facilities counted as
+  open); a unit without villages gets its township seat.
+
+Facility-share targets (示范型 ≥ 15% per county): upgrades of the basic homes serving
+most children, homes in townships without any 示范型 first (one upgrade then fixes both
+targets). Access, capacity and joint proposals are in :mod:`coverage.proposals_access`
+and :mod:`coverage.proposals_joint`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from coverage._errors import SitingError
+from layers.glossary import label
+from layers.settings import REPO_ROOT, STORAGE_CRS, WORKING_CRS
+
+#: columns of a proposal table, in export order
+ACTION_COLUMNS: tuple[str, ...] = (
+    "action_id", "action", "facility_type", "tier", "capacity", "facility_id",
+    "county_code", "township_code", "village_code", "village_name", "lon", "lat",
+    "target_ids", "units_fixed", "people_covered", "cost", "reason", "method", "provenance",
+)
+
+#: population column that weighs the demand of each facility type
+POP_WEIGHT: dict[str, str] = {
+    "child_home": "pop_under18",
+    "childcare": "pop_under3",
+    "kindergarten": "pop_under18",
+    "minor_protection_station": "pop_under18",
+    "community_library": "pop_under18",
+    "parent_school": "pop_under18",
+    "elderly_care_centre": "pop_65plus",
+    "women_children_centre": "pop_women",
+    "mch_institution": "pop_women",
+}
+
+#: upgrades a higher tier can come from
+UPGRADE_FROM: dict[str, tuple[str, ...]] = {"demonstration": ("basic",), "featured": ("basic",)}
+
+COSTS_FILE: Path = REPO_ROOT / "data" / "siting_costs.toml"
+
+
+# ---------------------------------------------------------------------- costs
+def load_costs(path: str | Path | None = None) -> dict[str, Any]:
+    """Unit costs of actions (万元), from ``data/siting_costs.toml`` by default.
+
+    Returns
+    -------
+    dict
+        ``upgrade`` (type → cost), ``new_build`` (type → cost, ``default``),
+        ``capacity`` (per-slot cost, new-site cost, site sizes), ``provenance``.
+    """
+    path = Path(path) if path is not None else COSTS_FILE
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SitingError(f"{path}: siting cost table not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SitingError(f"{path}: not valid TOML: {exc}") from exc
+    for key in ("upgrade", "new_build", "capacity"):
+        if not isinstance(doc.get(key), dict):
+            raise SitingError(f"{path}: missing table [{key}]")
+    for section in ("upgrade", "new_build", "capacity"):
+        for k, v in doc[section].items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise SitingError(f"{path}: [{section}] {k} must be a number ≥ 0, got {v!r}")
+    doc.setdefault("provenance", "estimated")
+    doc["path"] = str(path)
+    return doc
+
+
+def fitout_cost(costs: dict[str, Any], ftype: str) -> float:
+    """Fit-out cost of one facility of ``ftype`` at a (new or shared) site."""
+    nb = costs["new_build"]
+    return float(nb.get(ftype, nb.get("default", 0.0)))
+
+
+def build_cost(costs: dict[str, Any], ftype: str) -> float:
+    """Cost of a stand-alone new build: one site plus its fit-out."""
+    return float(costs["new_build"].get("site", 0.0)) + fitout_cost(costs, ftype)
+
+
+def upgrade_cost(costs: dict[str, Any], ftype: str) -> float:
+    up = costs["upgrade"]
+    return float(up.get(ftype, up.get("default", 0.0)))
+
+
+# ---------------------------------------------------------------------- result
+@dataclass
+class ProposalSet:
+    """Proposed actions for one or more targets.
+
+    Attributes
+    ----------
+    actions : list of dict
+        One dict per action with :data:`ACTION_COLUMNS` and ``edits`` (scenario edits).
+    method : str
+        How they were chosen (``presence_upgrade_or_central_village``, ``mclp``, …).
+    status : str
+        ``optimal``, ``time_limit`` (best found, see ``gap``), ``heuristic`` or ``no_gap``.
+    objective, gap : float
+        Objective of the model (people covered, sites, cost) and proven optimality gap.
+    notes : list of str
+        Facts a planner must know (unreachable demand, units without candidates, …).
+    provenance : str
+        Provenance of the inputs (facilities, population, network, costs).
+    """
+
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    method: str = ""
+    status: str = "heuristic"
+    objective: float = float("nan")
+    gap: float = float("nan")
+    notes: list[str] = field(default_factory=list)
+    provenance: str = ""
+
+    @property
+    def total_cost(self) -> float:
+        return float(sum(a.get("cost") or 0.0 for a in self.actions))
+
+    def edits(self) -> list[dict[str, Any]]:
+        """Every action's scenario edits, in action order."""
+        return [dict(e) for a in self.actions for e in a["edits"]]
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for a in self.actions:
+            row = {c: a.get(c) for c in ACTION_COLUMNS}
+            for c in ("target_ids", "units_fixed"):
+                v = row[c]
+                row[c] = ";".join(map(str, v)) if isinstance(v, (list, tuple)) else (v or "")
+            rows.append(row)
+        return pd.DataFrame(rows, columns=list(ACTION_COLUMNS))
+
+    def extend(self, other: "ProposalSet") -> None:
+        base = len(self.actions)
+        for k, a in enumerate(other.actions, start=1):
+            a = dict(a, action_id=f"P{base + k:03d}")
+            self.actions.append(a)
+        self.notes.extend(other.notes)
+        if other.provenance and other.provenance not in self.provenance:
+            self.provenance = "; ".join(p for p in (self.provenance, other.provenance) if p)
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Write the actions (Chinese headers, UTF-8 with BOM) and return the path."""
+        path = Path(path)
+        frame = self.to_frame()
+        frame["action"] = frame["action"].map(lambda v: label(f"action_{v}"))
+        frame["facility_type"] = frame["facility_type"].map(lambda v: label(v) if v else "")
+        frame["tier"] = frame["tier"].map(lambda v: label(v) if isinstance(v, str) and v else "")
+        headers = {c: label(c) for c in ACTION_COLUMNS}
+        headers.update(action=label("proposal_kind"), facility_type=label("facility_type"),
+                       method=label("solve_method"), target_ids=label("targets_fixed"),
+                       capacity=label("capacity_added"))
+        frame = frame.rename(columns=headers)
+        frame[label("solver_status")] = self.status
+        frame[label("optimality_gap")] = self.gap
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+
+
+def number_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for k, a in enumerate(actions, start=1):
+        a["action_id"] = f"P{k:03d}"
+    return actions
+
+
+# ---------------------------------------------------------------------- geometry helpers
+def working_xy(gdf) -> np.ndarray:
+    """Point coordinates in EPSG:4549 metres (n × 2)."""
+    if len(gdf) == 0:
+        return np.zeros((0, 2))
+    g = gdf.geometry
+    if g.crs is None or str(g.crs) != STORAGE_CRS and g.crs.to_epsg() != 4326:
+        raise SitingError(f"points must be stored in {STORAGE_CRS}, got {g.crs}")
+    p = g.to_crs(WORKING_CRS)
+    return np.column_stack([p.x.to_numpy(), p.y.to_numpy()])
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2))
+
+
+def weighted_median_sites(xy: np.ndarray, weights: np.ndarray, k: int,
+                          open_xy: np.ndarray | None = None) -> list[int]:
+    """Greedy p-median: ``k`` sites among the points minimising Σ w · distance to nearest.
+
+    With ``k = 1`` and nothing open this is the exact most central point,
+    ``argmin_v Σ_u w_u d(u, v)``. Ties go to the lowest index. Coordinates in metres.
+    """
+    n = len(xy)
+    if n == 0 or k <= 0:
+        return []
+    D = _dist(xy, xy)
+    w = np.asarray(weights, dtype=float)
+    current = np.full(n, np.inf)
+    if open_xy is not None and len(open_xy):
+        current = _dist(xy, open_xy).min(axis=1)
+    chosen: list[int] = []
+    for _ in range(min(k, n)):
+        cost = (w[:, None] * np.minimum(current[:, None], D)).sum(axis=0)
+        cost[chosen] = np.inf
+        j = int(np.argmin(cost))
+        chosen.append(j)
+        current = np.minimum(current, D[:, j])
+    return chosen
+
+
+def children_served(home_xy: np.ndarray, home_village: list[str], village_xy: np.ndarray,
+                    village_code: list[str], weights: np.ndarray) -> np.ndarray:
+    """Population each home serves: its own village's, else the nearest home's villages.
+
+    A village with one or more homes in it is served by the nearest of those; any other
+    village by the nearest home overall (EPSG:4549 metres).
+    """
+    if len(home_xy) == 0:
+        return np.zeros(0)
+    D = _dist(village_xy, home_xy)
+    served = np.zeros(len(home_xy))
+    hv = np.asarray(home_village, dtype=object)
+    for i, code in enumerate(village_code):
+        own = np.flatnonzero(hv == code)
+        cand = own if own.size else np.arange(len(home_xy))
+        j = cand[np.argmin(D[i, cand])]
+        served[j] += weights[i]
+    return served
+
+
+# ---------------------------------------------------------------------- unit helpers
+def units_of(ds, level: str, code: str) -> Any:
+    """Villages of a unit (a village is its own single village)."""
+    v = ds.villages
+    if level == "village":
+        return v[v["code"].astype(str) == code]
+    if level == "township":
+        return v[v["township_code"].astype(str) == code]
+    if level == "county":
+        return v[v["county_code"].astype(str) == code]
+    return v
+
+
+def facilities_in(fac, level: str, code: str):
+    col = {"village": "village_code", "township": "township_code", "county": "county_code"}.get(level)
+    if col is None:
+        return fac
+    return fac[fac[col].astype(str) == code]
+
+
+def selector(target) -> tuple[str, str | None, str | None]:
+    f = getattr(target, "facility", None)
+    if f is None:
+        raise SitingError(f"target {getattr(target, 'id', '?')} names no facility type to site")
+    if isinstance(f, dict):
+        return f["type"], f.get("tier"), f.get("level")
+    return f.type, f.tier, f.level
+
+
+def matching(fac, ftype: str, tier: str | None, level: str | None):
+    sel = fac[fac["type"] == ftype]
+    if tier is not None:
+        sel = sel[sel["tier"] == tier]
+    if level is not None:
+        sel = sel[sel["level"] == level]
+    return sel
+
+
+def failing_rows(units: pd.DataFrame, target_id: str) -> pd.DataFrame:
+    u = units[(units["target_id"] == target_id) & (units["status"] == "not_met")]
+    return u.sort_values(["unit_level", "unit_code"], kind="stable")
+
+
+def _needed(row) -> int:
+    s = pd.to_numeric(pd.Series([row.get("shortfall")]), errors="coerce").iloc[0]
+    return max(1, int(np.ceil(s))) if pd.notna(s) and s > 0 else 1
+
+
+def new_build_action(ds, target, ftype, tier, level, vrow, unit_level, unit_code, costs,
+                     reason, weight_col) -> dict[str, Any]:
+    code = str(vrow["code"])
+    edit: dict[str, Any] = {"op": "add_facility", "type": ftype, "village": code}
+    if tier is not None and ftype == "child_home":
+        edit["tier"] = tier
+    if level is not None:
+        edit["level"] = level
+    elif ftype == "fitness":
+        edit["level"] = unit_level if unit_level != "city" else "city"
+    if ftype in {"childcare", "kindergarten"}:
+        edit["capacity"] = int(costs["capacity"].get("new_site_slots", 60))
+    pt = vrow.geometry
+    return {
+        "action": "new_build", "facility_type": ftype, "tier": edit.get("tier"),
+        "capacity": edit.get("capacity"), "facility_id": "",
+        "county_code": str(vrow["county_code"]), "township_code": str(vrow["township_code"]),
+        "village_code": code, "village_name": str(vrow.get("name", "")),
+        "lon": float(pt.x), "lat": float(pt.y), "target_ids": [target.id],
+        "units_fixed": [f"{unit_level}:{unit_code}"], "people_covered": None,
+        "cost": build_cost(costs, ftype), "reason": reason, "method": "central_village",
+        "provenance": f"villages={vrow.get('provenance', '')};population={vrow.get('pop_provenance', '')}",
+        "edits": [edit],
+    }
+
+
+def upgrade_action(target, tier, frow, served, unit_level, unit_code, costs, reason) -> dict:
+    pt = frow.geometry
+    return {
+        "action": "upgrade", "facility_type": frow["type"], "tier": tier, "capacity": None,
+        "facility_id": str(frow["facility_id"]), "county_code": str(frow["county_code"]),
+        "township_code": str(frow["township_code"]), "village_code": str(frow.get("village_code") or ""),
+        "village_name": "", "lon": float(pt.x), "lat": float(pt.y), "target_ids": [target.id],
+        "units_fixed": [f"{unit_level}:{unit_code}"], "people_covered": float(served),
+        "cost": upgrade_cost(costs, frow["type"]), "reason": reason,
+        "method": "upgrade_most_children_served",
+        "provenance": f"facilities={frow.get('provenance', '')}",
+        "edits": [{"op": "upgrade_facility", "facility_id": str(frow["facility_id"]), "tier": tier}],
+    }
+
+
+# ---------------------------------------------------------------------- presence
+def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
+                     costs: dict[str, Any] | None = None) -> ProposalSet:
+    """Actions closing every failing unit of a ``presence`` target.
+
+    Parameters
+    ----------
+    ds : Dataset
+    target : PlanTarget
+        ``kind = "presence"`` with a ``facility`` selector (type, tier, level).
+    units : DataFrame
+        Evaluation rows (``EvaluationResult.units``); the ``not_met`` rows of the target
+        are closed, each with ``ceil(shortfall)`` actions (at least one).
+    year : int, optional
+        Inventory year (default latest).
+    costs : dict, optional
+        :func:`load_costs` output.
+    """
+    costs = costs or load_costs()
+    ftype, tier, level = selector(target)
+    fac = ds.facilities_for(year)
+    weight_col = POP_WEIGHT.get(ftype, getattr(target, "population", "pop_total") or "pop_total")
+    out = ProposalSet(method="presence_upgrade_or_central_village",
+                      provenance=f"costs={costs.get('provenance')}")
+    for _, row in failing_rows(units, target.id).iterrows():
+        lv, code = str(row["unit_level"]), str(row["unit_code"])
+        need = _needed(row)
+        vill = units_of(ds, lv, code)
+        here = facilities_in(fac, lv, code)
+        sources = UPGRADE_FROM.get(tier or "", ()) if ftype == "child_home" else ()
+        if sources:
+            basic = here[(here["type"] == ftype) & here["tier"].isin(sources)].sort_values("facility_id")
+            if len(basic):
+                vxy = working_xy(vill)
+                w = pd.to_numeric(vill["pop_under18"], errors="coerce").fillna(0).to_numpy(float)
+                homes = here[here["type"] == ftype]
+                served_all = children_served(working_xy(homes), homes["village_code"].astype(str).tolist(),
+                                             vxy, vill["code"].astype(str).tolist(), w)
+                served = pd.Series(served_all, index=homes["facility_id"].astype(str).to_numpy())
+                basic = basic.assign(_served=served.loc[basic["facility_id"].astype(str)].to_numpy())
+                basic = basic.sort_values(["_served", "facility_id"], ascending=[False, True])
+                for _, frow in basic.head(need).iterrows():
+                    out.actions.append(upgrade_action(
+                        target, tier, frow, frow["_served"], lv, code, costs,
+                        f"升级本单位服务儿童最多的基础型儿童之家（服务18岁以下约{frow['_served']:.0f}人），"
+                        "优先于新建"))
+                need -= min(need, len(basic))
+        if need <= 0:
+            continue
+        if len(vill) == 0:
+            out.notes.append(f"{target.id} {lv} {code}: no village in the unit, no site proposed")
+            continue
+        vxy = working_xy(vill)
+        w = pd.to_numeric(vill[weight_col], errors="coerce").fillna(0).to_numpy(float)
+        existing = matching(here, ftype, tier, level)
+        picks = weighted_median_sites(vxy, w, need, working_xy(existing) if len(existing) else None)
+        for j in picks:
+            vrow = vill.iloc[j]
+            cost_m = float((w * np.sqrt(((vxy - vxy[j]) ** 2).sum(axis=1))).sum())
+            out.actions.append(new_build_action(
+                ds, target, ftype, tier, level, vrow, lv, code, costs,
+                f"新建于本单位人口加权距离最小的村（社区）（{label(weight_col)}加权，"
+                f"Σ人口×距离 = {cost_m / 1000:.1f} 人·千米，EPSG:4549）", weight_col))
+    number_actions(out.actions)
+    out.status = "heuristic" if out.actions else "no_gap"
+    return out
+
+
+def propose_facility_share(ds, target, units: pd.DataFrame, year: int | None = None,
+                           costs: dict[str, Any] | None = None) -> ProposalSet:
+    """Upgrades for a ``facility_share`` target of 儿童之家 tiers (示范型 ≥ 15%).
+
+    Per failing unit (county, then the city with what the counties' upgrades leave), the
+    basic homes serving most children, those in townships without a home of the target
+    tier first. Other facility-share targets have no siting action and get a note.
+    """
+    costs = costs or load_costs()
+    out = ProposalSet(method="facility_share_upgrades", provenance=f"costs={costs.get('provenance')}")
+    # the numerator is a facility condition such as ``tier == "demonstration"``
+    text = str(getattr(target, "numerator", "") or "")
+    tier = next((t for t in UPGRADE_FROM if f'"{t}"' in text or f"'{t}'" in text), None)
+    try:
+        ftype, _, _ = selector(target)
+    except SitingError:
+        ftype = None
+    if ftype != "child_home" or tier is None:
+        out.notes.append(f"{target.id}: no upgrade action fits this facility-share target")
+        out.status = "no_gap"
+        return out
+    fac = ds.facilities_for(year)
+    homes = fac[fac["type"] == "child_home"]
+    has_tier = set(homes.loc[homes["tier"] == tier, "township_code"].astype(str))
+    chosen: set[str] = set()
+    rows = failing_rows(units, target.id)
+    rows = rows.assign(_o=rows["unit_level"].map({"village": 0, "township": 1, "county": 2, "city": 3}))
+    for _, row in rows.sort_values(["_o", "unit_code"]).iterrows():
+        lv, code = str(row["unit_level"]), str(row["unit_code"])
+        need = _needed(row)
+        if lv == "city":
+            need -= len(chosen)
+        here = facilities_in(homes, lv, code)
+        basic = here[here["tier"] == "basic"]
+        basic = basic[~basic["facility_id"].astype(str).isin(chosen)]
+        if need <= 0 or basic.empty:
+            continue
+        vill = units_of(ds, lv, code)
+        w = pd.to_numeric(vill["pop_under18"], errors="coerce").fillna(0).to_numpy(float)
+        served = children_served(working_xy(here), here["village_code"].astype(str).tolist(),
+                                 working_xy(vill), vill["code"].astype(str).tolist(), w)
+        s = pd.Series(served, index=here["facility_id"].astype(str).to_numpy())
+        basic = basic.assign(_served=s.loc[basic["facility_id"].astype(str)].to_numpy(),
+                             _lacks=~basic["township_code"].astype(str).isin(has_tier))
+        basic = basic.sort_values(["_lacks", "_served", "facility_id"], ascending=[False, False, True])
+        for _, frow in basic.head(need).iterrows():
+            chosen.add(str(frow["facility_id"]))
+            note = "；所在乡镇尚无示范型，可同时补足乡镇缺口" if frow["_lacks"] else ""
+            out.actions.append(upgrade_action(
+                target, tier, frow, frow["_served"], lv, code, costs,
+                f"升级服务儿童最多的基础型儿童之家（约{frow['_served']:.0f}人）{note}"))
+    number_actions(out.actions)
+    out.status = "heuristic" if out.actions else "no_gap"
+    return out
+
+
+def merge_sets(sets: Iterable[ProposalSet], method: str) -> ProposalSet:
+    """One proposal set from several (actions renumbered)."""
+    out = ProposalSet(method=method)
+    statuses = []
+    for s in sets:
+        out.extend(s)
+        statuses.append(s.status)
+    out.status = ("time_limit" if "time_limit" in statuses else
+                  "optimal" if statuses and all(x in {"optimal", "no_gap"} for x in statuses) else
+                  "heuristic" if out.actions else "no_gap")
+    return out

@@ -1,0 +1,127 @@
+"""Proposals for presence and facility-share gaps, on the hand-made mini dataset.
+
+Distances are worked out by hand from the EPSG:4549 layout in tests/scenario_helpers.py:
+township 331102001 has villages V1 (1, 5) km, V2 (4, 8) km, V3 (8, 5) km, so
+d(V1, V2) = √18 = 4.243 km, d(V2, V3) = 5 km, d(V1, V3) = 7 km.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coverage.proposals import (children_served, load_costs, propose_facility_share,
+                                propose_presence, weighted_median_sites)
+from coverage.targets import FacilitySelector
+from scenarios.apply import apply_scenario
+from scenarios.model import Scenario
+from tests.scenario_helpers import make_mini_dataset
+
+
+@dataclass(frozen=True)
+class T:
+    id: str
+    kind: str
+    facility: FacilitySelector
+    numerator: str = ""
+    population: str = "pop_total"
+
+
+def _rows(tid, level, codes, shortfall=1.0, unit="facilities"):
+    return pd.DataFrame({"target_id": tid, "unit_level": level, "unit_code": codes,
+                         "status": "not_met", "shortfall": shortfall, "shortfall_unit": unit})
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return make_mini_dataset()
+
+
+def test_weighted_median_by_hand():
+    xy = np.array([[1000.0, 5000.0], [4000.0, 8000.0], [8000.0, 5000.0]])
+    w = np.array([600.0, 200.0, 400.0])
+    # Σ w·d: V1 = 200·4243 + 400·7000 = 3 648 528; V2 = 600·4243 + 400·5000 = 4 545 584;
+    # V3 = 600·7000 + 200·5000 = 5 200 000 → V1
+    assert weighted_median_sites(xy, w, 1) == [0]
+    # with V1 already open the best addition is V3 (saves 400·7000) over V2 (saves 200·4243)
+    assert weighted_median_sites(xy, w, 1, open_xy=xy[[0]]) == [2]
+    # with heavy weight on V3, V3 wins: V1 = 200·4243 + 5000·7000 vs V3 = 600·7000 + 200·5000
+    assert weighted_median_sites(xy, np.array([600.0, 200.0, 5000.0]), 1) == [2]
+
+
+def test_children_served_own_village_then_nearest():
+    vxy = np.array([[1000.0, 5000.0], [4000.0, 8000.0], [8000.0, 5000.0]])
+    hxy = np.array([[1000.0, 5000.0], [8000.0, 5000.0]])
+    served = children_served(hxy, ["V1", "V3"], vxy, ["V1", "V2", "V3"], np.array([600, 200, 400.0]))
+    assert served.tolist() == [800.0, 400.0]  # V2 is 4.243 km from F001, 5 km from F002
+    # a home standing in V2 takes V2 even though another is nearer to its point
+    served = children_served(hxy, ["V1", "V2"], vxy, ["V1", "V2", "V3"], np.array([600, 200, 400.0]))
+    # (V3 goes to the second home, which stands on V3's point)
+    assert served.tolist() == [600.0, 200.0 + 400.0]
+
+
+def test_presence_prefers_upgrade_over_new_build(ds):
+    t = T("demo_child_home_per_township", "presence", FacilitySelector("child_home", "demonstration"))
+    units = _rows(t.id, "township", ["331102001", "331121001"], unit="upgrades")
+    ps = propose_presence(ds, t, units, 2024)
+    acts = [(a["action"], a["facility_id"], a["people_covered"]) for a in ps.actions]
+    # 331102001: F001 serves V1 (600) + V2 (200, nearer to F001) = 800 > F002's 400
+    # 331121001: F004 is the only basic home; it serves V6 (500) and V7 (300)
+    assert acts == [("upgrade", "F001", 800.0), ("upgrade", "F004", 800.0)]
+    assert ps.edits() == [
+        {"op": "upgrade_facility", "facility_id": "F001", "tier": "demonstration"},
+        {"op": "upgrade_facility", "facility_id": "F004", "tier": "demonstration"},
+    ]
+    assert [a["action_id"] for a in ps.actions] == ["P001", "P002"]
+    assert all(a["cost"] == load_costs()["upgrade"]["child_home"] for a in ps.actions)
+
+
+def test_presence_new_build_at_central_village(ds):
+    t = T("elderly_centre_every_township", "presence", FacilitySelector("elderly_care_centre"))
+    units = _rows(t.id, "township", ["331102001", "331102002"])
+    ps = propose_presence(ds, t, units, 2024)
+    # weights pop_65plus: V1 600, V2 200, V3 400 → V1 (see test_weighted_median_by_hand);
+    # 331102002: V4 300 at 12 km, V5 100 at 18 km → V4 (100·6000 < 300·6000)
+    assert [(a["action"], a["village_code"]) for a in ps.actions] == [
+        ("new_build", "331102001001"), ("new_build", "331102002001")]
+    assert ps.actions[0]["edits"] == [
+        {"op": "add_facility", "type": "elderly_care_centre", "village": "331102001001"}]
+    c = load_costs()["new_build"]
+    assert ps.actions[0]["cost"] == c["site"] + c["elderly_care_centre"]
+    assert "3648.5 人·千米" in ps.actions[0]["reason"]  # 3 648 528 person·m
+
+
+def test_presence_shortfall_two_uses_greedy_p_median(ds):
+    t = T("x", "presence", FacilitySelector("disability_home"))
+    ps = propose_presence(ds, t, _rows("x", "township", ["331102001"], shortfall=2.0), 2024)
+    # pop_total 3000, 1000, 2000 → first V1 (1000·4243 + 2000·7000 = 18.2M person·m, the least);
+    # then with V1 open: adding V3 leaves 1000·4243 = 4.2M, adding V2 leaves 2000·7000 = 14M → V3
+    assert [a["village_code"] for a in ps.actions] == ["331102001001", "331102001003"]
+
+
+def test_proposals_round_trip_through_scenario(ds):
+    t = T("demo_child_home_per_township", "presence", FacilitySelector("child_home", "demonstration"))
+    ps = propose_presence(ds, t, _rows(t.id, "township", ["331102001", "331121001"]), 2024)
+    sc = Scenario.from_edits("proposals", ps.edits(), year=2024)
+    ds2, _ = apply_scenario(sc, ds, [])
+    f = ds2.facilities_for(2024)
+    demo = f[(f["type"] == "child_home") & (f["tier"] == "demonstration")]
+    assert sorted(demo["township_code"]) == ["331102001", "331102002", "331121001"]
+
+
+def test_facility_share_upgrades_prefer_townships_without_demo(ds):
+    t = T("demo_child_home_share_15", "facility_share", FacilitySelector("child_home"),
+          numerator='tier == "demonstration"')
+    units = pd.concat([_rows(t.id, "county", ["331102"], shortfall=1.0, unit="upgrades"),
+                       _rows(t.id, "city", ["331100"], shortfall=2.0, unit="upgrades")])
+    ps = propose_facility_share(ds, t, units, 2024)
+    # county 331102: basic F001 (serves 800 within the county: V1, V2; V3 → F002 ...)
+    # both F001 and F002 are in 331102001 (no demo) → F001 (more children);
+    # city needs 2: F001 already chosen → one more, F004 (township 331121001 has no demo)
+    assert [(a["facility_id"], a["units_fixed"]) for a in ps.actions] == [
+        ("F001", ["county:331102"]), ("F004", ["city:331100"])]
+    assert math.isclose(ps.total_cost, 2 * load_costs()["upgrade"]["child_home"])
