@@ -196,7 +196,7 @@ def test_village_rows_aggregate_to_township():
     assert r["county_name"] == "莲都区"
     assert r["evaluated_level"] == "village"
     assert (r["n_units_evaluated"], r["n_units_not_met"]) == (3, 2)
-    assert r["units_not_met"] == "乙村、丙社区"
+    assert r["not_met_units"] == "乙村、丙社区"
     assert (r["required"], r["actual"], r["shortfall"]) == (2.0, 0.0, 2.0)
     assert r["shortfall_unit"] == "facilities"
     assert r["action"] == "新建1个儿童之家"
@@ -215,7 +215,7 @@ def test_percentage_points_are_not_summed():
     # 甲村 0.20 (10 pp short), 乙村 0.25 (5 pp short): the largest gap, the lowest value
     assert (r["required"], r["actual"], r["shortfall"]) == (0.3, 0.2, 10.0)
     assert (r["n_units_evaluated"], r["n_units_not_met"]) == (3, 2)
-    assert r["units_not_met"] == "甲村、乙村"
+    assert r["not_met_units"] == "甲村、乙村"
 
 
 def test_breakdown_rows_flagged_not_plan_level():

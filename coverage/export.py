@@ -1,0 +1,560 @@
+"""Export the township gap list: Excel, CSV, GeoJSON and GeoPackage, with Chinese headers.
+
+Every export states where its data come from (``Dataset.layer_provenance``): synthetic demo
+data are called synthetic and "非真实数据" in the file itself, never only in a README.
+
+* ``.xlsx`` — sheet 汇总 first (city-wide or county summary per target, under a prominent
+  provenance statement), one sheet per county with its township gap rows, a 县市级缺口 sheet
+  for county- and city-level targets, and a 乡镇宽表 sheet (one row per township, one column
+  per target). Frozen header rows, autofilter, column widths fit for print, A4 landscape fit
+  to one page wide with the header row repeated; the page footer repeats the provenance.
+* ``.csv`` — UTF-8 with BOM, one clean table (both sections, ``缺口类别`` tells them apart);
+  the dataset provenance statement is the last column (``数据集说明``) of every row, so the
+  file stays a plain table that Excel/WPS opens directly.
+* ``.geojson`` — a FeatureCollection of the gap rows with their unit polygons (EPSG:4326);
+  the provenance statement is also a top-level ``provenance`` member.
+* ``.gpkg`` — layers ``gaps``, ``wide`` (township polygons) and a non-spatial ``metadata``
+  table (key/value: scope, year, provenance of every layer).
+
+:func:`export_bytes` returns the bytes that :func:`write_gap_list` writes, so the Dash app's
+download buttons hand out exactly the files ``covplan gaps`` writes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage.gaps import GAP_COLUMNS, gaps_wide, summary_table
+from layers._errors import CovplanError
+from layers.glossary import label
+from layers.settings import CITY_NAME
+
+__all__ = [
+    "FORMATS",
+    "ExportError",
+    "display_gaps",
+    "display_summary",
+    "display_wide",
+    "export_bytes",
+    "metadata_table",
+    "provenance_lines",
+    "provenance_statement",
+    "write_gap_list",
+]
+
+#: supported file extensions (without the dot)
+FORMATS: tuple[str, ...] = ("xlsx", "csv", "geojson", "gpkg")
+
+#: gap column → glossary key of its header
+GAP_HEADERS: dict[str, str] = {
+    "section": "gap_section",
+    "unit_level": "unit_level",
+    "unit_code": "unit_code",
+    "unit_name": "unit_name",
+    "county_code": "county_code",
+    "county_name": "county_name",
+    "target_id": "target_id",
+    "target_label": "target_label",
+    "evaluated_level": "evaluated_level",
+    "n_units_evaluated": "units_evaluated",
+    "n_units_not_met": "units_not_met",
+    "not_met_units": "not_met_unit_names",
+    "required": "required",
+    "actual": "actual",
+    "shortfall": "shortfall",
+    "shortfall_unit": "shortfall_unit",
+    "action": "action",
+    "status": "status",
+    "is_plan_level": "is_plan_level",
+    "year": "year",
+    "clause": "clause",
+    "source_lines": "source_lines",
+    "provenance": "provenance",
+}
+
+SUMMARY_HEADERS: dict[str, str] = {
+    "target_id": "target_id",
+    "target_label": "target_label",
+    "unit_level": "unit_level",
+    "n_units": "units_evaluated",
+    "met": "units_met",
+    "not_met": "units_not_met",
+    "no_data": "units_no_data",
+    "not_applicable": "units_not_applicable",
+    "shortfall": "shortfall",
+    "shortfall_unit": "shortfall_unit",
+    "plan_status": "plan_status",
+    "provenance": "provenance",
+}
+
+WIDE_FIXED: dict[str, str] = {
+    "unit_code": "township_code",
+    "unit_name": "township_name",
+    "county_code": "county_code",
+    "county_name": "county_name",
+}
+
+_PROVENANCE_ORDER = ("real", "derived", "estimated", "synthetic")
+_LAYER_KEYS = ("counties", "townships", "villages", "facilities", "indicators", "network")
+
+
+class ExportError(CovplanError):
+    """A gap list cannot be exported (unknown format, unwritable path)."""
+
+
+# --------------------------------------------------------------------------- provenance
+def _layer_groups(dataset: Any, lang: str) -> dict[str, list[str]]:
+    """Provenance value → display names of the layers (and population) that have it."""
+    groups: dict[str, list[str]] = {}
+    years_by_prov: dict[str, list[str]] = {}
+    for name, prov in (getattr(dataset, "layer_provenance", None) or {}).items():
+        if name.startswith("facilities_"):
+            years_by_prov.setdefault(str(prov), []).append(name.removeprefix("facilities_"))
+            continue
+        key = f"data_layer_{name}"
+        text = label(key, lang) if name in _LAYER_KEYS else name
+        groups.setdefault(str(prov), []).append(text)
+    for prov, years in years_by_prov.items():
+        yrs = "、".join(sorted(years)) if lang == "zh" else ", ".join(sorted(years))
+        text = f"{label('data_layer_facilities', lang)}（{yrs}年）" if lang == "zh" else (
+            f"{label('data_layer_facilities', lang)} ({yrs})"
+        )
+        groups.setdefault(prov, []).append(text)
+    towns = getattr(dataset, "townships", None)
+    if towns is not None and "pop_provenance" in towns.columns and len(towns):
+        for prov in pd.unique(towns["pop_provenance"].astype(str)):
+            groups.setdefault(prov, []).append(label("data_layer_population", lang))
+    return groups
+
+
+def provenance_lines(dataset: Any, lang: str = "zh") -> list[str]:
+    """One line per provenance value: which layers are real, estimated, synthetic…"""
+    groups = _layer_groups(dataset, lang)
+    order = [p for p in _PROVENANCE_ORDER if p in groups] + sorted(
+        p for p in groups if p not in _PROVENANCE_ORDER
+    )
+    sep = "、" if lang == "zh" else ", "
+    colon = "：" if lang == "zh" else ": "
+    lines = []
+    for prov in order:
+        line = f"{sep.join(groups[prov])}{colon}{label(prov, lang)}"
+        if prov == "synthetic":
+            line += ("，" if lang == "zh" else ", ") + label("not_real_data", lang)
+        lines.append(line)
+    if "synthetic" in groups:
+        lines.append(label("demo_only_warning", lang) + ("。" if lang == "zh" else "."))
+    villages = getattr(dataset, "villages", None)
+    if villages is not None and "provenance" in villages.columns and len(villages):
+        counts = villages["provenance"].astype(str).value_counts()
+        if counts.get("synthetic", 0):
+            if lang == "zh":
+                lines.append(
+                    f"村（社区）点位：{int(counts.get('real', 0))}个为真实位置，"
+                    f"{int(counts['synthetic'])}个为合成位置"
+                )
+            else:
+                lines.append(
+                    f"Village points: {int(counts.get('real', 0))} real locations, "
+                    f"{int(counts['synthetic'])} synthetic"
+                )
+    return lines
+
+
+def provenance_statement(dataset: Any, lang: str = "zh") -> str:
+    """The provenance lines joined into one sentence (CSV column, CLI line, metadata)."""
+    lines = provenance_lines(dataset, lang)
+    head = label("provenance_statement", lang) + ("：" if lang == "zh" else ": ")
+    return head + ("；" if lang == "zh" else "; ").join(lines)
+
+
+def _short_footer(dataset: Any, lang: str) -> str:
+    groups = _layer_groups(dataset, lang)
+    if "synthetic" not in groups:
+        return ""
+    sep = "、" if lang == "zh" else ", "
+    text = f"{sep.join(groups['synthetic'])}：{label('synthetic', lang)}，{label('not_real_data', lang)}"
+    return text[:200]
+
+
+# --------------------------------------------------------------------------- display tables
+def _number(value: Any) -> Any:
+    """A number for display: integral floats as int, others rounded to 4 decimals."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        return int(value) if float(value).is_integer() else round(float(value), 4)
+    return str(value)
+
+
+def _numbers(series: pd.Series) -> pd.Series:
+    """:func:`_number` over a column, kept as ``object`` so 2 stays 2 beside 0.15."""
+    return pd.Series([_number(v) for v in series], index=series.index, dtype=object)
+
+
+def _translate_provenance(text: Any, lang: str) -> str:
+    """``facilities=synthetic;population=estimated`` → ``设施数据：合成演示数据；…``."""
+    if text is None or (isinstance(text, float) and np.isnan(text)) or str(text) == "":
+        return ""
+    parts = []
+    for part in str(text).split(";"):
+        if "=" in part:
+            key, vals = part.split("=", 1)
+            key_label = label(f"data_layer_{key.strip()}", lang)
+            if key_label.startswith("data_layer_"):
+                key_label = key.strip()
+            val_label = "/".join(label(v.strip(), lang) for v in vals.split("/"))
+            parts.append(f"{key_label}{'：' if lang == 'zh' else ': '}{val_label}")
+        elif part.strip():
+            parts.append(label(part.strip(), lang))
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def display_gaps(gaps: pd.DataFrame, dataset: Any, lang: str = "zh") -> pd.DataFrame:
+    """The gap rows with translated values and headers (no geometry)."""
+    df = pd.DataFrame(gaps[list(GAP_COLUMNS)]).copy()
+    df = df.astype(object)
+    df["section"] = df["section"].map(lambda s: label(f"gap_section_{s}", lang))
+    for col in ("unit_level", "evaluated_level", "status", "shortfall_unit"):
+        df[col] = df[col].map(lambda s: label(str(s), lang) if s not in (None, "") else "")
+    df["is_plan_level"] = df["is_plan_level"].map(lambda b: label("yes" if b else "no", lang))
+    for col in ("required", "actual", "shortfall", "n_units_evaluated", "n_units_not_met", "year"):
+        df[col] = _numbers(df[col])
+    df["provenance"] = df["provenance"].map(lambda p: _translate_provenance(p, lang))
+    df = df.rename(columns={c: label(k, lang) for c, k in GAP_HEADERS.items()})
+    df[label("dataset_provenance", lang)] = provenance_statement(dataset, lang)
+    return df.reset_index(drop=True)
+
+
+def display_summary(summary: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The summary table with translated values and headers."""
+    df = summary[list(SUMMARY_HEADERS)].astype(object).copy()
+    df["unit_level"] = df["unit_level"].map(
+        lambda s: "/".join(label(p, lang) for p in str(s).split("/") if p)
+    )
+    df["shortfall_unit"] = df["shortfall_unit"].map(lambda s: label(str(s), lang) if s else "")
+    df["plan_status"] = df["plan_status"].map(lambda s: label(str(s), lang) if s else "—")
+    df["shortfall"] = _numbers(df["shortfall"])
+    df["provenance"] = df["provenance"].map(lambda p: _translate_provenance(p, lang))
+    return df.rename(columns={c: label(k, lang) for c, k in SUMMARY_HEADERS.items()})
+
+
+def display_wide(wide: pd.DataFrame, labels: dict[str, str], lang: str = "zh") -> pd.DataFrame:
+    """The wide view with status labels and target labels as headers."""
+    targets = list(wide.attrs.get("target_ids", []))
+    df = pd.DataFrame(wide[list(WIDE_FIXED) + targets + ["n_not_met"]]).astype(object).copy()
+    for tid in targets:
+        if wide.attrs.get("value") == "shortfall":
+            df[tid] = _numbers(df[tid])
+        else:
+            df[tid] = df[tid].map(lambda s: label(str(s), lang) if isinstance(s, str) else "")
+    headers = {c: label(k, lang) for c, k in WIDE_FIXED.items()}
+    seen: set[str] = set(headers.values())
+    for tid in targets:
+        head = labels.get(tid, tid)
+        headers[tid] = head if head not in seen else f"{head}（{tid}）"
+        seen.add(headers[tid])
+    headers["n_not_met"] = label("targets_not_met", lang)
+    return df.rename(columns=headers)
+
+
+def metadata_table(gaps: pd.DataFrame, dataset: Any, lang: str = "zh") -> pd.DataFrame:
+    """Key/value rows: scope, year, targets, the provenance statement and every layer's."""
+    scope = gaps.attrs.get("county_name") or CITY_NAME
+    rows = [
+        (label("selection", lang), scope),
+        (label("inventory_year", lang), _number(gaps.attrs.get("year")) or ""),
+        (label("target_id", lang), ", ".join(gaps.attrs.get("target_ids", []))),
+        (label("provenance_statement", lang), provenance_statement(dataset, lang)),
+    ]
+    for name, prov in sorted((getattr(dataset, "layer_provenance", None) or {}).items()):
+        rows.append((f"{label('provenance', lang)}: {name}", label(str(prov), lang)))
+    rows.append((label("generated_by", lang), "covplan (coverage.export)"))
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def _title(gaps: pd.DataFrame, lang: str) -> str:
+    scope = gaps.attrs.get("county_name") or CITY_NAME
+    year = gaps.attrs.get("year")
+    if lang == "zh":
+        return f"{scope}{label('gap_table', lang)}" + (f"（{year}年）" if year else "")
+    return f"{label('gap_table', lang)}: {scope}" + (f" ({year})" if year else "")
+
+
+# --------------------------------------------------------------------------- formats
+def _csv_bytes(gaps: pd.DataFrame, dataset: Any, lang: str) -> bytes:
+    text = display_gaps(gaps, dataset, lang).to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8-sig")
+
+
+def _geojson_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str) -> bytes:
+    table = display_gaps(gaps, dataset, lang)
+    gdf = gpd.GeoDataFrame(table, geometry=gaps.geometry.values, crs=gaps.crs)
+    doc = json.loads(gdf.to_json(drop_id=True))
+    doc = {
+        "type": "FeatureCollection",
+        "name": _title(gaps, lang),
+        "provenance": provenance_statement(dataset, lang),
+        "crs_note": "EPSG:4326 (WGS84 lon/lat)",
+        "features": doc["features"],
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _gpkg_bytes(gaps: gpd.GeoDataFrame, dataset: Any, result: Any, lang: str, wide, labels) -> bytes:
+    gaps_tbl = display_gaps(gaps, dataset, lang)
+    gaps_gdf = gpd.GeoDataFrame(gaps_tbl, geometry=gaps.geometry.values, crs="EPSG:4326")
+    wide_gdf = gpd.GeoDataFrame(
+        display_wide(wide, labels, lang), geometry=wide.geometry.values, crs="EPSG:4326"
+    )
+    import pyogrio
+
+    with tempfile.TemporaryDirectory(prefix="covplan-gpkg-") as tmp:
+        path = Path(tmp) / "gaps.gpkg"
+        gaps_gdf.to_file(path, layer="gaps", driver="GPKG", geometry_type="MultiPolygon",
+                         promote_to_multi=True)
+        wide_gdf.to_file(path, layer="wide", driver="GPKG", geometry_type="MultiPolygon",
+                         promote_to_multi=True)
+        pyogrio.write_dataframe(metadata_table(gaps, dataset, lang), path, layer="metadata")
+        return path.read_bytes()
+
+
+def export_bytes(
+    gaps: gpd.GeoDataFrame,
+    fmt: str,
+    *,
+    dataset: Any,
+    result: Any,
+    lang: str = "zh",
+    targets: Iterable[Any] | None = None,
+    wide: gpd.GeoDataFrame | None = None,
+) -> bytes:
+    """The gap list as the bytes of one file format.
+
+    Parameters
+    ----------
+    gaps : GeoDataFrame
+        Output of :func:`coverage.gaps.township_gaps` (its ``attrs`` carry the selection).
+    fmt : {"xlsx", "csv", "geojson", "gpkg"}
+        File format (a leading dot is accepted).
+    dataset : Dataset
+        For the provenance statement and the county sheets.
+    result : EvaluationResult or DataFrame
+        For the summary sheet and the wide view.
+    lang : {"zh", "en"}
+        Language of headers and labels (plan text and names stay Chinese).
+    targets : iterable of PlanTarget, optional
+        Display labels of the targets.
+    wide : GeoDataFrame, optional
+        Wide view; computed with :func:`coverage.gaps.gaps_wide` for the same selection
+        when omitted.
+    """
+    fmt = str(fmt).lower().lstrip(".")
+    if fmt not in FORMATS:
+        msg = f"unknown export format {fmt!r}; use one of: {', '.join('.' + f for f in FORMATS)}"
+        raise ExportError(msg)
+    if lang not in ("zh", "en"):
+        msg = f"unknown language {lang!r}; use 'zh' or 'en'"
+        raise ExportError(msg)
+    if fmt == "csv":
+        return _csv_bytes(gaps, dataset, lang)
+    if fmt == "geojson":
+        return _geojson_bytes(gaps, dataset, lang)
+    from coverage.gaps import target_labels
+
+    labels = target_labels(result, targets, lang)
+    if wide is None:
+        wide = gaps_wide(
+            result, dataset, county=gaps.attrs.get("county_code"),
+            target=gaps.attrs.get("target_ids") or None,
+        )
+    if fmt == "gpkg":
+        return _gpkg_bytes(gaps, dataset, result, lang, wide, labels)
+    county = None
+    if gaps.attrs.get("county_code"):
+        county = (gaps.attrs["county_code"], gaps.attrs.get("county_name") or "")
+    summary = summary_table(result, targets, target=gaps.attrs.get("target_ids") or None,
+                            county=county)
+    return _workbook_bytes(
+        title=_title(gaps, lang),
+        provenance=provenance_lines(dataset, lang),
+        footer=_short_footer(dataset, lang),
+        summary=display_summary(summary, lang),
+        gaps=gaps,
+        gaps_table=display_gaps(gaps, dataset, lang).drop(columns=[label("dataset_provenance", lang)]),
+        wide_table=display_wide(wide, labels, lang),
+        counties=_county_list(dataset, gaps),
+        lang=lang,
+    )
+
+
+def _county_list(dataset: Any, gaps: pd.DataFrame) -> list[tuple[str, str]]:
+    pairs = list(zip(dataset.counties["code"].astype(str), dataset.counties["name"].astype(str)))
+    chosen = gaps.attrs.get("county_code")
+    return [p for p in pairs if chosen is None or p[0] == chosen]
+
+
+def write_gap_list(
+    gaps: gpd.GeoDataFrame,
+    path: str | os.PathLike,
+    *,
+    dataset: Any,
+    result: Any,
+    lang: str = "zh",
+    targets: Iterable[Any] | None = None,
+    wide: gpd.GeoDataFrame | None = None,
+) -> Path:
+    """Write the gap list to ``path``; the format follows the extension.
+
+    The file is written atomically (temporary file in the same folder, then renamed).
+    Unknown extension → :class:`ExportError`. Returns the path written.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        msg = (f"cannot export {path.name!r}: unknown extension {path.suffix or '(none)'!r}; "
+               f"use one of: {', '.join('.' + f for f in FORMATS)}")
+        raise ExportError(msg)
+    data = export_bytes(gaps, fmt, dataset=dataset, result=result, lang=lang,
+                        targets=targets, wide=wide)
+    _atomic_write(path, data)
+    return path
+
+
+# --------------------------------------------------------------------------- xlsx
+_WRAP_MAX = 40  # characters (CJK count double) before a column wraps instead of widening
+
+
+def _text_width(value: Any) -> int:
+    import unicodedata
+
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    clean = "".join("_" if ch in '[]:*?/\\' else ch for ch in name)[:31] or "sheet"
+    base, n = clean, 2
+    while clean in used:
+        clean = f"{base[:28]}_{n}"
+        n += 1
+    used.add(clean)
+    return clean
+
+
+def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None = None) -> None:
+    """Write ``df`` with its header at row ``row0``; widths, wrap, autofilter, print titles."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    columns = list(df.columns)
+    pct_cols = {i for i, c in enumerate(columns) if c in (label("required"), label("actual"),
+                                                           label("required", "en"), label("actual", "en"))}
+    for j, name in enumerate(columns, start=1):
+        cell = ws.cell(row=row0, column=j, value=str(name))
+        cell.font, cell.fill, cell.alignment = head_font, head_fill, wrap
+    for i, values in enumerate(df.itertuples(index=False, name=None)):
+        for j, value in enumerate(values, start=1):
+            v = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+            cell = ws.cell(row=row0 + 1 + i, column=j, value=v)
+            cell.alignment = wrap
+            if pct_rows and i in pct_rows and (j - 1) in pct_cols and isinstance(v, (int, float)) \
+                    and not isinstance(v, bool) and abs(v) <= 1.5:
+                cell.number_format = "0.0%"
+    for j, name in enumerate(columns, start=1):
+        widths = [min(_text_width(name), 16)] + [_text_width(v) for v in df.iloc[:, j - 1]]
+        ws.column_dimensions[get_column_letter(j)].width = max(6, min(max(widths) + 2, _WRAP_MAX))
+    last = get_column_letter(max(len(columns), 1))
+    ws.auto_filter.ref = f"A{row0}:{last}{row0 + max(len(df), 1)}"
+    ws.freeze_panes = f"A{row0 + 1}"
+    ws.print_title_rows = f"{row0}:{row0}"
+
+
+def _page_setup(ws: Any, footer: str) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = True
+    if footer:
+        ws.oddFooter.center.text = footer
+    ws.oddFooter.right.text = "&P / &N"
+
+
+def _workbook_bytes(*, title, provenance, footer, summary, gaps, gaps_table, wide_table,
+                    counties, lang) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    used: set[str] = set()
+    ws = wb.active
+    ws.title = _sheet_title(label("sheet_summary", lang), used)
+    ncols = max(len(summary.columns), 1)
+    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    warn_font = Font(bold=True, color="C00000")
+    warn_fill = PatternFill("solid", fgColor="FFF2CC")
+    ws.cell(row=2, column=1, value=label("provenance_statement", lang)).font = warn_font
+    row = 3
+    for line in provenance:
+        cell = ws.cell(row=row, column=1, value=line)
+        cell.font, cell.fill = warn_font, warn_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
+        ws.row_dimensions[row].height = 16 * (1 + _text_width(line) // 150)
+        row += 1
+    _write_table(ws, summary, row + 1)
+    _page_setup(ws, footer)
+
+    sections = gaps["section"].reset_index(drop=True)
+    county_codes = gaps["county_code"].astype(str).reset_index(drop=True)
+    pp = set(np.flatnonzero(gaps["shortfall_unit"].astype(str).to_numpy() == "pp").tolist())
+    for code, name in counties:
+        mask = ((sections == "township") & (county_codes == code)).to_numpy()
+        rows = np.flatnonzero(mask)
+        sheet = wb.create_sheet(_sheet_title(name, used))
+        _write_table(sheet, gaps_table.iloc[rows], 1, {i for i, r in enumerate(rows) if r in pp})
+        _page_setup(sheet, footer)
+    rows = np.flatnonzero((sections == "county").to_numpy())
+    sheet = wb.create_sheet(_sheet_title(label("sheet_county_level", lang), used))
+    _write_table(sheet, gaps_table.iloc[rows], 1, {i for i, r in enumerate(rows) if r in pp})
+    _page_setup(sheet, footer)
+    sheet = wb.create_sheet(_sheet_title(label("sheet_wide", lang), used))
+    _write_table(sheet, wide_table, 1)
+    _page_setup(sheet, footer)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    if not path.parent.exists():
+        msg = f"cannot write {path}: the folder {path.parent} does not exist"
+        raise ExportError(msg)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with io.open(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
