@@ -31,6 +31,7 @@ import contextlib
 import functools
 import hashlib
 import tempfile
+import xml.etree.ElementTree as ET
 import xml.sax
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -459,7 +460,7 @@ def _read_xml(path: Path, *, label: str) -> nx.MultiDiGraph:
     try:
         with _way_tags():
             return ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
-    except xml.sax.SAXException as exc:
+    except (xml.sax.SAXException, ET.ParseError) as exc:
         raise NetworkError(f"{label}: not valid OSM XML ({exc})") from exc
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise NetworkError(f"{label}: cannot read the OSM file ({exc})") from exc
