@@ -357,7 +357,7 @@ def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
         :func:`load_costs` output.
     """
     costs = costs or load_costs()
-    ftype, tier, level = selector(target)
+    ftype, tier, level_sel = selector(target)
     fac = ds.facilities_for(year)
     weight_col = POP_WEIGHT.get(ftype, getattr(target, "population", "pop_total") or "pop_total")
     out = ProposalSet(method="presence_upgrade_or_central_village",
@@ -365,6 +365,7 @@ def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
     for _, row in failing_rows(units, target.id).iterrows():
         lv, code = str(row["unit_level"]), str(row["unit_code"])
         need = _needed(row)
+        level = lv if level_sel == "same" else level_sel  # "same": the unit's own level
         vill = units_of(ds, lv, code)
         here = facilities_in(fac, lv, code)
         sources = UPGRADE_FROM.get(tier or "", ()) if ftype == "child_home" else ()

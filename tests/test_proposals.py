@@ -125,3 +125,101 @@ def test_facility_share_upgrades_prefer_townships_without_demo(ds):
     assert [(a["facility_id"], a["units_fixed"]) for a in ps.actions] == [
         ("F001", ["county:331102"]), ("F004", ["city:331100"])]
     assert math.isclose(ps.total_cost, 2 * load_costs()["upgrade"]["child_home"])
+
+
+# ---------------------------------------------------------------- capacity and access
+@dataclass(frozen=True)
+class CapT:
+    id: str
+    facility: FacilitySelector
+    threshold: float
+    per: float = 1000.0
+    population: str = "pop_total"
+    kind: str = "capacity_ratio"
+
+
+def test_capacity_per_township_and_new_site(ds):
+    from coverage.proposals_access import propose_capacity
+
+    # 10 slots per 1000: county 331102 (8000 people) needs 80, has 40 (F005) → 40 short.
+    # township deficits: 331102001 6000 → 60 − 40 = 20; 331102002 2000 → 20 − 0 = 20
+    t = CapT("slots", FacilitySelector("childcare"), 10.0)
+    ps = propose_capacity(ds, t, _rows("slots", "county", ["331102"], shortfall=40.0, unit="slots"), 2024)
+    got = [(a["action"], a["township_code"], a["facility_id"] or a["village_code"], a["capacity"])
+           for a in ps.actions]
+    # 331102002 has no site: new one at V4 (under-3 45 vs 15, 6 km apart → V4)
+    assert got == [("add_capacity", "331102001", "F005", 20), ("new_build", "331102002", "331102002001", 20)]
+    assert ps.actions[0]["edits"] == [{"op": "set_capacity", "facility_id": "F005", "capacity": 60}]
+    c = load_costs()
+    assert ps.total_cost == 20 * c["capacity"]["slot_cost"] + (
+        c["new_build"]["site"] + c["new_build"]["childcare"] + 20 * c["capacity"]["slot_cost"])
+    # the edits close the gap: 60 + 20 = 80 slots in the county
+    ds2, _ = apply_scenario(Scenario.from_edits("cap", ps.edits(), year=2024), ds, [])
+    f = ds2.facilities_for(2024)
+    assert f.loc[(f["type"] == "childcare") & (f["county_code"] == "331102"), "capacity"].sum() == 80
+
+
+def test_capacity_small_sites_are_capacitated(ds):
+    from coverage.proposals_access import propose_capacity
+
+    costs = load_costs()
+    costs = dict(costs, capacity=dict(costs["capacity"], max_added_per_site=5, max_site_slots=8))
+    t = CapT("slots", FacilitySelector("childcare"), 10.0)
+    ps = propose_capacity(ds, t, _rows("slots", "county", ["331102"], shortfall=40.0), 2024, costs)
+    got = [(a["action"], a["facility_id"] or a["village_code"], a["capacity"]) for a in ps.actions]
+    # 331102001 (20): F005 +5, then ceil(15/8) = 2 new sites of 8 and 7; with F005 open at
+    # (1.2, 5) km, V3 saves 60·6800 > V2's 30·4104, then V2 (30·4104) beats V1 (90·200)
+    # 331102002 (20): ceil(20/8) = 3 sites of 7, 7, 6 on its 2 villages: V4, V5, then V4 again
+    assert got == [("add_capacity", "F005", 5), ("new_build", "331102001003", 8),
+                   ("new_build", "331102001002", 7), ("new_build", "331102002001", 7),
+                   ("new_build", "331102002002", 7), ("new_build", "331102002001", 6)]
+    assert all(a["capacity"] <= 8 for a in ps.actions if a["action"] == "new_build")
+
+
+@dataclass(frozen=True)
+class AccT:
+    id: str
+    facility: FacilitySelector
+    threshold: float
+    access: object
+    kind: str = "access"
+
+
+def _acc_target(threshold=0.9):
+    from coverage.targets import AccessSpec
+
+    return AccT("fitness_10min_circle", FacilitySelector("fitness"), threshold,
+                AccessSpec(distance_m=1000.0, demand="urban"))
+
+
+def test_access_instance_straight_line(ds):
+    from coverage.proposals_access import access_instance
+
+    inst = access_instance(ds, _acc_target(), 2024)
+    # urban demand: V1 (3000), V4 (1500), V6 (2500); fitness F008 is 4.39 km from V1 → none covered
+    assert inst["demand"]["code"].tolist() == ["331102001001", "331102002001", "331121001001"]
+    assert inst["precovered"].tolist() == [False, False, False]
+    assert inst["method"] == "straight_line_detour"
+    # candidates within 1000 m straight-line of uncovered demand: the 3 urban villages and the
+    # public place F007, 300 m from V4 (≤ 1000/1.3 = 769 m, so it covers V4)
+    cand = inst["candidates"]
+    assert sorted(cand["ref"]) == ["331102001001", "331102002001", "331121001001", "F007"]
+    A = inst["A"].toarray()
+    col = {r: A[:, k].tolist() for k, r in enumerate(cand["ref"])}
+    assert col["F007"] == [False, True, False] and col["331102001001"] == [True, False, False]
+
+
+def test_access_mclp_and_lscp(ds):
+    from coverage.proposals_access import propose_access
+
+    one = propose_access(ds, _acc_target(), p=1, year=2024)
+    assert [(a["village_code"], a["people_covered"]) for a in one.actions] == [("331102001001", 3000.0)]
+    assert one.status == "optimal" and one.objective == pytest.approx(3000.0)
+    two = propose_access(ds, _acc_target(), p=2, year=2024)
+    assert sorted(a["village_code"] for a in two.actions) == ["331102001001", "331121001001"]
+    # LSCP: 90% of 7000 = 6300 people needs all three demand places (any two reach ≤ 5500)
+    lscp = propose_access(ds, _acc_target(0.9), year=2024)
+    assert len(lscp.actions) == 3 and sum(a["people_covered"] for a in lscp.actions) == 7000.0
+    assert {a["edits"][0]["op"] for a in lscp.actions} == {"add_facility"}
+    # 60% = 4200: two sites suffice (3000 + 1500 or 3000 + 2500)
+    assert len(propose_access(ds, _acc_target(), share=0.6, year=2024).actions) == 2
