@@ -25,7 +25,6 @@ Capacity targets (:func:`propose_capacity`)
 from __future__ import annotations
 
 import dataclasses
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -53,6 +52,33 @@ def _network_for(ds, network):
     from coverage.network import load_network
 
     return load_network(path, provenance=(ds.layer_provenance or {}).get("network"))
+
+
+def access_settings(target) -> dict[str, Any]:
+    """The ``[access]`` settings of a target (an ``AccessSpec`` or a dict) with defaults.
+
+    ``distance_m`` (metres; ``time_min`` × ``speed_m_per_min`` when a time is given),
+    ``demand`` (``urban``/``all``), ``population`` column, ``max_snap_m`` and
+    ``detour_factor`` (defaults from :mod:`coverage.access`).
+    """
+    from coverage import access as acc
+
+    spec = getattr(target, "access", None)
+    if dataclasses.is_dataclass(spec):
+        spec = dataclasses.asdict(spec)
+    spec = {k: v for k, v in dict(spec or {}).items() if v is not None}
+    speed = float(spec.get("speed_m_per_min", acc.DEFAULT_SPEED_M_PER_MIN))
+    dist = (float(spec["time_min"]) * speed if "time_min" in spec
+            else float(spec.get("distance_m", acc.DEFAULT_DISTANCE_M)))
+    if not dist > 0:
+        raise SitingError(f"target {getattr(target, 'id', '?')}: [access] distance must be > 0")
+    return {
+        "distance_m": dist,
+        "demand": str(spec.get("demand", "urban")),
+        "population": str(spec.get("population", "pop_total")),
+        "max_snap_m": float(spec.get("max_snap_m", acc.DEFAULT_MAX_SNAP_M)),
+        "detour_factor": float(spec.get("detour_factor", acc.DEFAULT_DETOUR_FACTOR)),
+    }
 
 
 def network_coverage(net, demand_xy: np.ndarray, cand_xy: np.ndarray, distance_m: float,
@@ -91,18 +117,15 @@ def access_instance(ds, target, year: int | None = None, network=None,
         (DataFrame: kind, ref, village_code, township_code, county_code, name, lon, lat),
         ``A`` (CSR bool, demand × candidates), ``method``, ``distance_m``, ``provenance``.
     """
-    from coverage.access import access_params, demand_points, nearest_facility
+    from coverage.access import demand_points, nearest_facility
 
-    spec = getattr(target, "access", None)
-    if dataclasses.is_dataclass(spec):  # AccessSpec → the plain table access_params reads
-        spec = {k: v for k, v in dataclasses.asdict(spec).items() if v is not None}
-    prm = access_params(SimpleNamespace(id=target.id, access=spec))
+    prm = access_settings(target)
     dist_m = prm["distance_m"]
     net = _network_for(ds, network)
     fac_all = ds.facilities_for(year)
     ftype, tier, level = selector(target)
     fac = matching(fac_all, ftype, tier, None if level in (None, "same") else level)
-    pop_col = (spec or {}).get("population") or "pop_total"
+    pop_col = prm["population"]
     pts = demand_points(ds, prm["demand"], pop_col=pop_col)
     if pts.empty:
         raise SitingError(f"target {target.id}: no resident points of demand {prm['demand']!r}")
