@@ -1,0 +1,296 @@
+"""Rule kinds ``presence`` and ``unit_share``, the rule registry and shared row helpers.
+
+Every rule is a function ``rule(target, ctx) -> DataFrame`` returning rows in the schema
+:data:`coverage.evaluate.RESULT_COLUMNS`, computed with vectorised counts from the
+cached :class:`~coverage.rules_index.YearIndex`. Other kinds live in
+:mod:`coverage.rules_share` (facility_share), :mod:`coverage.rules_capacity`
+(capacity_ratio, capacity_change) and :mod:`coverage.rules_indicator` (indicator).
+
+Facilities are assigned to units by their code attributes (``village_code``,
+``township_code``, ``county_code``), never by geometry. For a city unit every facility
+of the city counts; ``facility.level = "same"`` restricts a county unit to county-run
+facilities, the city to city-run ones, and so on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coverage.targets import SAME_LEVEL, FacilitySelector, PlanTarget
+from layers.glossary import label
+from layers.settings import CITY_CODE
+
+LEVEL_PREFIX_ZH: dict[str, str] = {"city": "市级", "county": "县级", "township": "乡镇级", "village": "村级"}
+UNIT_NAME_ZH: dict[str, str] = {"city": "市", "county": "县（市、区）", "township": "乡镇（街道）", "village": "村（社区）"}
+_POP_FIELDS = {"pop_total", "pop_under3", "pop_under18", "pop_women", "pop_65plus", "pop_urban"}
+
+
+# ----------------------------------------------------------------------------- helpers
+def make_rows(
+    target: PlanTarget, ctx, level: str, units: pd.DataFrame, *, status: Any, required: Any,
+    actual: Any, shortfall: Any, shortfall_unit: Any, action: Any, provenance: Any, method: Any,
+) -> pd.DataFrame:
+    """Result rows for the units of one level; every value is a scalar or one per unit."""
+    n = len(units)
+    df = pd.DataFrame(
+        {
+            "target_id": target.id,
+            "kind": target.kind,
+            "unit_level": level,
+            "unit_code": units["unit_code"].to_numpy(),
+            "unit_name": units["unit_name"].to_numpy(),
+            "county_code": units["county_code"].to_numpy(),
+            "county_name": units["county_name"].to_numpy(),
+            "township_code": units["township_code"].to_numpy(),
+            "year": ctx.year,
+            "status": _col(status, n, object),
+            "required": _col(required, n, float),
+            "actual": _col(actual, n, float),
+            "shortfall": _col(shortfall, n, float),
+            "shortfall_unit": _col(shortfall_unit, n, object),
+            "action": _col(action, n, object),
+            "is_plan_level": level in target.plan_levels,
+            "clause": target.source.clause,
+            "source_lines": target.source_lines,
+            "provenance": _col(provenance, n, object),
+            "method": _col(method, n, object),
+        },
+        index=range(n),
+    )
+    df["year"] = df["year"].astype("int64")
+    return df
+
+
+def _col(value: Any, n: int, dtype) -> np.ndarray:
+    if isinstance(value, (np.ndarray, pd.Series, list, tuple)):
+        arr = np.asarray(value, dtype=dtype)
+        if len(arr) != n:
+            raise ValueError(f"column of length {len(arr)} for {n} units")
+        return arr
+    if value is None:
+        value = np.nan if dtype is float else ""
+    return np.full(n, value, dtype=dtype)
+
+
+def facility_label(sel: FacilitySelector, unit_level: str | None = None) -> str:
+    """Chinese name of the facilities a selector counts, e.g. ``县级体育健身设施``."""
+    text = label(sel.type)
+    if sel.tier:
+        text = label(sel.tier) + text
+    if sel.level:
+        lvl = unit_level if sel.level == SAME_LEVEL else sel.level
+        text = LEVEL_PREFIX_ZH.get(lvl, "") + text
+    return text
+
+
+def applicability(condition, units: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(applicable, no_data) masks of a unit condition; no condition → all applicable.
+
+    A unit whose condition fields are missing (NaN) is ``no_data``, not "not applicable".
+    """
+    n = len(units)
+    if condition is None:
+        return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    applicable = condition.mask(units)
+    nodata = units[sorted(condition.fields)].isna().any(axis=1).to_numpy()
+    return applicable & ~nodata, nodata
+
+
+def provenance_text(facilities: np.ndarray | str | None = None, population: str | None = None,
+                    indicators: Any = None) -> Any:
+    """``facilities=synthetic;population=estimated`` style text (vectorised over arrays)."""
+    parts: list[Any] = []
+    if facilities is not None:
+        parts.append("facilities=" + pd.Series(facilities, dtype=object) if not isinstance(facilities, str)
+                     else f"facilities={facilities}")
+    if population:
+        parts.append(f"population={population}")
+    if indicators is not None:
+        parts.append("indicators=" + pd.Series(indicators, dtype=object) if not isinstance(indicators, str)
+                     else f"indicators={indicators}")
+    out: Any = parts[0]
+    for p in parts[1:]:
+        out = out + ";" + p
+    return out.to_numpy(dtype=object) if isinstance(out, pd.Series) else out
+
+
+def uses_population(condition) -> bool:
+    return condition is not None and bool(condition.fields & _POP_FIELDS)
+
+
+def ceil_need(x: np.ndarray) -> np.ndarray:
+    """Ceiling robust to float noise (0.15 × 20 = 3, not 4)."""
+    return np.ceil(np.round(np.asarray(x, dtype=float), 9))
+
+
+def fill_action(template: str, n: np.ndarray, **extra: np.ndarray) -> np.ndarray:
+    """Format ``template`` per row with ``{n}`` and the extra named integer arrays."""
+    out = np.empty(len(n), dtype=object)
+    for i in range(len(n)):
+        out[i] = template.format(n=int(n[i]), **{k: int(v[i]) for k, v in extra.items()})
+    return out
+
+
+def parent_codes(members: pd.DataFrame, level: str) -> np.ndarray:
+    """Code of the enclosing unit of ``level`` for each member unit."""
+    if level == "city":
+        return np.full(len(members), CITY_CODE, dtype=object)
+    if level == "county":
+        return members["county_code"].to_numpy(dtype=object)
+    if level == "township":
+        return members["township_code"].to_numpy(dtype=object)
+    raise ValueError(f"{level!r} cannot enclose other units")
+
+
+# ----------------------------------------------------------------------------- presence
+def presence(target: PlanTarget, ctx) -> pd.DataFrame:
+    """≥ k facilities of a type/tier/level in each unit (optionally only where a condition holds).
+
+    ``required`` = k, ``actual`` = count, ``shortfall`` = facilities to build.
+    """
+    sel, k = target.facility, int(target.threshold)
+    frames = []
+    for level in target.unit_levels:
+        units = ctx.units[level]
+        counts = ctx.index.count(sel, level).reindex(units.index, fill_value=0).to_numpy(dtype=float)
+        status = np.where(counts >= k, "met", "not_met").astype(object)
+        shortfall = np.maximum(k - counts, 0.0)
+        action = np.full(len(units), "", dtype=object)
+        need = shortfall > 0
+        name = facility_label(sel, level)
+        if sel.tier == "demonstration":
+            base = FacilitySelector(type=sel.type, tier="basic", level=sel.level)
+            basic = ctx.index.count(base, level).reindex(units.index, fill_value=0).to_numpy()
+            upg = np.minimum(basic, shortfall)
+            for i in np.flatnonzero(need):
+                action[i] = f"新建{int(shortfall[i])}个{name}" + (
+                    f"（或将{int(upg[i])}个基础型升级）" if upg[i] > 0 else "")
+        else:
+            action[need] = [f"新建{int(s)}个{name}" for s in shortfall[need]]
+        if target.action_zh:
+            action[need] = fill_action(target.action_zh, shortfall[need])
+        if target.max_count is not None:
+            over = counts > target.max_count
+            status[over] = "not_met"
+            action[over] = [f"现有{int(c)}个，超过规划的{k}–{target.max_count}个，宜整合" for c in counts[over]]
+        applicable, nodata = applicability(target.condition, units)
+        status[~applicable] = "not_applicable"
+        status[nodata] = "no_data"
+        shortfall[~applicable] = 0.0
+        action[~applicable] = ""
+        fprov = ctx.index.provenance(sel, level, units.index)
+        pop = ctx.units.population_provenance[level] if uses_population(target.condition) else None
+        cond = f"，仅{target.condition.text}的单位" if target.condition else ""
+        rng = f"{k}–{target.max_count}" if target.max_count is not None else f"≥{k}"
+        frames.append(make_rows(
+            target, ctx, level, units, status=status, required=float(k), actual=counts,
+            shortfall=shortfall, shortfall_unit=target.shortfall_unit or "facilities", action=action,
+            provenance=provenance_text(fprov, pop),
+            method=f"{ctx.year}年{name}数量（按设施所属{UNIT_NAME_ZH[level]}代码）{rng}{cond}",
+        ))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- unit_share
+def unit_share(target: PlanTarget, ctx) -> pd.DataFrame:
+    """Share of member units (optionally filtered) that hold ≥ 1 facility, per parent unit.
+
+    Member rows (``member_level``, breakdown) say whether each unit has one; parent rows
+    (``unit_level``) carry the share: ``required`` = p, ``actual`` = share,
+    ``shortfall`` = facilities to build = ceil(p·n) − k, plus one when
+    ``parent_must_have`` and the parent itself has none.
+    """
+    sel, mlevel = target.facility, target.member_level
+    members = ctx.units[mlevel]
+    applicable, nodata = applicability(target.condition, members)
+    counts = ctx.index.count(sel, mlevel).reindex(members.index, fill_value=0).to_numpy(dtype=float)
+    has = counts >= 1
+    mname = facility_label(sel, mlevel)
+    status = np.where(has, "met", "not_met").astype(object)
+    status[~applicable] = "not_applicable"
+    status[nodata] = "no_data"
+    if target.report_only:
+        status[:] = "not_applicable"
+    short = np.where((status == "not_met"), 1.0, 0.0)
+    action = np.where(short > 0, f"新建1个{mname}", "").astype(object)
+    pop = ctx.units.population_provenance[mlevel] if uses_population(target.condition) else None
+    cond = f"（仅{target.condition.text}的单位）" if target.condition else ""
+    frames = [make_rows(
+        target, ctx, mlevel, members, status=status, required=1.0, actual=counts, shortfall=short,
+        shortfall_unit="facilities", action=action,
+        provenance=provenance_text(ctx.index.provenance(sel, mlevel, members.index), pop),
+        method=f"{ctx.year}年{mname}数量≥1{cond}（明细，非规划考核层级）",
+    )]
+    p = target.threshold
+    for level in target.unit_levels:
+        parents = ctx.units[level]
+        key = pd.Index(parent_codes(members, level))
+        n = pd.Series(applicable.astype(int)).groupby(key).sum().reindex(parents.index, fill_value=0).to_numpy()
+        k = pd.Series((applicable & has).astype(int)).groupby(key).sum().reindex(parents.index, fill_value=0).to_numpy()
+        nd = pd.Series(nodata.astype(int)).groupby(key).sum().reindex(parents.index, fill_value=0).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+        lacking = np.zeros(len(parents), dtype=float)
+        if target.parent_must_have:
+            own = ctx.index.count(sel, level).reindex(parents.index, fill_value=0).to_numpy()
+            lacking = (own < 1).astype(float)
+        if target.report_only:
+            need = np.zeros(len(parents))
+            st = np.full(len(parents), "not_applicable", dtype=object)
+            act = np.full(len(parents), "仅报告覆盖率（规划为探索性要求，无量化目标）", dtype=object)
+        else:
+            need = np.maximum(ceil_need(p * n) - k, 0.0)
+            st = np.where((need == 0) & (lacking == 0), "met", "not_met").astype(object)
+            st[(n == 0) & (nd > 0)] = "no_data"
+            st[(n == 0) & (nd == 0) & (lacking == 0)] = "not_applicable"
+            act = np.full(len(parents), "", dtype=object)
+            pname = facility_label(sel, level)
+            for i in np.flatnonzero(st == "not_met"):
+                bits = []
+                if lacking[i]:
+                    bits.append(f"新建1个{pname}")
+                if need[i]:
+                    bits.append(f"在{int(need[i])}个{UNIT_NAME_ZH[mlevel]}新建{mname}（覆盖率需达{p:.0%}）")
+                act[i] = "；".join(bits)
+        fprov = ctx.index.provenance(sel, mlevel, pd.Index(members["unit_code"]))
+        worst = pd.Series(fprov).groupby(key).agg(_worst).reindex(parents.index).fillna(ctx.index.layer_provenance)
+        frames.append(make_rows(
+            target, ctx, level, parents, status=st, required=np.nan if target.report_only else p,
+            actual=share, shortfall=need + lacking, shortfall_unit=target.shortfall_unit or "facilities",
+            action=act, provenance=provenance_text(worst.to_numpy(dtype=object), pop),
+            method=(f"{ctx.year}年有{mname}的{UNIT_NAME_ZH[mlevel]}{cond}占比"
+                    + ("" if target.report_only else f"≥{p:.0%}")
+                    + (f"，且本级有{facility_label(sel, level)}" if target.parent_must_have else "")),
+        ))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _worst(values: pd.Series) -> str:
+    from coverage.rules_index import worst_provenance
+
+    return worst_provenance(values)
+
+
+def _registry() -> dict:
+    from coverage.rules_capacity import capacity_change, capacity_ratio
+    from coverage.rules_indicator import indicator
+    from coverage.rules_share import facility_share
+
+    return {
+        "presence": presence,
+        "unit_share": unit_share,
+        "facility_share": facility_share,
+        "capacity_ratio": capacity_ratio,
+        "capacity_change": capacity_change,
+        "indicator": indicator,
+    }
+
+
+#: kind → rule function (access/linkage are dispatched by coverage.evaluate)
+RULES: dict = _registry()
+
+__all__ = ["RULES", "make_rows", "presence", "unit_share", "facility_label", "applicability",
+           "provenance_text", "ceil_need"]
