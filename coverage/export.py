@@ -381,7 +381,7 @@ def export_bytes(
     if wide is None:
         wide = gaps_wide(
             result, dataset, county=gaps.attrs.get("county_code"),
-            target=gaps.attrs.get("target_ids") or None,
+            target=gaps.attrs.get("target_ids") or None, year=gaps.attrs.get("year"),
         )
     if fmt == "gpkg":
         return _gpkg_bytes(gaps, dataset, result, lang, wide, labels)
@@ -389,7 +389,7 @@ def export_bytes(
     if gaps.attrs.get("county_code"):
         county = (gaps.attrs["county_code"], gaps.attrs.get("county_name") or "")
     summary = summary_table(result, targets, target=gaps.attrs.get("target_ids") or None,
-                            county=county)
+                            county=county, year=gaps.attrs.get("year"))
     return _workbook_bytes(
         title=_title(gaps, lang),
         provenance=provenance_lines(dataset, lang),

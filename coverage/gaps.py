@@ -30,6 +30,7 @@ from layers.settings import CITY_CODE, STORAGE_CRS
 __all__ = [
     "ADDITIVE_UNITS",
     "GAP_COLUMNS",
+    "SUMMARY_COLUMNS",
     "SelectionError",
     "gaps_wide",
     "resolve_county",
@@ -237,6 +238,7 @@ def township_gaps(
     target: str | Iterable[str] | None = None,
     *,
     targets: Iterable[Any] | None = None,
+    year: int | None = None,
 ) -> gpd.GeoDataFrame:
     """The gap list: one row per township (or county/city) and unmet target.
 
@@ -253,6 +255,8 @@ def township_gaps(
         Target id(s) to keep. Unknown → :class:`SelectionError` listing the valid ids.
     targets : iterable of PlanTarget, optional
         Source of the display labels (see :func:`target_labels`).
+    year : int, optional
+        Inventory year to list when ``result`` holds several (default: the latest).
 
     Returns
     -------
@@ -263,7 +267,7 @@ def township_gaps(
         additive units; the largest gap for percentage points). ``attrs`` records the
         selection (``county_code``, ``county_name``, ``target_ids``, ``year``).
     """
-    units = result_units(result)
+    units = _year_units(result_units(result), year)
     selected = resolve_targets(result, target)
     chosen = resolve_county(dataset, county)
     labels = target_labels(result, targets)
@@ -381,6 +385,20 @@ def township_gaps(
     return gaps
 
 
+def _year_units(units: pd.DataFrame, year: int | None) -> pd.DataFrame:
+    """Rows of one inventory year: ``year``, or the latest when the result holds several."""
+    if "year" not in units.columns or units.empty:
+        return units
+    years = pd.to_numeric(units["year"], errors="coerce")
+    present = sorted(int(y) for y in years.dropna().unique())
+    if year is None:
+        return units if len(present) <= 1 else units[years == present[-1]]
+    if int(year) not in present:
+        msg = f"no result for year {year}; years evaluated: {', '.join(map(str, present))}"
+        raise SelectionError(msg)
+    return units[years == int(year)]
+
+
 def _single_year(units: pd.DataFrame) -> int | None:
     if "year" not in units.columns:
         return None
@@ -404,11 +422,14 @@ def gaps_wide(
     target: str | Iterable[str] | None = None,
     *,
     value: str = "status",
+    year: int | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per township, one column per township- or village-level target.
 
     Parameters
     ----------
+    year : int, optional
+        Inventory year when ``result`` holds several (default: the latest).
     value : {"status", "shortfall"}
         ``status``: the township's status id (for village-level targets: ``not_met`` if any
         village is not met, else ``no_data`` if any lacks data, else ``met``).
@@ -426,7 +447,7 @@ def gaps_wide(
     if value not in ("status", "shortfall"):
         msg = f"value must be 'status' or 'shortfall', not {value!r}"
         raise SelectionError(msg)
-    units = result_units(result)
+    units = _year_units(result_units(result), year)
     selected = resolve_targets(result, target)
     chosen = resolve_county(dataset, county)
     towns = dataset.townships.to_crs(STORAGE_CRS)
@@ -476,8 +497,27 @@ def gaps_wide(
 
 
 # --------------------------------------------------------------------------- summary
-def _rollup_city_status(result: Any) -> dict[str, str]:
-    """Target id → plan-level status of the city row of ``result.rollup`` (if any)."""
+_ROLLUP_COLS = frozenset({"target_id", "level", "unit_code", "met", "not_met", "no_data",
+                          "not_applicable", "plan_status"})
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "target_id", "target_label", "unit_level", "n_units", "met", "not_met", "no_data",
+    "not_applicable", "shortfall", "shortfall_unit", "plan_status", "provenance",
+)
+
+
+def _rollup_rows(result: Any, year: int | None, scope_level: str, scope_code: str) -> dict:
+    """Target id → the roll-up row (``result.rollup``) of the city or one county."""
+    rollup = getattr(result, "rollup", None)
+    if not isinstance(rollup, pd.DataFrame) or not _ROLLUP_COLS <= set(rollup.columns):
+        return {}
+    mask = (rollup["level"].astype(str) == scope_level) & (rollup["unit_code"].astype(str) == scope_code)
+    if year is not None and "year" in rollup.columns:
+        mask &= pd.to_numeric(rollup["year"], errors="coerce") == year
+    return {str(r["target_id"]): r for _, r in rollup[mask].iterrows()}
+
+
+def _rollup_city_status(result: Any, year: int | None) -> dict[str, str]:
+    """Target id → plan-level status of the city row of a simpler ``rollup`` table."""
     rollup = getattr(result, "rollup", None)
     if not isinstance(rollup, pd.DataFrame) or "plan_status" not in rollup.columns:
         return {}
@@ -485,9 +525,11 @@ def _rollup_city_status(result: Any) -> dict[str, str]:
     for col in ("unit_code", "code"):
         if col in rollup.columns:
             mask |= rollup[col].astype(str) == CITY_CODE
-    for col in ("unit_level", "level", "scope"):
+    for col in ("unit_level", "level"):
         if col in rollup.columns:
             mask |= rollup[col].astype(str) == "city"
+    if year is not None and "year" in rollup.columns:
+        mask &= pd.to_numeric(rollup["year"], errors="coerce") == year
     city = rollup[mask]
     return {str(t): _as_str(s) for t, s in zip(city["target_id"], city["plan_status"])}
 
@@ -497,25 +539,36 @@ def summary_table(
     targets: Iterable[Any] | None = None,
     target: str | Iterable[str] | None = None,
     county: tuple[str, str] | None = None,
+    *,
+    year: int | None = None,
 ) -> pd.DataFrame:
-    """Per-target summary of the result rows (city-wide, or one county's units).
+    """Per-target summary, city-wide or for one county (``county = (code, name)``).
 
-    Counts use the plan-level rows of each target (``is_plan_level``) when the target has
-    any, so per-township breakdowns shown only for siting do not inflate them.
+    When ``result.rollup`` is the evaluator's roll-up (columns ``level``, ``unit_code``,
+    ``met`` … ``plan_status``), counts and the plan-level result are its city (or county)
+    row: units of the target's finest plan level are counted (villages for 儿童之家应建尽建,
+    counties for the 15% share). Otherwise they are counted here from the plan-level rows
+    (``is_plan_level``) of every level, so per-township breakdowns shown only for siting
+    do not inflate them.
 
     Returns
     -------
     DataFrame
-        ``target_id``, ``target_label``, ``unit_level`` (levels evaluated, joined by ``/``),
-        ``n_units`` (met + not met), ``met``, ``not_met``, ``no_data``, ``not_applicable``,
-        ``shortfall`` (summed over unmet rows; largest gap for percentage points),
-        ``shortfall_unit``, ``plan_status`` (the city row of ``result.rollup`` where the plan
-        states a city-wide result, else empty), ``provenance``.
+        :data:`SUMMARY_COLUMNS`: ``n_units`` = met + not met (units evaluated); ``no_data``
+        and ``not_applicable`` counted apart; ``shortfall`` summed over unmet units for
+        additive units, the largest gap for percentage points; ``plan_status`` empty where
+        the plan states no result at that scope; ``provenance`` merged over the rows used.
     """
-    units = result_units(result)
+    units = _year_units(result_units(result), year)
     selected = resolve_targets(result, target)
     labels = target_labels(result, targets)
-    plan_status = _rollup_city_status(result) if county is None else {}
+    yr = _single_year(units)
+    if county is None:
+        roll = _rollup_rows(result, yr, "city", CITY_CODE)
+        plan_status = _rollup_city_status(result, yr)
+    else:
+        roll = _rollup_rows(result, yr, "county", county[0])
+        plan_status = {}
     rows_out = []
     for tid in selected:
         sub = units[units["target_id"] == tid]
@@ -524,26 +577,31 @@ def summary_table(
             sub = sub[(cc == county[0]) | (sub["unit_code"].astype(str) == county[0])]
         if "is_plan_level" in sub.columns and sub["is_plan_level"].fillna(False).astype(bool).any():
             sub = sub[sub["is_plan_level"].fillna(False).astype(bool)]
-        st = sub["status"].value_counts()
         unit = _as_str(_col(sub, "shortfall_unit").iloc[0]) if len(sub) else ""
-        short = pd.to_numeric(_col(sub[sub["status"] == "not_met"], "shortfall"), errors="coerce")
+        r = roll.get(tid)
+        if r is not None:
+            level = _as_str(r.get("count_level")) or "/".join(dict.fromkeys(sub["unit_level"].astype(str)))
+            counted = sub[sub["unit_level"].astype(str) == level] if level else sub
+            counts = {k: int(r[k]) for k in ("met", "not_met", "no_data", "not_applicable")}
+            status = _as_str(r["plan_status"])
+            unit = _as_str(r.get("shortfall_unit")) or unit
+        else:
+            level = "/".join(dict.fromkeys(sub["unit_level"].astype(str)))
+            counted = sub
+            st = sub["status"].value_counts()
+            counts = {k: int(st.get(k, 0)) for k in ("met", "not_met", "no_data", "not_applicable")}
+            status = plan_status.get(tid, "")
+        short = pd.to_numeric(_col(counted[counted["status"] == "not_met"], "shortfall"), errors="coerce")
         total = short.sum() if unit in ADDITIVE_UNITS else (short.max() if len(short) else 0.0)
-        rows_out.append(
-            {
-                "target_id": tid,
-                "target_label": labels.get(tid, tid),
-                "unit_level": "/".join(dict.fromkeys(sub["unit_level"].astype(str))),
-                "n_units": int(st.get("met", 0) + st.get("not_met", 0)),
-                "met": int(st.get("met", 0)),
-                "not_met": int(st.get("not_met", 0)),
-                "no_data": int(st.get("no_data", 0)),
-                "not_applicable": int(st.get("not_applicable", 0)),
-                "shortfall": float(total) if pd.notna(total) else 0.0,
-                "shortfall_unit": unit,
-                "plan_status": plan_status.get(tid, ""),
-                "provenance": _merge_provenance(_col(sub, "provenance")),
-            }
-        )
-    columns = ["target_id", "target_label", "unit_level", "n_units", "met", "not_met", "no_data",
-               "not_applicable", "shortfall", "shortfall_unit", "plan_status", "provenance"]
-    return pd.DataFrame(rows_out, columns=columns)
+        rows_out.append({
+            "target_id": tid,
+            "target_label": labels.get(tid, tid),
+            "unit_level": level,
+            "n_units": counts["met"] + counts["not_met"],
+            **counts,
+            "shortfall": float(total) if pd.notna(total) else 0.0,
+            "shortfall_unit": unit,
+            "plan_status": status,
+            "provenance": _merge_provenance(_col(sub, "provenance")),
+        })
+    return pd.DataFrame(rows_out, columns=list(SUMMARY_COLUMNS))

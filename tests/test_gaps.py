@@ -335,3 +335,64 @@ def test_summary_for_one_county():
     s = summary_table(make_result(), county=resolve_county(make_dataset(), "青田县")).set_index("target_id")
     assert (s.loc["child_home_every_village", "n_units"], s.loc["child_home_every_village", "not_met"]) == (1, 1)
     assert (s.loc["mch_institution_city_county", "met"], s.loc["mch_institution_city_county", "not_met"]) == (0, 1)
+
+
+def _two_years() -> FakeResult:
+    """2022: every village of 紫金街道 had a 儿童之家 and 岩泉街道 its 示范型 home; 2024 as above."""
+    old = make_units()
+    old["year"] = 2022
+    fix = (old["target_id"] == "child_home_every_village") & old["unit_code"].str.startswith(T_ZIJIN)
+    old.loc[fix, ["status", "shortfall"]] = ["met", 0]
+    fix = (old["target_id"] == "demo_child_home_per_township") & (old["unit_code"] == T_YANQUAN)
+    old.loc[fix, ["status", "shortfall"]] = ["met", 0]
+    res = make_result()
+    res.units = pd.concat([old, make_units()], ignore_index=True)
+    return res
+
+
+def test_multi_year_result_lists_one_year():
+    res, ds = _two_years(), make_dataset()
+    latest = township_gaps(res, ds)
+    assert len(latest) == 10 and latest.attrs["year"] == 2024
+    old = township_gaps(res, ds, year=2022)
+    assert old.attrs["year"] == 2022 and set(old["year"]) == {2022}
+    # 2022 lacks the two gaps fixed above: 10 - 2 rows
+    assert len(old) == 8
+    assert (T_ZIJIN, "child_home_every_village") not in set(zip(old["unit_code"], old["target_id"]))
+    w = gaps_wide(res, ds, year=2022).set_index("unit_code")
+    assert w.loc[T_ZIJIN, "child_home_every_village"] == "met"
+    assert summary_table(res, year=2022).set_index("target_id").loc["child_home_every_village", "not_met"] == 1
+    with pytest.raises(SelectionError, match="no result for year 2023; years evaluated: 2022, 2024"):
+        township_gaps(res, ds, year=2023)
+
+
+def test_summary_reads_the_evaluator_rollup():
+    """With a roll-up in the evaluator's schema its counts and plan-level result are used."""
+    res = make_result()
+    res.rollup = pd.DataFrame([
+        # city row of the village-level target: villages are counted (5 evaluated + 1 no data)
+        {"target_id": "child_home_every_village", "year": 2024, "level": "city", "unit_code": "331100",
+         "count_level": "village", "met": 2, "not_met": 3, "no_data": 1, "not_applicable": 0,
+         "plan_status": "not_met", "shortfall": 3.0, "shortfall_unit": "facilities"},
+        # city row of a county/city target: only counties are counted
+        {"target_id": "mch_institution_city_county", "year": 2024, "level": "city", "unit_code": "331100",
+         "count_level": "county", "met": 1, "not_met": 1, "no_data": 0, "not_applicable": 0,
+         "plan_status": "met", "shortfall": 0.0, "shortfall_unit": "facilities"},
+        {"target_id": "mch_institution_city_county", "year": 2024, "level": "county", "unit_code": QINGTIAN,
+         "count_level": "county", "met": 0, "not_met": 1, "no_data": 0, "not_applicable": 0,
+         "plan_status": "not_met", "shortfall": 1.0, "shortfall_unit": "facilities"},
+    ])
+    s = summary_table(res).set_index("target_id")
+    ch = s.loc["child_home_every_village"]
+    assert (ch["unit_level"], ch["n_units"], ch["no_data"], ch["plan_status"], ch["shortfall"]) == (
+        "village", 5, 1, "not_met", 3.0)
+    mch = s.loc["mch_institution_city_county"]
+    # counties only (the city's own row is not counted), shortfall of the unmet county
+    assert (mch["unit_level"], mch["n_units"], mch["met"], mch["not_met"], mch["shortfall"]) == (
+        "county", 2, 1, 1, 1.0)
+    assert mch["plan_status"] == "met"
+    # a target without roll-up rows falls back to counting plan-level rows
+    assert s.loc["childcare_slots_per_1000", "n_units"] == 2
+    q = summary_table(res, county=(QINGTIAN, "青田县")).set_index("target_id")
+    assert (q.loc["mch_institution_city_county", "not_met"], q.loc["mch_institution_city_county", "plan_status"]) == (
+        1, "not_met")

@@ -1,0 +1,360 @@
+"""Standalone HTML report of the gaps for the city or one county.
+
+The page holds, in order: the data-provenance banner, the summary per plan target, a folium
+map of the gaps (one switchable layer per target; townships coloured by status), the trend
+over the inventory years (a table with an inline SVG sparkline per target) and, where the
+trend flags them, the units expected to miss the target by 2025.
+
+Everything but the map is plain HTML/CSS/SVG with no external resource. The map is a folium
+(Leaflet) document in an ``<iframe srcdoc>``; it loads Leaflet from a CDN and OpenStreetMap
+tiles, which the footer states. Every name or label that comes from data is escaped with
+:func:`html.escape` (names are user data).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from coverage.export import ExportError, _atomic_write, _number, provenance_lines
+from coverage.gaps import (
+    _single_year,
+    _year_units,
+    gaps_wide,
+    resolve_county,
+    result_units,
+    summary_table,
+    target_labels,
+    township_gaps,
+)
+from layers.glossary import label
+from layers.settings import CITY_NAME, STORAGE_CRS, WORKING_CRS
+
+__all__ = ["STATUS_COLOURS", "render_report", "trend_summary", "write_report"]
+
+#: fill colour per status (colour-blind safe: blue / orange / grey / light grey)
+STATUS_COLOURS: dict[str, str] = {
+    "met": "#2b83ba",
+    "not_met": "#f07f18",
+    "no_data": "#9e9e9e",
+    "not_applicable": "#e8e8e8",
+}
+_SIMPLIFY_M = 60.0  # map geometry simplification tolerance, metres (EPSG:4549)
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em;color:#222}
+.banner{background:#fff2cc;border:2px solid #c00000;color:#c00000;padding:.6em 1em;
+ font-weight:bold;margin-bottom:1em}
+.banner li{margin:.2em 0}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}
+th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top}
+th{background:#ddebf7}
+td.num{text-align:right}
+.not_met{color:#b35806;font-weight:bold}
+iframe{width:100%;height:620px;border:1px solid #999}
+footer{margin-top:2em;font-size:12px;color:#555}
+"""
+
+
+def _e(value: Any) -> str:
+    """Escape one value for HTML text (None/NaN → empty)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return html.escape(str(value))
+
+
+# --------------------------------------------------------------------------- trend
+def _trend_units(trend: Any) -> pd.DataFrame:
+    """All per-unit rows of several inventory years, as one long DataFrame."""
+    if trend is None:
+        return pd.DataFrame()
+    if isinstance(trend, Mapping):
+        frames = []
+        for year, res in trend.items():
+            units = result_units(res).copy()
+            units["year"] = int(year)
+            frames.append(units)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if isinstance(trend, pd.DataFrame):
+        return trend
+    units = getattr(trend, "units", None)
+    if isinstance(units, pd.DataFrame):
+        return units
+    msg = f"trend must be a {{year: result}} mapping or a DataFrame, not {type(trend).__name__}"
+    raise ExportError(msg)
+
+
+def trend_summary(
+    trend: Any, target_ids: Iterable[str], county: tuple[str, str] | None = None
+) -> pd.DataFrame:
+    """Units met / evaluated per target and inventory year.
+
+    Returns
+    -------
+    DataFrame
+        ``target_id``, ``year``, ``n_units`` (met + not met), ``met``, ``met_share``
+        (0–1, NaN when nothing was evaluated).
+    """
+    units = _trend_units(trend)
+    rows = []
+    if units.empty:
+        return pd.DataFrame(columns=["target_id", "year", "n_units", "met", "met_share"])
+    wanted = [t for t in target_ids if t in set(units["target_id"])]
+    for year, grp in units.groupby(pd.to_numeric(units["year"]), sort=True):
+        present = [t for t in wanted if t in set(grp["target_id"])]
+        if not present:
+            continue
+        s = summary_table(grp, target=present, county=county)
+        for r in s.itertuples(index=False):
+            share = r.met / r.n_units if r.n_units else float("nan")
+            rows.append((r.target_id, int(year), r.n_units, r.met, share))
+    return pd.DataFrame(rows, columns=["target_id", "year", "n_units", "met", "met_share"])
+
+
+def _sparkline(points: list[tuple[int, float]], width: int = 140, height: int = 30) -> str:
+    """Inline SVG polyline of met shares (0–1) over the years; no script, no external file."""
+    pts = [(y, v) for y, v in points if pd.notna(v)]
+    if not pts:
+        return ""
+    years = [y for y, _ in pts]
+    y0, y1 = min(years), max(years)
+    span = (y1 - y0) or 1
+
+    def xy(year: int, v: float) -> tuple[float, float]:
+        x = 4 + (width - 8) * (year - y0) / span if y1 != y0 else width / 2
+        return round(x, 1), round(height - 4 - (height - 8) * v, 1)
+
+    coords = [xy(y, v) for y, v in pts]
+    line = " ".join(f"{x},{y}" for x, y in coords)
+    dots = "".join(f'<circle cx="{x}" cy="{y}" r="2" fill="#2b83ba"/>' for x, y in coords)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img"><rect width="{width}" height="{height}" fill="#f7f7f7"/>'
+        f'<polyline points="{line}" fill="none" stroke="#2b83ba" stroke-width="1.5"/>{dots}</svg>'
+    )
+
+
+def _at_risk_table(trend: Any, target_ids: list[str], county: tuple[str, str] | None,
+                   labels: dict[str, str], lang: str) -> str:
+    """Units that the trend flags as expected to miss the target (if the trend says so)."""
+    frame = getattr(trend, "flags", None)
+    if not isinstance(frame, pd.DataFrame):
+        frame = trend if isinstance(trend, pd.DataFrame) else None
+    if frame is None:
+        return ""
+    flag_col = next((c for c in ("at_risk", "expected_miss", "warning") if c in frame.columns), None)
+    if flag_col is None:
+        return ""
+    rows = frame[frame[flag_col].fillna(False).astype(bool) & frame["target_id"].isin(target_ids)]
+    if county is not None and "county_code" in rows.columns:
+        rows = rows[rows["county_code"].astype(str) == county[0]]
+    if rows.empty:
+        return ""
+    body = "".join(
+        f"<tr><td>{_e(labels.get(r['target_id'], r['target_id']))}</td><td>{_e(r.get('unit_code'))}</td>"
+        f"<td>{_e(r.get('unit_name'))}</td></tr>"
+        for _, r in rows.iterrows()
+    )
+    head = f"<tr><th>{_e(label('target_label', lang))}</th><th>{_e(label('unit_code', lang))}</th>" \
+           f"<th>{_e(label('unit_name', lang))}</th></tr>"
+    return f"<h2>{_e(label('report_at_risk', lang))}</h2><table>{head}{body}</table>"
+
+
+# --------------------------------------------------------------------------- map
+def _map_geoms(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Polygons simplified by ~60 m (in EPSG:4549), back in EPSG:4326, for a light page."""
+    if gdf.empty:
+        return gdf.geometry
+    simple = gdf.geometry.to_crs(WORKING_CRS).simplify(_SIMPLIFY_M, preserve_topology=True)
+    return simple.to_crs(STORAGE_CRS)
+
+
+def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict[str, str],
+                  county: tuple[str, str] | None, lang: str, year: int | None) -> str:
+    """The folium map document: one FeatureGroup per target, townships coloured by status."""
+    import folium
+
+    towns = dataset.townships
+    counties = dataset.counties
+    if county is not None:
+        towns = towns[towns["county_code"].astype(str) == county[0]]
+        counties = counties[counties["code"].astype(str) == county[0]]
+    minx, miny, maxx, maxy = (counties if len(counties) else towns).to_crs(STORAGE_CRS).total_bounds
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9,
+                      tiles="OpenStreetMap", control_scale=True)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    code = county[0] if county else None
+    gaps = township_gaps(result, dataset, county=code, target=target_ids, year=year)
+    detail = {(r.unit_code, r.target_id): r for r in gaps.itertuples(index=False)}
+    wide = gaps_wide(result, dataset, county=code, target=target_ids, year=year)
+    town_geoms = _map_geoms(wide)
+    county_geoms = _map_geoms(counties)
+    units = _year_units(result_units(result), year)
+    fields = ["name", "status", "shortfall", "detail"]
+    aliases = [_e(label(k, lang)) for k in ("unit_name", "status", "shortfall", "action")]
+    for i, tid in enumerate(target_ids):
+        if tid in wide.columns:
+            codes, names, geoms = wide["unit_code"], wide["unit_name"], town_geoms
+            status = wide[tid]
+        else:
+            rows = units[(units["target_id"] == tid) & (units["unit_level"] == "county")]
+            st = dict(zip(rows["unit_code"].astype(str), rows["status"]))
+            if not st:
+                continue
+            codes, names, geoms = counties["code"].astype(str), counties["name"], county_geoms
+            status = codes.map(st)
+        features = []
+        for code, name, geom, s in zip(codes, names, geoms, status):
+            s = s if isinstance(s, str) else None
+            gap = detail.get((str(code), tid))
+            short = ""
+            action = ""
+            if gap is not None:
+                short = f"{_number(gap.shortfall)}{label(gap.shortfall_unit, lang)}"
+                action = gap.action or ""
+                if gap.not_met_units:
+                    action = f"{gap.not_met_units}：{action}" if action else gap.not_met_units
+            features.append({
+                "type": "Feature",
+                "geometry": geom.__geo_interface__,
+                "properties": {
+                    "name": _e(name), "status": _e(label(s, lang) if s else "—"),
+                    "shortfall": _e(short), "detail": _e(action),
+                    "fill": STATUS_COLOURS.get(s or "", "#ffffff"),
+                },
+            })
+        layer = folium.FeatureGroup(name=_e(labels.get(tid, tid)), show=(i == 0))
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555",
+                                      "weight": 0.8, "fillOpacity": 0.65},
+            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+        ).add_to(layer)
+        layer.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap.get_root().render()
+
+
+# --------------------------------------------------------------------------- page
+def _table(df: pd.DataFrame, num_cols: Iterable[str] = ()) -> str:
+    nums = set(num_cols)
+    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
+    body = []
+    for values in df.itertuples(index=False, name=None):
+        cells = []
+        for col, v in zip(df.columns, values):
+            cls = ' class="num"' if col in nums else ""
+            cells.append(f"<td{cls}>{_e(_number(v) if isinstance(v, float) else v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def render_report(dataset: Any, result: Any, trend: Any = None, county: str | None = None, *,
+                  targets: Iterable[Any] | None = None, lang: str = "zh",
+                  year: int | None = None) -> str:
+    """The report as one HTML string (see :func:`write_report`)."""
+    chosen = resolve_county(dataset, county)
+    labels = target_labels(result, targets, lang)
+    units = _year_units(result_units(result), year)
+    target_ids = [t for t in labels if t in set(units["target_id"])]
+    scope = chosen[1] if chosen else CITY_NAME
+    year = _single_year(units)
+    title = f"{scope}{label('report_title', lang)}" + (f"（{year}年）" if year and lang == "zh" else
+                                                       (f" ({year})" if year else ""))
+
+    banner = "".join(f"<li>{_e(line)}</li>" for line in provenance_lines(dataset, lang))
+    summary = summary_table(result, targets, target=target_ids, county=chosen, year=year)
+    s = pd.DataFrame({
+        label("target_label", lang): summary["target_label"],
+        label("unit_level", lang): summary["unit_level"].map(
+            lambda v: "/".join(label(p, lang) for p in str(v).split("/") if p)),
+        label("units_evaluated", lang): summary["n_units"],
+        label("units_met", lang): summary["met"],
+        label("units_not_met", lang): summary["not_met"],
+        label("units_no_data", lang): summary["no_data"],
+        label("shortfall", lang): [f"{_number(v)}{label(u, lang) if u else ''}" if n else ""
+                                   for v, u, n in zip(summary["shortfall"], summary["shortfall_unit"],
+                                                      summary["not_met"])],
+        label("plan_status", lang): summary["plan_status"].map(lambda v: label(v, lang) if v else "—"),
+    })
+    numeric = [label(k, lang) for k in ("units_evaluated", "units_met", "units_not_met", "units_no_data")]
+
+    ts = trend_summary(trend, target_ids, chosen)
+    trend_html = ""
+    if not ts.empty:
+        tyears = sorted(ts["year"].unique())
+        head = "".join(f"<th>{int(y)}</th>" for y in tyears)
+        rows = []
+        for tid in target_ids:
+            sub = ts[ts["target_id"] == tid].set_index("year")
+            if sub.empty:
+                continue
+            cells = "".join(
+                f"<td class=\"num\">{int(sub.loc[y, 'met'])}/{int(sub.loc[y, 'n_units'])}</td>"
+                if y in sub.index else "<td></td>" for y in tyears
+            )
+            spark = _sparkline([(int(y), float(sub.loc[y, "met_share"])) for y in sub.index])
+            rows.append(f"<tr><td>{_e(labels.get(tid, tid))}</td>{cells}<td>{spark}</td></tr>")
+        trend_html = (f"<h2>{_e(label('report_trend', lang))}</h2><p>{_e(label('units_met', lang))} / "
+                      f"{_e(label('units_evaluated', lang))}</p><table><tr><th>"
+                      f"{_e(label('target_label', lang))}</th>{head}<th></th></tr>{''.join(rows)}</table>")
+    at_risk = _at_risk_table(trend, target_ids, chosen, labels, lang)
+    map_doc = _gap_map_html(dataset, result, target_ids, labels, chosen, lang, year)
+    legend = " ".join(
+        f'<span style="background:{c};padding:0 .8em;margin-left:.6em">&nbsp;</span> {_e(label(k, lang))}'
+        for k, c in STATUS_COLOURS.items()
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{_e(title)}</h1>"
+        f'<div class="banner">{_e(label("provenance_statement", lang))}<ul>{banner}</ul></div>'
+        f"<h2>{_e(label('report_summary', lang))}</h2>{_table(s, numeric)}"
+        f"<h2>{_e(label('report_map', lang))}</h2><p>{legend}</p>"
+        f'<iframe srcdoc="{html.escape(map_doc, quote=True)}" title="map"></iframe>'
+        f"{trend_html}{at_risk}"
+        f"<footer><p>{_e(label('report_footer_cdn', lang))}</p>"
+        f"<p>{_e(label('generated_by', lang))}: covplan (coverage.report) · "
+        f"{_e(getattr(dataset, 'name', ''))}</p></footer></body></html>"
+    )
+
+
+def write_report(path: str | os.PathLike, dataset: Any, result: Any, trend: Any = None,
+                 county: str | None = None, *, targets: Iterable[Any] | None = None,
+                 lang: str = "zh", year: int | None = None) -> Path:
+    """Write the standalone HTML report for the city or one county.
+
+    Parameters
+    ----------
+    path : path
+        Output file; must end in ``.html`` (or ``.htm``).
+    dataset : Dataset
+        Names, polygons (EPSG:4326) and layer provenance.
+    result : EvaluationResult or DataFrame
+        Evaluation of the report year (summary, map).
+    trend : mapping {year: EvaluationResult} or DataFrame, optional
+        Results of several inventory years for the trend table; a DataFrame (or an object
+        with ``flags``) holding a boolean ``at_risk`` column also lists the flagged units.
+    county : str, optional
+        County name or code; the whole city when None.
+    year : int, optional
+        Year of the summary and map when ``result`` holds several (default: the latest).
+
+    Returns
+    -------
+    Path
+        The file written (atomically).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        msg = f"cannot write the report to {path.name!r}: the file must end in .html"
+        raise ExportError(msg)
+    text = render_report(dataset, result, trend, county, targets=targets, lang=lang, year=year)
+    _atomic_write(path, text.encode("utf-8"))
+    return path
