@@ -8,9 +8,10 @@
 * ``shortfall_changes`` — the units whose shortfall changed, with before/after/delta
   in the shortfall's own unit (facilities, upgrades, slots, people, …);
 * ``summary`` — per target and unit level: units, met before/after, flips, summed
-  shortfall before/after and, for access targets, the people newly covered;
-* ``people_newly_covered`` — per access target, the drop in uncovered people
-  (shortfall in ``people``) at the coarsest level evaluated.
+  shortfall before/after;
+* ``people_newly_covered`` — per access target, the residents within walking distance of
+  a facility under the scenario minus in the base (the same demand points, network and
+  distance as the evaluation), counted once city-wide.
 
 Exports (:meth:`ScenarioDiff.write`): ``.xlsx`` with the sheets 汇总, 状态变化, 缺口变化,
 or ``.csv`` (UTF-8 with BOM) of every changed unit; Chinese headers from the glossary and
@@ -33,8 +34,6 @@ from scenarios.model import Scenario
 
 #: key of a unit row
 KEY: list[str] = ["target_id", "unit_level", "unit_code"]
-#: unit levels from coarse to fine (people newly covered are read at the coarsest present)
-LEVEL_ORDER: tuple[str, ...] = ("city", "county", "township", "village")
 #: tolerance below which a shortfall change is ignored (floating-point noise)
 EPS: float = 1e-9
 
@@ -107,7 +106,6 @@ def summarise(changes: pd.DataFrame) -> pd.DataFrame:
     for (tid, level), grp in changes.groupby(["target_id", "unit_level"], sort=True):
         unit = grp["shortfall_unit"].replace("", np.nan).dropna()
         unit = unit.iloc[0] if len(unit) else ""
-        delta = grp["shortfall_before"].sum() - grp["shortfall_after"].sum()
         rows.append(
             {
                 "target_id": tid,
@@ -124,23 +122,46 @@ def summarise(changes: pd.DataFrame) -> pd.DataFrame:
                 "shortfall_after": float(grp["shortfall_after"].sum()),
                 "shortfall_delta": float(grp["shortfall_after"].sum() - grp["shortfall_before"].sum()),
                 "shortfall_unit": unit,
-                "people_newly_covered": float(delta) if unit == "people" else np.nan,
             }
         )
     return pd.DataFrame(rows)
 
 
-def people_newly_covered(summary: pd.DataFrame) -> dict[str, float]:
-    """Per target with a shortfall in people: the drop in uncovered people.
+def covered_people(ds: Any, target: Any, year: int | None) -> float:
+    """Residents of an ``access`` target's demand within its walking distance of a facility.
 
-    Read at the coarsest unit level the target was evaluated at (city, else county, …),
-    so people are not counted once per level.
+    Same demand points, facilities, network (or straight-line × detour fallback) and
+    distance as the evaluation (:mod:`coverage.access`); people, not a share.
     """
+    from coverage.access import demand_points, nearest_facility
+    from coverage.proposals import matching, selector
+    from coverage.proposals_access import _network_for, access_settings
+
+    prm = access_settings(target)
+    ftype, tier, level = selector(target)
+    fac = matching(ds.facilities_for(year), ftype, tier, None if level in (None, "same") else level)
+    pts = demand_points(ds, prm["demand"], pop_col=prm["population"])
+    if pts.empty:
+        return 0.0
+    near = nearest_facility(pts, fac, network=_network_for(ds, None), limit_m=prm["distance_m"],
+                            max_snap_m=prm["max_snap_m"], detour_factor=prm["detour_factor"])
+    pop = pd.to_numeric(pts[prm["population"]], errors="coerce").fillna(0).to_numpy(float)
+    return float(pop[(near["status"] == "covered").to_numpy()].sum())
+
+
+def people_newly_covered(ds: Any, ds2: Any, targets: Sequence[Any], targets2: Sequence[Any],
+                         year: int | None) -> dict[str, float]:
+    """Per ``access`` target: residents within reach under the scenario minus in the base.
+
+    Negative when a closure leaves people without a facility in reach. A target
+    whose demand settings change under the scenario is compared as evaluated on each side.
+    """
+    after = {t.id: t for t in targets2}
     out: dict[str, float] = {}
-    people = summary[summary["shortfall_unit"] == "people"]
-    for tid, grp in people.groupby("target_id", sort=True):
-        rank = grp["unit_level"].map({lv: i for i, lv in enumerate(LEVEL_ORDER)}).fillna(99)
-        out[str(tid)] = float(grp.loc[rank.idxmin(), "people_newly_covered"])
+    for t in targets:
+        if getattr(t, "kind", "") != "access" or t.id not in after:
+            continue
+        out[t.id] = covered_people(ds2, after[t.id], year) - covered_people(ds, t, year)
     return out
 
 
@@ -196,7 +217,8 @@ class ScenarioDiff:
 
 
 def _provenance(scenario: Scenario, ds: Any, units: pd.DataFrame) -> str:
-    parts = sorted({p for p in _s(units, "provenance").astype(str) if p and p != "nan"})
+    parts = sorted({tok.strip() for p in _s(units, "provenance").astype(str)
+                    for tok in p.split(";") if tok.strip() and p != "nan"})
     data = "; ".join(parts) if parts else "; ".join(
         f"{k}={v}" for k, v in sorted(getattr(ds, "layer_provenance", {}).items())
     )
@@ -257,6 +279,6 @@ def run_scenario(
         after=after,
         changes=changes,
         summary=summary,
-        people_newly_covered=people_newly_covered(summary) if len(summary) else {},
+        people_newly_covered=people_newly_covered(ds, ds2, list(targets), targets2, year),
         provenance=_provenance(scenario, ds, a_units),
     )

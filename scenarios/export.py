@@ -52,7 +52,6 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "shortfall_after": "shortfall_after",
     "shortfall_delta": "shortfall_delta",
     "shortfall_unit": "shortfall_unit",
-    "people_newly_covered": "people_newly_covered",
 }
 
 _TRANSLATED = {"status_before", "status_after", "unit_level", "shortfall_unit", "change"}

@@ -261,3 +261,79 @@ def test_to_dict_round_trip():
         {"op": "scale_population", "county": "331102", "factor": 2.0},
     ]
     assert Scenario.from_dict(d).to_dict() == d
+
+
+# ---------------------------------------------------------------- run_scenario (real evaluation)
+def _targets():
+    from coverage.targets import target_from_dict
+
+    src = {"plan": "丽水市儿童发展“十四五”规划", "clause": "测试条款", "lines": [721]}
+    common = {"plan": "children", "chapter": "test", "source": src}
+    return [
+        target_from_dict({**common, "id": "demo_child_home_per_township", "kind": "presence",
+                          "label_zh": "示范型", "label_en": "demo", "unit_level": "township",
+                          "threshold": 1, "facility": {"type": "child_home", "tier": "demonstration"}}, "<t1>"),
+        target_from_dict({**common, "id": "childcare_slots_per_1000", "kind": "capacity_ratio",
+                          "label_zh": "托位", "label_en": "slots", "unit_level": "county", "threshold": 4.5,
+                          "facility": {"type": "childcare"}, "population": "pop_total", "per": 1000}, "<t2>"),
+        target_from_dict({**common, "id": "fitness_10min_circle", "kind": "access", "label_zh": "健身圈",
+                          "label_en": "fitness", "unit_level": "township", "threshold": 0.9,
+                          "facility": {"type": "fitness"}, "access": {"distance_m": 1000, "demand": "urban"}},
+                         "<t3>"),
+    ]
+
+
+def test_run_scenario_hand_worked(ds, tmp_path: Path):
+    import openpyxl
+    import pandas as pd
+
+    from scenarios.diff import run_scenario
+
+    targets = _targets()
+    sc = _sc(
+        {"op": "upgrade_facility", "facility_id": "F001"},              # 331102001 gets a 示范型
+        {"op": "override_target", "target": "childcare_slots_per_1000", "threshold": 5.5},
+        {"op": "add_facility", "type": "fitness", "village": "331121001001"},  # urban V6, 2500 people
+        name="手算情景",
+    )
+    before = _snapshot(ds)
+    diff = run_scenario(sc, ds, targets)
+    for key, frame in before.items():
+        assert getattr(ds, key).equals(frame), key
+    ch = diff.changes.set_index(["target_id", "unit_code"])
+    # presence: 331102001 not_met → met (shortfall 1 → 0); 331121001 stays not_met
+    assert ch.loc[("demo_child_home_per_township", "331102001"), "change"] == "not_met→met"
+    assert ch.loc[("demo_child_home_per_township", "331121001"), "change"] == ""
+    # 托位 4.5 → 5.5 per 1000: 331102 has 40 slots for 8000 people (5.0): met → not_met,
+    # shortfall 0 → 44 − 40 = 4; 331121 has 10 for 4000: shortfall 18 − 10 = 8 → 22 − 10 = 12
+    r = ch.loc[("childcare_slots_per_1000", "331102")]
+    assert (r["change"], r["shortfall_before"], r["shortfall_after"]) == ("met→not_met", 0.0, 4.0)
+    r = ch.loc[("childcare_slots_per_1000", "331121")]
+    assert (r["shortfall_before"], r["shortfall_after"], r["shortfall_delta"]) == (8.0, 12.0, 4.0)
+    # access: V6's 2500 urban residents come within 1000 m; township 331121001 (demand 2500)
+    # goes from shortfall 0.9·2500 = 2250 to 0 and flips to met
+    r = ch.loc[("fitness_10min_circle", "331121001")]
+    assert (r["change"], r["shortfall_before"], r["shortfall_after"]) == ("not_met→met", 2250.0, 0.0)
+    assert diff.people_newly_covered == {"fitness_10min_circle": 2500.0}
+    assert list(diff.flips["change"]) == ["not_met→met", "not_met→met", "met→not_met"]
+    s = diff.summary.set_index("target_id")
+    assert s.loc["childcare_slots_per_1000", "newly_not_met"] == 1
+    assert s.loc["demo_child_home_per_township", "shortfall_delta"] == -1.0
+
+    xlsx = diff.write(tmp_path / "d.xlsx")
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["汇总", "状态变化", "缺口变化"]
+    meta = {row[0]: row[1] for row in wb["汇总"].iter_rows(min_row=2, max_row=8, values_only=True)}
+    assert meta["情景名称"] == "手算情景" and "synthetic" in meta["数据来源性质"]
+    assert meta["新增覆盖人口（fitness_10min_circle）"] == 2500
+    header = [c.value for c in wb["状态变化"][1]]
+    assert header[:4] == ["目标编号", "层级", "统计代码", "单位名称"] and "基准状态" in header
+    flips = list(wb["状态变化"].iter_rows(min_row=2, values_only=True))
+    assert len(flips) == 3 and flips[0][header.index("状态变化")] == "转为达标"
+    csv = diff.write(tmp_path / "d.csv")
+    assert csv.read_bytes().startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(csv, encoding="utf-8-sig", dtype=str)
+    assert len(table) == len(diff.changed) == 4  # 3 flips + the 331121 shortfall change
+    assert table["数据来源性质"].str.contains("synthetic").all()
+    with pytest.raises(ScenarioError, match=r"\.xlsx or \.csv"):
+        diff.write(tmp_path / "d.json")
