@@ -31,13 +31,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.ops
-from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from coverage._errors import NetworkError
-from coverage.network import WalkNetwork, _transformer, metric_crs_for
+from coverage.network import (
+    WalkNetwork,
+    _transformer,
+    metric_crs_for,
+    multi_source_dijkstra,
+    reachable_pieces,
+)
 from layers import settings
 
 METHOD_NETWORK = "network"
@@ -125,40 +129,6 @@ def nearest_on_network(
         dist[ok] = nd[ok]
         fac[ok] = fac_idx[src[ok]]
     return NearestResult(dist, fac, d_snap, reachable, f_snap, usable, METHOD_NETWORK)
-
-
-def multi_source_dijkstra(
-    graph: csr_matrix, source_nodes: np.ndarray, source_offset_m: np.ndarray, *, limit_m: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from the nearest source to every node, each source starting at an offset.
-
-    One virtual node per source is appended to the CSR matrix (rows only, so existing
-    rows are reused untouched) with a directed edge of weight ``source_offset_m`` to its
-    node; one ``csgraph.dijkstra(min_only=True)`` pass then solves all sources at once.
-
-    Returns
-    -------
-    dist : ndarray, shape (n,)
-        Metres; ``inf`` beyond ``limit_m``.
-    source : ndarray, shape (n,)
-        Index into ``source_nodes`` of the nearest source; -1 where not reached.
-    """
-    n = graph.shape[0]
-    m = len(source_nodes)
-    indptr = np.concatenate([graph.indptr, graph.indptr[-1] + np.arange(1, m + 1)])
-    indices = np.concatenate([graph.indices, np.asarray(source_nodes, dtype=graph.indices.dtype)])
-    data = np.concatenate([graph.data, np.asarray(source_offset_m, dtype=float)])
-    aug = csr_matrix((data, indices, indptr), shape=(n + m, n + m))
-    dist, _pred, src = dijkstra(
-        aug,
-        directed=True,
-        indices=np.arange(n, n + m),
-        limit=limit_m,
-        min_only=True,
-        return_predecessors=True,
-    )
-    src = np.where(src >= n, src - n, -1)
-    return dist[:n], src[:n]
 
 
 def nearest_straight_line(
@@ -350,27 +320,6 @@ def service_areas(
     return out.to_crs(settings.STORAGE_CRS)
 
 
-def reachable_pieces(net: WalkNetwork, node_dist: np.ndarray, budget_m: float) -> list:
-    """Edge pieces reachable within ``budget_m`` given the distance of every node.
-
-    An edge is whole when the budget left at its two ends together spans it; otherwise
-    the piece within the remaining budget is cut from each reached end.
-    """
-    L = net.edge_length_m
-    ru = budget_m - node_dist[net.edge_u]
-    rv = budget_m - node_dist[net.edge_v]
-    ru = np.where(np.isfinite(ru), ru, -1.0)
-    rv = np.where(np.isfinite(rv), rv, -1.0)
-    ru_pos, rv_pos = np.maximum(ru, 0.0), np.maximum(rv, 0.0)
-    whole = (ru >= 0) & (rv >= 0) & (ru_pos + rv_pos >= L) | (ru >= L) | (rv >= L)
-    pieces = list(net.edge_geometry[whole])
-    for e in np.flatnonzero(~whole & (ru > 0)):
-        pieces.append(shapely.ops.substring(net.edge_geometry[e], 0.0, float(ru[e])))
-    for e in np.flatnonzero(~whole & (rv > 0)):
-        pieces.append(shapely.ops.substring(net.edge_geometry[e], float(L[e] - rv[e]), float(L[e])))
-    return pieces
-
-
 # ---------------------------------------------------------------------- demand and units
 def demand_points(ds, demand: str = "urban", pop_col: str = "pop_total") -> gpd.GeoDataFrame:
     """Population-weighted resident points: village/community points with population.
@@ -453,145 +402,190 @@ def coverage_by_unit(
 
 # ---------------------------------------------------------------------- targets
 def access_params(target) -> dict:
-    """The ``[access]`` table of a target with defaults; ``time_min`` × speed → distance."""
+    """The target's ``[access]`` parameters with defaults (distance in metres).
+
+    Reads ``target.access`` (a :class:`coverage.targets.AccessSpec` or a mapping).
+    When a ``time_min`` is given, ``distance_m = time_min × speed_m_per_min``.
+    """
     raw = getattr(target, "access", None)
     if raw is None:
-        raw = (getattr(target, "params", None) or {}).get("access", {})
-    raw = dict(raw or {})
-    speed = float(raw.get("speed_m_per_min", DEFAULT_SPEED_M_PER_MIN))
+        raw = {}
+    elif not isinstance(raw, dict):
+        raw = {k: getattr(raw, k) for k in dir(raw) if not k.startswith("_")
+               and not callable(getattr(raw, k))}
+    speed = float(raw.get("speed_m_per_min") or DEFAULT_SPEED_M_PER_MIN)
     if raw.get("time_min") is not None:
         distance = float(raw["time_min"]) * speed
     else:
-        distance = float(raw.get("distance_m", DEFAULT_DISTANCE_M))
+        distance = float(raw.get("distance_m") or DEFAULT_DISTANCE_M)
     if not (distance > 0 and speed > 0):
-        raise NetworkError(
-            f"target {getattr(target, 'id', '?')}: [access] distance_m and speed_m_per_min "
-            "must be positive"
-        )
+        raise NetworkError(f"target {getattr(target, 'id', '?')}: [access] distance_m and "
+                           "speed_m_per_min must be positive")
     return {
         "distance_m": distance,
         "speed_m_per_min": speed,
-        "demand": str(raw.get("demand", "urban")),
-        "max_snap_m": float(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M)),
-        "detour_factor": float(raw.get("detour_factor", DEFAULT_DETOUR_FACTOR)),
+        "demand": str(raw.get("demand") or "urban"),
+        "population": str(raw.get("population") or getattr(target, "population", None)
+                          or "pop_total"),
+        "max_snap_m": float(raw.get("max_snap_m") or DEFAULT_MAX_SNAP_M),
+        "detour_factor": float(raw.get("detour_factor") or DEFAULT_DETOUR_FACTOR),
     }
 
 
-def target_facilities(target, facilities: gpd.GeoDataFrame, default_type: str) -> gpd.GeoDataFrame:
-    """Facilities a target counts: ``target.facility`` = {type, tier, level} filter."""
-    spec = dict(getattr(target, "facility", None) or {})
-    ftype = spec.get("type", default_type)
+def select_facilities(facilities: gpd.GeoDataFrame, spec, default_type: str) -> gpd.GeoDataFrame:
+    """Facilities matching a selector (``type``, optional ``tier`` and ``level``)."""
+    get = spec.get if isinstance(spec, dict) else (lambda k, d=None: getattr(spec, k, d))
+    ftype = (get("type") if spec is not None else None) or default_type
     sel = facilities[facilities["type"] == ftype]
     for key in ("tier", "level"):
-        want = spec.get(key)
-        if want is not None and key in sel.columns:
-            wanted = [want] if isinstance(want, str) else list(want)
-            sel = sel[sel[key].isin(wanted)]
+        want = get(key) if spec is not None else None
+        if want and want != "same" and key in sel.columns:
+            sel = sel[sel[key].isin([want] if isinstance(want, str) else list(want))]
     return sel
 
 
 def context_network(ctx) -> WalkNetwork | None:
-    """The walking network of an evaluation context (loaded once per path and mtime)."""
+    """The walking network of an evaluation context (loaded once per file, see load_network)."""
     from coverage.network import load_network
 
     net = getattr(ctx, "network", None)
-    if isinstance(net, WalkNetwork):
+    if isinstance(net, WalkNetwork) or net is None and getattr(ctx.dataset, "network_path", None) is None:
         return net
-    if net is None:
-        net = getattr(ctx.dataset, "network_path", None)
-    if net is None:
-        return None
-    ds_prov = (getattr(ctx.dataset, "layer_provenance", None) or {}).get("network")
-    return load_network(net, provenance=ds_prov)
+    path = net if net is not None else ctx.dataset.network_path
+    prov = (getattr(ctx.dataset, "layer_provenance", None) or {}).get("network")
+    return load_network(path, provenance=prov)
 
 
-def _provenance(ds, facilities: gpd.GeoDataFrame, net: WalkNetwork | None) -> str:
-    fac = sorted(set(facilities["provenance"].astype(str))) if "provenance" in facilities else []
-    fac_p = "|".join(fac) or ds.layer_provenance.get("facilities", "unknown")
-    pop_p = "|".join(sorted(set(ds.villages.get("pop_provenance", pd.Series(["estimated"])).astype(str))))
-    loc_p = "|".join(sorted(set(ds.villages.get("provenance", pd.Series(["unknown"])).astype(str))))
-    return (f"facilities={fac_p};population={pop_p};village_points={loc_p};"
-            f"network={net.provenance if net is not None else 'none'}")
+def _values(frame: pd.DataFrame, col: str, default: str) -> str:
+    vals = sorted(set(frame[col].astype(str))) if col in frame.columns and len(frame) else []
+    return "|".join(vals) or default
+
+
+def unit_rows_base(target, ctx, level: str) -> pd.DataFrame:
+    """Units of one level with the identity columns of a result row.
+
+    ``township_code`` is the township's own code for townships, the parent for villages
+    and empty above; ``county_code`` is empty for the city.
+    """
+    ds = ctx.dataset
+    cnames = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+    if level == "city":
+        df = pd.DataFrame({"unit_code": [settings.CITY_CODE], "unit_name": [settings.CITY_NAME],
+                           "county_code": [""], "township_code": [""]})
+    else:
+        g = {"county": ds.counties, "township": ds.townships, "village": ds.villages}[level]
+        code = g["code"].astype(str).to_numpy()
+        df = pd.DataFrame({"unit_code": code, "unit_name": g["name"].astype(str).to_numpy()})
+        df["county_code"] = code if level == "county" else g["county_code"].astype(str).to_numpy()
+        df["township_code"] = (code if level == "township" else g["township_code"].astype(str)
+                               .to_numpy() if level == "village" else "")
+    df["county_name"] = df["county_code"].map(cnames).fillna("")
+    df.insert(0, "unit_level", level)
+    df.insert(0, "kind", getattr(target, "kind", ""))
+    df.insert(0, "target_id", getattr(target, "id", ""))
+    df["year"] = int(getattr(ctx, "year", 0) or 0)
+    df["is_plan_level"] = level in tuple(getattr(target, "plan_levels", ()) or ())
+    df["clause"] = str(getattr(target, "clause", "") or "")
+    df["source_lines"] = str(getattr(target, "source_lines", "") or "")
+    return df
+
+
+def target_levels(target) -> tuple[str, ...]:
+    levels = tuple(getattr(target, "unit_levels", ()) or ())
+    return levels or (getattr(target, "unit_level", "township") or "township",)
 
 
 def access_result(target, ctx) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per-demand-point results and per-unit coverage of an ``access`` target.
 
-    Returns ``(points, units, info)``; ``info`` holds the parameters, the method, the
-    network (or None) and the provenance string.
+    Returns ``(points, units, info)``: points with ``distance_m``, ``nearest_facility_id``,
+    ``status``; :func:`coverage_by_unit` rows; and ``info`` with the parameters, the
+    method, the network (or None), the facilities used and the provenance string.
     """
     ds = ctx.dataset
     prm = access_params(target)
     facilities = getattr(ctx, "facilities", None)
     if facilities is None:
         facilities = ds.facilities_for(getattr(ctx, "year", None))
-    fac = target_facilities(target, facilities, default_type="fitness")
+    fac = select_facilities(facilities, getattr(target, "facility", None), "fitness")
     net = context_network(ctx)
-    pts = demand_points(ds, prm["demand"])
+    pts = demand_points(ds, prm["demand"], prm["population"])
     near = nearest_facility(pts, fac, network=net, limit_m=prm["distance_m"],
                             max_snap_m=prm["max_snap_m"], detour_factor=prm["detour_factor"])
-    points = pd.concat([pts.drop(columns="geometry"), near], axis=1)
+    points = pd.concat([pd.DataFrame(pts.drop(columns="geometry")), near], axis=1)
     points["lon"], points["lat"] = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
-    units = coverage_by_unit(points, ds)
-    info = dict(prm, method=near["method"].iloc[0] if len(near) else
-                (METHOD_NETWORK if net is not None else METHOD_STRAIGHT),
-                network=net, facilities=fac, provenance=_provenance(ds, fac, net))
+    units = coverage_by_unit(points, ds, pop_col=prm["population"])
+    provenance = (f"facilities={_values(fac, 'provenance', 'none')};"
+                  f"population={_values(pts, 'pop_provenance', 'estimated')};"
+                  f"village_points={_values(pts, 'provenance', 'unknown')};"
+                  f"network={net.provenance if net is not None else 'none'}")
+    info = dict(prm, method=METHOD_NETWORK if net is not None else METHOD_STRAIGHT,
+                network=net, facilities=fac, provenance=provenance)
     return points, units, info
 
 
 def evaluate_access_target(target, ctx) -> pd.DataFrame:
-    """Result rows (docs/ARCHITECTURE.md schema) of an ``access`` target, one per unit.
+    """Result rows (docs/ARCHITECTURE.md schema) of an ``access`` target.
 
-    ``required`` and ``actual`` are covered shares (0–1); ``shortfall`` is the number of
-    people still to be brought within the walking distance to reach ``required``
-    (unreachable residents count as not covered). Units without any resident point of the
-    target's demand (e.g. rural townships for ``demand = "urban"``) are
-    ``not_applicable``; units whose resident points are all farther than ``max_snap_m``
-    from the network are ``no_data``.
+    One row per unit of each of ``target.unit_levels``. ``required`` and ``actual`` are
+    covered shares (0–1) of the demand population; ``shortfall`` is the number of people
+    still to bring within the walking distance to reach ``required`` (unreachable
+    residents count as not covered). Units without resident points of the target's demand
+    (e.g. rural townships for ``demand = "urban"``) are ``not_applicable``; units whose
+    resident points are all farther than ``max_snap_m`` from the network are ``no_data``.
+
+    Raises
+    ------
+    coverage._errors.EvaluationError
+        The network cannot be used with this data (the engine then reports ``no_data``).
     """
-    points, units, info = access_result(target, ctx)
-    ds = ctx.dataset
-    level = getattr(target, "unit_level", "township") or "township"
-    required = float(getattr(target, "threshold", None) if getattr(target, "threshold", None)
-                     is not None else 1.0)
-    table = ds.units(level) if level != "city" else pd.DataFrame([ds.city])
-    table = pd.DataFrame(table).drop(columns="geometry", errors="ignore")
-    u = units[units["unit_level"] == level].set_index("unit_code")
-    county_names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+    from coverage._errors import EvaluationError
+    from layers.glossary import label
+
+    try:
+        _points, units, info = access_result(target, ctx)
+    except NetworkError as exc:
+        raise EvaluationError(f"{getattr(target, 'id', '?')}: {exc}") from exc
+    threshold = getattr(target, "threshold", None)
+    required = float(threshold) if threshold is not None else 1.0
     d = int(round(info["distance_m"]))
-    rows = []
-    for rec in table.to_dict("records"):
-        code = str(rec["code"])
-        county = code if level == "county" else str(rec.get("county_code", "") or "")
-        row = {
-            "target_id": getattr(target, "id", ""), "kind": "access", "unit_level": level,
-            "unit_code": code, "unit_name": str(rec.get("name", "")),
-            "county_code": county, "county_name": county_names.get(county, ""),
-            "township_code": str(rec.get("township_code", "") or ""),
-            "year": getattr(ctx, "year", None), "required": required,
-            "shortfall_unit": "people", "is_plan_level": level == "city",
-            "clause": getattr(target, "clause", "") or "",
-            "source_lines": getattr(target, "source_lines", "") or "",
-            "provenance": info["provenance"], "method": info["method"],
-        }
-        if code not in u.index or not u.at[code, "pop_demand"] > 0:
-            row.update(status="not_applicable", actual=np.nan, shortfall=0.0,
-                       action="无城镇居民点，不适用" if info["demand"] == "urban" else "无居民点")
-        elif u.at[code, "pop_unreachable"] >= u.at[code, "pop_demand"]:
-            row.update(status="no_data", actual=np.nan, shortfall=0.0,
-                       action=f"居民点距路网均超过{info['max_snap_m']:.0f}米，需补充路网数据")
-        else:
-            share = float(u.at[code, "covered_share"])
-            demand_pop = float(u.at[code, "pop_demand"])
-            need = max(0.0, float(np.ceil(required * demand_pop - u.at[code, "pop_covered"] - 1e-9)))
-            unreach = float(u.at[code, "pop_unreachable"])
-            met = share + 1e-12 >= required
-            action = "" if met else (
-                f"步行{d}米内未覆盖{int(round(u.at[code, 'pop_uncovered']))}人，"
-                "建议在未覆盖社区增设体育健身设施")
-            if unreach > 0:
-                action += f"（其中{int(round(unreach))}人距路网超过{info['max_snap_m']:.0f}米）"
-            row.update(status="met" if met else "not_met", actual=share, shortfall=need,
-                       action=action)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    ftype = label(str(info["facilities"]["type"].iloc[0])) if len(info["facilities"]) else "设施"
+    frames = []
+    for level in target_levels(target):
+        base = unit_rows_base(target, ctx, level)
+        u = units[units["unit_level"] == level].set_index("unit_code")
+        u = u.reindex(base["unit_code"].to_numpy())
+        pop = u["pop_demand"].fillna(0).to_numpy(float)
+        cov = u["pop_covered"].fillna(0).to_numpy(float)
+        unr = u["pop_unreachable"].fillna(0).to_numpy(float)
+        share = np.divide(cov, pop, out=np.full(len(pop), np.nan), where=pop > 0)
+        applicable = pop > 0
+        nodata = applicable & (unr >= pop)
+        met = applicable & ~nodata & (share + 1e-12 >= required)
+        status = np.where(~applicable, "not_applicable",
+                          np.where(nodata, "no_data", np.where(met, "met", "not_met")))
+        need = np.maximum(0.0, np.ceil(required * pop - cov - 1e-9))
+        need = np.where(status == "not_met", need, 0.0)
+        actions = []
+        for st, p, c, r in zip(status, pop, cov, unr):
+            if st == "not_applicable":
+                actions.append("无城镇居民点，不适用" if info["demand"] == "urban" else "无居民点，不适用")
+            elif st == "no_data":
+                actions.append(f"居民点距路网均超过{info['max_snap_m']:.0f}米，需补充路网数据")
+            elif st == "met":
+                actions.append("")
+            else:
+                txt = f"步行{d}米内未覆盖{int(round(p - c))}人，建议在未覆盖社区增设{ftype}"
+                if r > 0:
+                    txt += f"（其中{int(round(r))}人距路网超过{info['max_snap_m']:.0f}米）"
+                actions.append(txt)
+        base["status"] = status
+        base["required"] = required
+        base["actual"] = np.where(status == "no_data", np.nan, share)
+        base["shortfall"] = need
+        base["shortfall_unit"] = "people"
+        base["action"] = actions
+        base["provenance"] = info["provenance"]
+        base["method"] = info["method"]
+        frames.append(base)
+    return pd.concat(frames, ignore_index=True)

@@ -46,6 +46,10 @@ def link_homes(
     network: WalkNetwork | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     detour_factor: float = DEFAULT_DETOUR_FACTOR,
+    hub_tier: str = "demonstration",
+    member_tier: str = "basic",
+    scope: str = "township",
+    max_distance_m: float | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Link every basic 儿童之家 to the nearest 示范型 home of its township.
 
@@ -56,6 +60,12 @@ def link_homes(
         ``township_code``, ``county_code``. Other tiers (特色型) are ignored.
     network : WalkNetwork, optional
         Walking network; None → straight line × ``detour_factor``.
+    hub_tier, member_tier : str
+        Tiers of the "1" (示范型) and of the "N" (基础型).
+    scope : {"township", "county"}
+        Links stay inside this unit (the plan: the home's own township).
+    max_distance_m : float, optional
+        Links longer than this (metres) are refused (``reason = "too_far"``).
 
     Returns
     -------
@@ -72,11 +82,11 @@ def link_homes(
     xy = np.column_stack(_transformer(settings.STORAGE_CRS, crs).transform(lon, lat)) \
         if len(lon) else np.zeros((0, 2))
     tier = homes["tier"].astype(str).to_numpy()
-    town = homes["township_code"].astype(str).to_numpy()
+    town = homes[f"{scope}_code"].astype(str).to_numpy()
     ids = homes["facility_id"].astype(str).to_numpy()
     names = homes["name"].astype(str).to_numpy()
     county = homes["county_code"].astype(str).to_numpy()
-    is_basic, is_demo = tier == "basic", tier == "demonstration"
+    is_basic, is_demo = tier == member_tier, tier == hub_tier
     if network is not None and len(xy):
         node, snap = network.snap(xy)
     else:
@@ -114,13 +124,16 @@ def link_homes(
                     best = (float(sl[j]), int(cand[j]), METHOD_STRAIGHT)
             if best is None:
                 rows.append(_row(i, None, np.nan, METHOD_NETWORK, "unreachable"))
+            elif max_distance_m is not None and best[0] > max_distance_m:
+                rows.append(_row(i, None, best[0], best[2], "too_far"))
             else:
                 rows.append(_row(i, best[1], best[0], best[2], ""))
 
     def _fmt(r: dict) -> dict:
         i, j = r["i"], r["j"]
         return {
-            "facility_id": ids[i], "name": names[i], "township_code": town[i],
+            "facility_id": ids[i], "name": names[i],
+            "township_code": str(homes["township_code"].iloc[i]),
             "county_code": county[i], "linked": j is not None,
             "demo_facility_id": ids[j] if j is not None else "",
             "demo_name": names[j] if j is not None else "",
@@ -133,7 +146,8 @@ def link_homes(
     d_all = np.flatnonzero(is_demo)
     hubs = pd.DataFrame(
         {
-            "facility_id": ids[d_all], "name": names[d_all], "township_code": town[d_all],
+            "facility_id": ids[d_all], "name": names[d_all],
+            "township_code": homes["township_code"].astype(str).to_numpy()[d_all],
             "county_code": county[d_all],
             "n_linked": [int(counts.get(ids[j], 0)) for j in d_all],
         }
@@ -146,65 +160,96 @@ def _row(i: int, j: int | None, d: float, method: str, reason: str) -> dict:
 
 
 def evaluate_linkage_target(target, ctx) -> pd.DataFrame:
-    """Township result rows (docs/ARCHITECTURE.md schema) of the "1+N" linkage target.
+    """Result rows (docs/ARCHITECTURE.md schema) of the "1+N" linkage target.
 
-    ``required`` is the share of basic homes that must be linked (``threshold``, default
-    1.0), ``actual`` the linked share, ``shortfall`` the basic homes still unlinked
-    (``facilities``). Townships without basic homes are ``not_applicable``. ``method`` is
-    ``network`` when every link of the township used the network, else
-    ``straight_line_detour``.
+    One row per unit of each of ``target.unit_levels``: ``required`` is the share of
+    basic homes that must be linked (``threshold``, default 1.0), ``actual`` the linked
+    share, ``shortfall`` the basic homes still unlinked (``facilities``). Units without
+    basic homes are ``not_applicable``. ``method`` is ``network`` when every link of the
+    unit used the network, else ``straight_line_detour``.
     """
+    from coverage._errors import EvaluationError, NetworkError
+    from coverage.access import target_levels, unit_rows_base
+
     ds = ctx.dataset
     facilities = getattr(ctx, "facilities", None)
     if facilities is None:
         facilities = ds.facilities_for(getattr(ctx, "year", None))
     homes = facilities[facilities["type"] == "child_home"]
-    raw = dict(getattr(target, "linkage", None) or getattr(target, "access", None) or {})
-    net = context_network(ctx)
-    links, hubs = link_homes(
-        homes, network=net,
-        max_snap_m=float(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M)),
-        detour_factor=float(raw.get("detour_factor", DEFAULT_DETOUR_FACTOR)),
-    )
+    spec = getattr(target, "linkage", None)
+    get = (spec.get if isinstance(spec, dict) else
+           (lambda k, d=None: getattr(spec, k, d) if spec is not None else d))
+    net = context_network(ctx) if get("distance", "network") == "network" else None
+    try:
+        links, hubs = link_homes(
+            homes, network=net,
+            max_snap_m=float(get("max_snap_m", None) or DEFAULT_MAX_SNAP_M),
+            detour_factor=float(get("detour_factor", None) or DEFAULT_DETOUR_FACTOR),
+            hub_tier=get("hub_tier", None) or "demonstration",
+            member_tier=get("member_tier", None) or "basic",
+            scope=get("scope", None) or "township",
+            max_distance_m=get("max_distance_m", None),
+        )
+    except NetworkError as exc:
+        raise EvaluationError(f"{getattr(target, 'id', '?')}: {exc}") from exc
     threshold = getattr(target, "threshold", None)
     required = float(threshold) if threshold is not None else 1.0
     fac_p = "|".join(sorted(set(homes["provenance"].astype(str)))) if len(homes) else "none"
     prov = f"facilities={fac_p};network={net.provenance if net is not None else 'none'}"
-    county_names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
-    n_hub = hubs.groupby("township_code").size() if len(hubs) else pd.Series(dtype=int)
-    rows = []
-    for rec in pd.DataFrame(ds.townships).drop(columns="geometry").to_dict("records"):
-        code = str(rec["code"])
-        lk = links[links["township_code"] == code]
-        methods = set(lk["method"]) - {""}
-        method = (METHOD_NETWORK if methods == {METHOD_NETWORK} or (not methods and net is not None)
-                  else METHOD_STRAIGHT)
-        row = {
-            "target_id": getattr(target, "id", ""), "kind": "linkage",
-            "unit_level": "township", "unit_code": code, "unit_name": str(rec.get("name", "")),
-            "county_code": str(rec.get("county_code", "")),
-            "county_name": county_names.get(str(rec.get("county_code", "")), ""),
-            "township_code": "", "year": getattr(ctx, "year", None), "required": required,
-            "shortfall_unit": "facilities", "is_plan_level": False,
-            "clause": getattr(target, "clause", "") or "",
-            "source_lines": getattr(target, "source_lines", "") or "",
-            "provenance": prov, "method": method,
-        }
-        if lk.empty:
-            row.update(status="not_applicable", actual=np.nan, shortfall=0.0,
-                       action="无基础型儿童之家，不适用")
+    frames = []
+    for level in target_levels(target):
+        base = unit_rows_base(target, ctx, level)
+        key = {"city": None, "county": "county_code", "township": "township_code",
+               "village": None}[level]
+        if key is None and level == "city":
+            grp_links = {base["unit_code"].iloc[0]: links}
+            grp_hubs = {base["unit_code"].iloc[0]: len(hubs)}
+        elif key is None:  # villages: a home's village is not part of the link result
+            homes_v = homes.set_index(homes["facility_id"].astype(str))["village_code"].astype(str)
+            lv = links.assign(village_code=links["facility_id"].map(homes_v))
+            grp_links = dict(tuple(lv.groupby("village_code")))
+            grp_hubs = {}
         else:
+            grp_links = dict(tuple(links.groupby(key)))
+            grp_hubs = hubs.groupby(key).size().to_dict() if len(hubs) else {}
+        status, actual, short, method, action = [], [], [], [], []
+        for code in base["unit_code"]:
+            lk = grp_links.get(code)
+            methods = set(lk["method"]) - {""} if lk is not None else set()
+            method.append(METHOD_NETWORK if net is not None and methods <= {METHOD_NETWORK}
+                          else METHOD_STRAIGHT)
+            if lk is None or lk.empty:
+                status.append("not_applicable")
+                actual.append(np.nan)
+                short.append(0.0)
+                action.append("无基础型儿童之家，不适用")
+                continue
             n_linked = int(lk["linked"].sum())
             share = n_linked / len(lk)
-            need = max(0.0, float(np.ceil(required * len(lk) - n_linked - 1e-9)))
-            met = share + 1e-12 >= required
-            if met:
-                action = f"{int(n_hub.get(code, 0))}个示范型联结{n_linked}个基础型"
-            elif (lk["reason"] == "no_demonstration_home").any():
-                action = f"乡镇内无示范型儿童之家，{len(lk)}个基础型未联结，建议升级或新建1个示范型"
+            ok = share + 1e-12 >= required
+            status.append("met" if ok else "not_met")
+            actual.append(share)
+            short.append(0.0 if ok else max(0.0, float(np.ceil(required * len(lk) - n_linked - 1e-9))))
+            reasons = lk.loc[~lk["linked"], "reason"].value_counts().to_dict()
+            if ok:
+                action.append(f"{int(grp_hubs.get(code, 0))}个示范型联结{n_linked}个基础型")
             else:
-                action = f"{len(lk) - n_linked}个基础型儿童之家无法经路网到达示范型，需核实路网或位置"
-            row.update(status="met" if met else "not_met", actual=share, shortfall=need,
-                       action=action)
-        rows.append(row)
-    return pd.DataFrame(rows)
+                parts = []
+                if reasons.get("no_demonstration_home"):
+                    parts.append(f"{reasons['no_demonstration_home']}个基础型所在乡镇无示范型，"
+                                 "建议升级或新建示范型儿童之家")
+                if reasons.get("unreachable"):
+                    parts.append(f"{reasons['unreachable']}个基础型经路网无法到达示范型，需核实路网或位置")
+                if reasons.get("too_far"):
+                    parts.append(f"{reasons['too_far']}个基础型距示范型过远")
+                action.append("；".join(parts))
+        base["status"] = status
+        base["required"] = required
+        base["actual"] = actual
+        base["shortfall"] = short
+        base["shortfall_unit"] = "facilities"
+        base["action"] = action
+        base["provenance"] = prov
+        base["method"] = method
+        frames.append(base)
+    return pd.concat(frames, ignore_index=True)

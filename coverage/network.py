@@ -42,8 +42,10 @@ import numpy as np
 import osmnx as ox
 from osmnx._errors import InsufficientResponseError
 import shapely
+import shapely.ops
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from coverage._errors import NetworkError
@@ -276,6 +278,63 @@ def _csr_from_edges(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> csr_
     np.add.at(indptr, rows + 1, 1)
     indptr = np.cumsum(indptr)
     return csr_matrix((wts, cols.astype(np.int32), indptr), shape=(n, n))
+
+
+# ---------------------------------------------------------------------- shortest paths
+def multi_source_dijkstra(
+    graph: csr_matrix, source_nodes: np.ndarray, source_offset_m: np.ndarray, *, limit_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from the nearest source to every node, each source starting at an offset.
+
+    One virtual node per source is appended to the CSR matrix (rows only, so existing
+    rows are reused untouched) with a directed edge of weight ``source_offset_m`` to its
+    node; one ``csgraph.dijkstra(min_only=True)`` pass then solves all sources at once.
+
+    Returns
+    -------
+    dist : ndarray, shape (n,)
+        Metres; ``inf`` beyond ``limit_m``.
+    source : ndarray, shape (n,)
+        Index into ``source_nodes`` of the nearest source; -1 where not reached.
+    """
+    n = graph.shape[0]
+    m = len(source_nodes)
+    indptr = np.concatenate([graph.indptr, graph.indptr[-1] + np.arange(1, m + 1)])
+    indices = np.concatenate([graph.indices, np.asarray(source_nodes, dtype=graph.indices.dtype)])
+    data = np.concatenate([graph.data, np.asarray(source_offset_m, dtype=float)])
+    aug = csr_matrix((data, indices, indptr), shape=(n + m, n + m))
+    dist, _pred, src = dijkstra(
+        aug,
+        directed=True,
+        indices=np.arange(n, n + m),
+        limit=limit_m,
+        min_only=True,
+        return_predecessors=True,
+    )
+    src = np.where(src >= n, src - n, -1)
+    return dist[:n], src[:n]
+
+
+def reachable_pieces(net: WalkNetwork, node_dist: np.ndarray, budget_m: float) -> list:
+    """Edge pieces reachable within ``budget_m`` given the distance of every node.
+
+    An edge is whole when the budget left at its two ends together spans it; otherwise
+    the piece within the remaining budget is cut from each reached end.
+    """
+    L = net.edge_length_m
+    ru = budget_m - node_dist[net.edge_u]
+    rv = budget_m - node_dist[net.edge_v]
+    ru = np.where(np.isfinite(ru), ru, -1.0)
+    rv = np.where(np.isfinite(rv), rv, -1.0)
+    ru_pos, rv_pos = np.maximum(ru, 0.0), np.maximum(rv, 0.0)
+    whole = (ru >= 0) & (rv >= 0) & (ru_pos + rv_pos >= L) | (ru >= L) | (rv >= L)
+    pieces = list(net.edge_geometry[whole])
+    for e in np.flatnonzero(~whole & (ru > 0)):
+        pieces.append(shapely.ops.substring(net.edge_geometry[e], 0.0, float(ru[e])))
+    for e in np.flatnonzero(~whole & (rv > 0)):
+        pieces.append(shapely.ops.substring(net.edge_geometry[e], float(L[e] - rv[e]), float(L[e])))
+    return pieces
+
 
 
 # ---------------------------------------------------------------------- walking filter
