@@ -59,42 +59,55 @@ _LOCK = threading.Lock()
 
 
 # ---------------------------------------------------------------------------- dtypes
+_MISSING_TEXT = frozenset({"nan", "None", "<NA>", "NaN", "null"})
+
+
+def _to_text(v: object) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    t = str(v).strip()
+    return "" if t in _MISSING_TEXT else t
+
+
+def _to_code(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        if v != v:
+            return ""
+        return str(int(v)) if float(v).is_integer() else str(v)
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return str(int(v))
+    return _to_text(v)
+
+
 def _code_series(s: pd.Series) -> pd.Series:
     """Codes/ids as str; integral floats lose their ``.0``; missing → ``""``."""
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        vals = pd.to_numeric(s, errors="coerce")
-        out = [("" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v))) for v in vals]
-        return pd.Series(out, index=s.index, dtype=str)
-    out = s.astype(object).where(s.notna(), "").astype(str).str.strip()
-    return out.where(~out.isin(["nan", "None", "<NA>"]), "").astype(str)
+    return pd.Series([_to_code(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=str)
 
 
 def _text_series(s: pd.Series) -> pd.Series:
-    out = s.astype(object).where(s.notna(), "").astype(str).str.strip()
-    return out.where(~out.isin(["nan", "None", "<NA>"]), "").astype(str)
+    """Text as str, stripped; missing → ``""``."""
+    return pd.Series([_to_text(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=str)
+
+
+def _to_bool(v: object, nullable: bool):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return pd.NA if nullable else False
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return bool(v)
+    t = str(v).strip().lower()
+    if t in _TRUE:
+        return True
+    if t in _FALSE and not (nullable and t == ""):
+        return False
+    return pd.NA if nullable else False
 
 
 def _bool_series(s: pd.Series, nullable: bool) -> pd.Series:
     if pd.api.types.is_bool_dtype(s) and not nullable:
         return s.astype(bool)
-
-    def conv(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            return pd.NA if nullable else False
-        if isinstance(v, (bool, np.bool_)):
-            return bool(v)
-        if isinstance(v, (int, float, np.integer, np.floating)):
-            return bool(v)
-        t = str(v).strip().lower()
-        if nullable and t == "":
-            return pd.NA
-        if t in _TRUE:
-            return True
-        if t in _FALSE:
-            return False
-        return pd.NA if nullable else False
-
-    vals = [conv(v) for v in s]
+    vals = [_to_bool(v, nullable) for v in s.to_numpy(dtype=object)]
     return pd.Series(vals, index=s.index, dtype="boolean" if nullable else bool)
 
 
