@@ -19,6 +19,8 @@ why, and the reason is listed in :attr:`EvaluationResult.errors`.
 from __future__ import annotations
 
 import importlib
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,7 +30,9 @@ import pandas as pd
 
 from coverage._errors import EvaluationError
 from layers._errors import CovplanError
+from coverage.rules import RowBlock
 from coverage.rules_index import UnitTables, YearIndex, unit_tables, year_index
+from coverage.rules_index import clear_caches as clear_index_caches
 from coverage.rules_rollup import rollup_table, summary_table
 from coverage.targets import PlanTarget, load_targets
 from layers.dataset import Dataset
@@ -40,6 +44,9 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "action", "is_plan_level", "clause", "source_lines", "provenance", "method",
 )
 STATUSES: tuple[str, ...] = ("met", "not_met", "no_data", "not_applicable")
+
+_MAX_RESULTS = 512
+_RESULTS: OrderedDict[tuple, tuple[weakref.ref, RowBlock]] = OrderedDict()
 
 _EXTERNAL = {
     "access": ("coverage.access", "evaluate_access_target"),
@@ -109,6 +116,28 @@ def evaluate_target(target: PlanTarget, ctx: EvalContext) -> pd.DataFrame:
         The target cannot be evaluated on this data (e.g. the access module is not
         available, or a column the target reads is missing).
     """
+    return target_block(target, ctx).to_frame()
+
+
+def target_block(target: PlanTarget, ctx: EvalContext) -> RowBlock:
+    """Rows of one target as a :class:`~coverage.rules.RowBlock`, cached.
+
+    Results are cached per (target, dataset object, revision, year): targets are
+    frozen, so an overridden target is a different key.
+    """
+    key = (target, id(ctx.dataset), ctx.dataset.revision, ctx.year)
+    hit = _RESULTS.get(key)
+    if hit is not None and hit[0]() is ctx.dataset:
+        _RESULTS.move_to_end(key)
+        return hit[1]
+    block = _compute(target, ctx)
+    _RESULTS[key] = (weakref.ref(ctx.dataset), block)
+    while len(_RESULTS) > _MAX_RESULTS:
+        _RESULTS.popitem(last=False)
+    return block
+
+
+def _compute(target: PlanTarget, ctx: EvalContext) -> RowBlock:
     if target.kind in _EXTERNAL:
         modname, funcname = _EXTERNAL[target.kind]
         try:
@@ -116,20 +145,24 @@ def evaluate_target(target: PlanTarget, ctx: EvalContext) -> pd.DataFrame:
         except ModuleNotFoundError as exc:
             if exc.name != modname:
                 raise
-            raise EvaluationError(f"{target.id}: kind {target.kind!r} needs {modname}, which is not installed") from exc
+            raise EvaluationError(f"{target.id}: kind {target.kind!r} needs {modname}, which is not available") from exc
         func = getattr(module, funcname, None)
         if func is None:
             raise EvaluationError(f"{target.id}: {modname} has no {funcname}()")
-        df = func(target, ctx)
-    else:
-        from coverage.rules import RULES
+        return RowBlock.from_frame(conform(func(target, ctx)))
+    from coverage.rules import RULES
 
-        df = RULES[target.kind](target, ctx)
-    return conform(df)
+    return RULES[target.kind](target, ctx)
+
+
+def clear_cache() -> None:
+    """Forget cached results and indexes (benchmarks use this to time a cold run)."""
+    _RESULTS.clear()
+    clear_index_caches()
 
 
 def conform(df: pd.DataFrame) -> pd.DataFrame:
-    """Check a rule's rows carry every result column and return them in order."""
+    """Check rows from another module carry every result column; return them in order."""
     missing = [c for c in RESULT_COLUMNS if c not in df.columns]
     if missing:
         raise EvaluationError(f"result rows lack column(s) {', '.join(missing)}")
@@ -139,20 +172,19 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[:, list(RESULT_COLUMNS)]
 
 
-def no_data_rows(target: PlanTarget, ctx: EvalContext, reason: str) -> pd.DataFrame:
+def no_data_rows(target: PlanTarget, ctx: EvalContext, reason: str) -> RowBlock:
     """``no_data`` rows for every unit of the target's levels, with the reason as method."""
     from coverage.rules import make_rows
 
-    frames = []
+    blocks = []
     for level in target.unit_levels:
         units = ctx.units[level]
-        n = len(units)
-        frames.append(make_rows(
-            target, ctx, level, units, status=["no_data"] * n, required=target.threshold,
+        blocks.append(make_rows(
+            target, ctx, level, units, status="no_data", required=target.threshold,
             actual=float("nan"), shortfall=0.0, shortfall_unit="", action="",
             provenance="", method=f"未能评估: {reason}",
         ))
-    return pd.concat(frames, ignore_index=True)
+    return RowBlock.concat(blocks)
 
 
 @dataclass
@@ -236,20 +268,23 @@ def evaluate(
         years = [int(y) for y in year]
     if not years:
         raise EvaluationError(f"dataset {ds.name!r} has no facility inventory year")
-    frames, errors = [], {}
+    blocks, errors = [], {}
     for y in years:
         ctx = context_for(ds, y)
         for target in targets:
             try:
-                frames.append(evaluate_target(target, ctx))
+                blocks.append(target_block(target, ctx))
             except CovplanError as exc:  # EvaluationError, NetworkError, …: recorded, not fatal
                 errors[(target.id, y)] = str(exc)
-                frames.append(no_data_rows(target, ctx, str(exc)))
-    units = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RESULT_COLUMNS))
+                blocks.append(no_data_rows(target, ctx, str(exc)))
+    if blocks:
+        units = RowBlock.concat(blocks).to_frame()
+    else:
+        units = pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS})
     return EvaluationResult(units=units, targets=targets, years=years, errors=errors)
 
 
 __all__ = [
     "RESULT_COLUMNS", "STATUSES", "EvalContext", "EvaluationResult", "UnitTables", "YearIndex",
-    "context_for", "evaluate", "evaluate_target", "no_data_rows",
+    "clear_cache", "context_for", "evaluate", "evaluate_target", "no_data_rows", "target_block",
 ]

@@ -1,6 +1,6 @@
 """Rule kinds ``presence`` and ``unit_share``, the rule registry and shared row helpers.
 
-Every rule is a function ``rule(target, ctx) -> DataFrame`` returning rows in the schema
+Every rule is a function ``rule(target, ctx) -> RowBlock`` returning rows in the schema
 :data:`coverage.evaluate.RESULT_COLUMNS`, computed with vectorised counts from the
 cached :class:`~coverage.rules_index.YearIndex`. Other kinds live in
 :mod:`coverage.rules_share` (facility_share), :mod:`coverage.rules_capacity`
@@ -29,39 +29,65 @@ _POP_FIELDS = {"pop_total", "pop_under3", "pop_under18", "pop_women", "pop_65plu
 
 
 # ----------------------------------------------------------------------------- helpers
+class RowBlock(dict):
+    """Result rows as column → numpy array (cheaper to stack than DataFrames).
+
+    Rules build blocks; :func:`coverage.evaluate.evaluate` stacks every block of a run
+    and makes one DataFrame at the end.
+    """
+
+    def __len__(self) -> int:  # number of rows, not of columns
+        return len(self["unit_code"]) if "unit_code" in self else 0
+
+    def to_frame(self) -> pd.DataFrame:
+        from coverage.evaluate import RESULT_COLUMNS
+
+        df = pd.DataFrame({c: self[c] for c in RESULT_COLUMNS})
+        df["year"] = df["year"].astype("int64")
+        df["is_plan_level"] = df["is_plan_level"].astype(bool)
+        return df
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> "RowBlock":
+        from coverage.evaluate import RESULT_COLUMNS
+
+        return cls({c: df[c].to_numpy(dtype=object if df[c].dtype != float else float) for c in RESULT_COLUMNS})
+
+    @classmethod
+    def concat(cls, blocks: list["RowBlock"]) -> "RowBlock":
+        if not blocks:
+            raise ValueError("no row blocks to stack")
+        return cls({c: np.concatenate([b[c] for b in blocks]) for c in blocks[0]})
+
+
 def make_rows(
     target: PlanTarget, ctx, level: str, units: pd.DataFrame, *, status: Any, required: Any,
     actual: Any, shortfall: Any, shortfall_unit: Any, action: Any, provenance: Any, method: Any,
-) -> pd.DataFrame:
+) -> RowBlock:
     """Result rows for the units of one level; every value is a scalar or one per unit."""
     n = len(units)
-    df = pd.DataFrame(
-        {
-            "target_id": target.id,
-            "kind": target.kind,
-            "unit_level": level,
-            "unit_code": units["unit_code"].to_numpy(),
-            "unit_name": units["unit_name"].to_numpy(),
-            "county_code": units["county_code"].to_numpy(),
-            "county_name": units["county_name"].to_numpy(),
-            "township_code": units["township_code"].to_numpy(),
-            "year": ctx.year,
-            "status": _col(status, n, object),
-            "required": _col(required, n, float),
-            "actual": _col(actual, n, float),
-            "shortfall": _col(shortfall, n, float),
-            "shortfall_unit": _col(shortfall_unit, n, object),
-            "action": _col(action, n, object),
-            "is_plan_level": level in target.plan_levels,
-            "clause": target.source.clause,
-            "source_lines": target.source_lines,
-            "provenance": _col(provenance, n, object),
-            "method": _col(method, n, object),
-        },
-        index=range(n),
+    return RowBlock(
+        target_id=_col(target.id, n, object),
+        kind=_col(target.kind, n, object),
+        unit_level=_col(level, n, object),
+        unit_code=units["unit_code"].to_numpy(dtype=object),
+        unit_name=units["unit_name"].to_numpy(dtype=object),
+        county_code=units["county_code"].to_numpy(dtype=object),
+        county_name=units["county_name"].to_numpy(dtype=object),
+        township_code=units["township_code"].to_numpy(dtype=object),
+        year=np.full(n, int(ctx.year), dtype=np.int64),
+        status=_col(status, n, object),
+        required=_col(required, n, float),
+        actual=_col(actual, n, float),
+        shortfall=_col(shortfall, n, float),
+        shortfall_unit=_col(shortfall_unit, n, object),
+        action=_col(action, n, object),
+        is_plan_level=np.full(n, level in target.plan_levels, dtype=bool),
+        clause=_col(target.source.clause, n, object),
+        source_lines=_col(target.source_lines, n, object),
+        provenance=_col(provenance, n, object),
+        method=_col(method, n, object),
     )
-    df["year"] = df["year"].astype("int64")
-    return df
 
 
 def _col(value: Any, n: int, dtype) -> np.ndarray:
@@ -146,8 +172,9 @@ def parent_codes(members: pd.DataFrame, level: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- presence
-def presence(target: PlanTarget, ctx) -> pd.DataFrame:
+def presence(target: PlanTarget, ctx) -> RowBlock:
     """≥ k facilities of a type/tier/level in each unit (optionally only where a condition holds).
+
 
     ``required`` = k, ``actual`` = count, ``shortfall`` = facilities to build.
     """
@@ -191,11 +218,11 @@ def presence(target: PlanTarget, ctx) -> pd.DataFrame:
             provenance=provenance_text(fprov, pop),
             method=f"{ctx.year}年{name}数量（按设施所属{UNIT_NAME_ZH[level]}代码）{rng}{cond}",
         ))
-    return pd.concat(frames, ignore_index=True)
+    return RowBlock.concat(frames)
 
 
 # ----------------------------------------------------------------------------- unit_share
-def unit_share(target: PlanTarget, ctx) -> pd.DataFrame:
+def unit_share(target: PlanTarget, ctx) -> RowBlock:
     """Share of member units (optionally filtered) that hold ≥ 1 facility, per parent unit.
 
     Member rows (``member_level``, breakdown) say whether each unit has one; parent rows
@@ -265,7 +292,7 @@ def unit_share(target: PlanTarget, ctx) -> pd.DataFrame:
                     + ("" if target.report_only else f"≥{p:.0%}")
                     + (f"，且本级有{facility_label(sel, level)}" if target.parent_must_have else "")),
         ))
-    return pd.concat(frames, ignore_index=True)
+    return RowBlock.concat(frames)
 
 
 def _worst(values: pd.Series) -> str:
@@ -292,5 +319,5 @@ def _registry() -> dict:
 #: kind → rule function (access/linkage are dispatched by coverage.evaluate)
 RULES: dict = _registry()
 
-__all__ = ["RULES", "make_rows", "presence", "unit_share", "facility_label", "applicability",
+__all__ = ["RULES", "RowBlock", "make_rows", "presence", "unit_share", "facility_label", "applicability",
            "provenance_text", "ceil_need"]

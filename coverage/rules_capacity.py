@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from coverage._errors import EvaluationError
-from coverage.rules import UNIT_NAME_ZH, ceil_need, facility_label, fill_action, make_rows, provenance_text
+from coverage.rules import UNIT_NAME_ZH, RowBlock, ceil_need, facility_label, fill_action, make_rows, provenance_text
 from coverage.targets import PlanTarget
 
 _CAPACITY_NAME = {"childcare": "托位", "kindergarten": "学位"}
 
 
-def capacity_ratio(target: PlanTarget, ctx) -> pd.DataFrame:
+def capacity_ratio(target: PlanTarget, ctx) -> RowBlock:
     """Σ capacity per ``per`` people ≥ r, per unit.
 
     ``required`` = r, ``actual`` = ratio, ``shortfall`` = ceil(r·pop/per − Σcapacity)
@@ -60,10 +60,10 @@ def capacity_ratio(target: PlanTarget, ctx) -> pd.DataFrame:
                                        ctx.units.population_provenance[level]),
             method=method,
         ))
-    return pd.concat(frames, ignore_index=True)
+    return RowBlock.concat(frames)
 
 
-def capacity_change(target: PlanTarget, ctx) -> pd.DataFrame:
+def capacity_change(target: PlanTarget, ctx) -> RowBlock:
     """Capacity added since ``baseline_year`` ≥ threshold at the plan levels.
 
     ``required`` = threshold, ``actual`` = places added (may be negative),
@@ -107,7 +107,7 @@ def capacity_change(target: PlanTarget, ctx) -> pd.DataFrame:
             method=(f"{ctx.year}年{facility_label(sel)}{cname}合计−{base}年合计"
                     + (f"≥{thr:g}" if plan else "（明细，规划仅提出全市目标）")),
         ))
-    return pd.concat(frames, ignore_index=True)
+    return RowBlock.concat(frames)
 
 
 def _worse(a: str, b: str) -> str:

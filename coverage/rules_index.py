@@ -88,6 +88,32 @@ class UnitTables:
                 crow[col] = float(pd.to_numeric(ds.counties[col], errors="coerce").sum(min_count=1))
         self.tables["city"] = pd.DataFrame([crow], index=pd.Index([CITY_CODE], name="code"))
         self.population_provenance["city"] = self.population_provenance["county"]
+        self._indicators_raw = ds.indicators
+        self._indicators: dict[tuple[int, str, str], pd.DataFrame] | None = None
+
+    def indicator_table(self, year: int, indicator: str, level: str) -> pd.DataFrame:
+        """Indicator rows of (year, indicator, level) indexed by unit code: ``value``, ``provenance``.
+
+        Duplicate rows for a unit: the last one wins (layer validation rejects duplicates).
+        """
+        if self._indicators is None:
+            self._indicators = {}
+            ind = self._indicators_raw
+            if ind is not None and not ind.empty:
+                df = pd.DataFrame({
+                    "year": pd.to_numeric(ind["year"], errors="coerce").to_numpy(),
+                    "indicator": ind["indicator"].astype(str).to_numpy(),
+                    "unit_level": ind["unit_level"].astype(str).to_numpy(),
+                    "unit_code": ind["unit_code"].astype(str).to_numpy(),
+                    "value": pd.to_numeric(ind["value"], errors="coerce").to_numpy(dtype=float),
+                    "provenance": (ind["provenance"].astype(str).to_numpy() if "provenance" in ind.columns
+                                   else np.full(len(ind), "", dtype=object)),
+                })
+                for key, sub in df.groupby(["year", "indicator", "unit_level"], sort=False):
+                    tab = sub.drop_duplicates("unit_code", keep="last").set_index("unit_code")
+                    self._indicators[(int(key[0]), key[1], key[2])] = tab[["value", "provenance"]]
+        empty = pd.DataFrame({"value": pd.Series(dtype=float), "provenance": pd.Series(dtype=object)})
+        return self._indicators.get((int(year), indicator, level), empty)
 
     def __getitem__(self, level: str) -> pd.DataFrame:
         return self.tables[level]

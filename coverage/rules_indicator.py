@@ -12,25 +12,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from coverage.rules import UNIT_NAME_ZH, applicability, make_rows, provenance_text
+from coverage.rules import UNIT_NAME_ZH, RowBlock, applicability, make_rows, provenance_text
 from coverage.targets import COUNT_INDICATORS, PlanTarget
 from layers import vocab
 
 
 def indicator_values(ds, year: int, indicator: str, level: str) -> pd.DataFrame:
-    """Rows of one indicator for one year and level, indexed by unit code (last one wins)."""
-    ind = ds.indicators
-    if ind is None or ind.empty:
-        return pd.DataFrame(columns=["value", "provenance"])
-    years = pd.to_numeric(ind["year"], errors="coerce")
-    mask = (years == year) & (ind["indicator"].astype(str) == indicator) & (ind["unit_level"].astype(str) == level)
-    sub = ind.loc[mask, ["unit_code", "value", "provenance"]].copy()
-    sub["unit_code"] = sub["unit_code"].astype(str)
-    sub["value"] = pd.to_numeric(sub["value"], errors="coerce")
-    return sub.drop_duplicates("unit_code", keep="last").set_index("unit_code")
+    """Rows of one indicator for one year and level, indexed by unit code (last one wins).
+
+    Columns ``value`` (float) and ``provenance``; the grouping of ``ds.indicators`` is
+    cached with the dataset's unit tables.
+    """
+    from coverage.rules_index import unit_tables
+
+    return unit_tables(ds).indicator_table(year, indicator, level)
 
 
-def indicator(target: PlanTarget, ctx) -> pd.DataFrame:
+def indicator(target: PlanTarget, ctx) -> RowBlock:
     """Indicator value ≥ threshold (or within ``band``) for each unit of its level.
 
     ``required`` = threshold (the band's low end for band targets), ``actual`` = value,
@@ -39,7 +37,7 @@ def indicator(target: PlanTarget, ctx) -> pd.DataFrame:
     """
     level = vocab.INDICATORS[target.indicator]
     units = ctx.units[level]
-    vals = indicator_values(ctx.dataset, ctx.year, target.indicator, level).reindex(units.index)
+    vals = ctx.units.indicator_table(ctx.year, target.indicator, level).reindex(units.index)
     value = vals["value"].to_numpy(dtype=float)
     is_count = target.indicator in COUNT_INDICATORS
     applicable, nodata = applicability(target.condition, units)

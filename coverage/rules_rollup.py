@@ -51,58 +51,92 @@ def combine(statuses) -> str:
     return ""
 
 
+_PRIORITY = {"not_applicable": 1, "met": 2, "no_data": 3, "not_met": 4}
+_BY_PRIORITY = np.array(["", "not_applicable", "met", "no_data", "not_met"], dtype=object)
+
+
 def rollup_table(units: pd.DataFrame, targets) -> pd.DataFrame:
-    """Per target × year × (county, city) counts and plan-level result (:data:`ROLLUP_COLUMNS`)."""
-    out: list[dict] = []
+    """Per target × year × (county, city) counts and plan-level result (:data:`ROLLUP_COLUMNS`).
+
+    Vectorised: one ``groupby`` for the counts, one for the plan-level combination and
+    a lookup of the own rows, whatever the number of targets.
+    """
+    by_target = {t.id: t for t in targets}
+    units = units[units["target_id"].isin(list(by_target))]
     if units.empty:
         return pd.DataFrame(columns=list(ROLLUP_COLUMNS))
-    by_target = {t.id: t for t in targets}
-    for (tid, year), rows in units.groupby(["target_id", "year"], sort=False):
-        t = by_target.get(tid)
-        if t is None:
-            continue
-        cl = count_level(t)
-        counted = rows[rows["unit_level"] == cl]
-        plan_rows = rows[rows["is_plan_level"].to_numpy(dtype=bool)]
-        counties = rows.loc[rows["unit_level"] == "county", ["unit_code", "unit_name"]]
-        if counties.empty:
-            counties = rows.loc[rows["county_code"] != "", ["county_code", "county_name"]].drop_duplicates()
-            counties.columns = ["unit_code", "unit_name"]
-        groups: list[tuple[str, str, str, np.ndarray, np.ndarray]] = []
-        if cl != "city":
-            cc = counted["county_code"].to_numpy()
-            pc = plan_rows["county_code"].to_numpy()
-            for code, name in counties.drop_duplicates("unit_code").itertuples(index=False):
-                groups.append(("county", code, name, cc == code, pc == code))
-        groups.append(("city", CITY_CODE, CITY_NAME, np.ones(len(counted), bool), np.ones(len(plan_rows), bool)))
-        for level, code, name, cmask, pmask in groups:
-            sub = counted[cmask]
-            vc = sub["status"].value_counts()
-            own = rows[(rows["unit_level"] == level) & (rows["unit_code"] == code)]
-            psub = plan_rows[pmask]
-            if t.report_only:
-                plan_status = "not_applicable"
-            elif t.kind not in _AGGREGATE_KINDS and level in t.plan_levels and len(own):
-                plan_status = str(own["status"].iloc[0])
-            else:
-                plan_status = combine(psub["status"])
-            if len(own) and (t.kind not in _AGGREGATE_KINDS or cl == level):
-                req, act = own["required"].iloc[0], own["actual"].iloc[0]
-                short, sunit = own["shortfall"].iloc[0], own["shortfall_unit"].iloc[0]
-            else:
-                req = act = np.nan
-                bad = psub[psub["status"] == "not_met"]
-                units_used = set(bad["shortfall_unit"])
-                sunit = next(iter(units_used)) if len(units_used) == 1 else ""
-                short = float(bad["shortfall"].sum()) if sunit in _ADDITIVE_UNITS else np.nan
-            out.append({
-                "target_id": tid, "year": int(year), "level": level, "unit_code": code, "unit_name": name,
-                "count_level": cl, "n_units": int(len(sub)), "met": int(vc.get("met", 0)),
-                "not_met": int(vc.get("not_met", 0)), "no_data": int(vc.get("no_data", 0)),
-                "not_applicable": int(vc.get("not_applicable", 0)), "plan_status": plan_status,
-                "required": req, "actual": act, "shortfall": short, "shortfall_unit": sunit,
-            })
-    return pd.DataFrame(out, columns=list(ROLLUP_COLUMNS))
+    tid = units["target_id"].to_numpy(dtype=object)
+    level = units["unit_level"].to_numpy(dtype=object)
+    cl_of = {t.id: count_level(t) for t in targets}
+    cl = np.array([cl_of[x] for x in tid], dtype=object) if len(tid) < 1000 else pd.Series(tid).map(cl_of).to_numpy()
+    counted = units[level == cl]
+    # --- the skeleton: every (target, year) × (each county, the city)
+    counties = (units.loc[units["county_code"] != "", ["county_code", "county_name"]]
+                .drop_duplicates("county_code").sort_values("county_code"))
+    pairs = units[["target_id", "year"]].drop_duplicates()
+    pairs = pairs.assign(count_level=pairs["target_id"].map(cl_of))
+    cty = pairs[pairs["count_level"] != "city"].merge(counties, how="cross")
+    cty = cty.rename(columns={"county_code": "unit_code", "county_name": "unit_name"}).assign(level="county")
+    city = pairs.assign(level="city", unit_code=CITY_CODE, unit_name=CITY_NAME)
+    out = pd.concat([cty, city], ignore_index=True)
+    # --- counts of the counted rows
+    status_cols = ["met", "not_met", "no_data", "not_applicable"]
+    c_cty = counted.groupby(["target_id", "year", "county_code", "status"]).size().unstack("status")
+    c_cty = c_cty.reindex(columns=status_cols).fillna(0)
+    c_cty.index = c_cty.index.set_names(["target_id", "year", "unit_code"])
+    c_city = counted.groupby(["target_id", "year", "status"]).size().unstack("status")
+    c_city = c_city.reindex(columns=status_cols).fillna(0)
+    counts = pd.concat([c_cty.assign(level="county").reset_index(),
+                        c_city.assign(level="city", unit_code=CITY_CODE).reset_index()], ignore_index=True)
+    out = out.merge(counts, on=["target_id", "year", "level", "unit_code"], how="left")
+    out[status_cols] = out[status_cols].fillna(0).astype(int)
+    out["n_units"] = out[status_cols].sum(axis=1)
+    # --- combination of plan-level rows inside each unit
+    plan = units[units["is_plan_level"].to_numpy(dtype=bool)]
+    pr = plan.assign(_p=plan["status"].map(_PRIORITY).fillna(0).astype(int))
+    comb_cty = pr[pr["county_code"] != ""].groupby(["target_id", "year", "county_code"])["_p"].max()
+    comb_cty.index = comb_cty.index.set_names(["target_id", "year", "unit_code"])
+    comb_city = pr.groupby(["target_id", "year"])["_p"].max()
+    bad = pr[pr["status"] == "not_met"]
+    sum_cty = bad.groupby(["target_id", "year", "county_code"]).agg(
+        _sum=("shortfall", "sum"), _units=("shortfall_unit", _single))
+    sum_cty.index = sum_cty.index.set_names(["target_id", "year", "unit_code"])
+    sum_city = bad.groupby(["target_id", "year"]).agg(_sum=("shortfall", "sum"), _units=("shortfall_unit", _single))
+    comb = pd.concat([
+        comb_cty.rename("_comb").to_frame().join(sum_cty).assign(level="county").reset_index(),
+        comb_city.rename("_comb").to_frame().join(sum_city).assign(level="city", unit_code=CITY_CODE).reset_index(),
+    ], ignore_index=True)
+    out = out.merge(comb, on=["target_id", "year", "level", "unit_code"], how="left")
+    # --- own rows (the county / city row of the target itself)
+    own = units[np.isin(level, ["county", "city"])][
+        ["target_id", "year", "unit_level", "unit_code", "status", "required", "actual", "shortfall", "shortfall_unit"]
+    ].rename(columns={"unit_level": "level", "status": "_own_status"})
+    own = own.drop_duplicates(["target_id", "year", "level", "unit_code"])
+    out = out.merge(own, on=["target_id", "year", "level", "unit_code"], how="left")
+    # --- decide
+    kind = out["target_id"].map({t.id: t.kind for t in targets}).to_numpy(dtype=object)
+    report = out["target_id"].map({t.id: t.report_only for t in targets}).to_numpy(dtype=bool)
+    plan_here = np.array([lv in by_target[t].plan_levels for t, lv in zip(out["target_id"], out["level"])], dtype=bool)
+    has_own = out["_own_status"].notna().to_numpy()
+    aggregate = np.isin(kind, list(_AGGREGATE_KINDS))
+    combined = _BY_PRIORITY[out["_comb"].fillna(0).astype(int).to_numpy()]
+    use_own = ~aggregate & plan_here & has_own
+    out["plan_status"] = np.where(report, "not_applicable", np.where(use_own, out["_own_status"].astype(object), combined))
+    own_values = has_own & (~aggregate | (out["count_level"] == out["level"]).to_numpy())
+    additive = out["_units"].isin(list(_ADDITIVE_UNITS)).to_numpy()
+    for col in ("required", "actual"):
+        out[col] = np.where(own_values, out[col], np.nan)
+    out["shortfall"] = np.where(own_values, out["shortfall"],
+                                np.where(additive, out["_sum"].fillna(0.0), np.nan))
+    out["shortfall_unit"] = np.where(own_values, out["shortfall_unit"], out["_units"].fillna("")).astype(object)
+    out["shortfall_unit"] = out["shortfall_unit"].fillna("")
+    out["year"] = out["year"].astype(int)
+    return out.loc[:, list(ROLLUP_COLUMNS)].reset_index(drop=True)
+
+
+def _single(values: pd.Series) -> str:
+    uniq = pd.unique(values)
+    return str(uniq[0]) if len(uniq) == 1 else ""
 
 
 SUMMARY_COLUMNS: tuple[str, ...] = (

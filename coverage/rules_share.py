@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from coverage.rules import UNIT_NAME_ZH, ceil_need, facility_label, fill_action, make_rows, provenance_text
+from coverage.rules import UNIT_NAME_ZH, RowBlock, ceil_need, facility_label, fill_action, make_rows, provenance_text
 from coverage.targets import PlanTarget
 
 
-def facility_share(target: PlanTarget, ctx) -> pd.DataFrame:
+def facility_share(target: PlanTarget, ctx) -> RowBlock:
     """Share K/N of a unit's facilities meeting ``numerator`` among those selected.
 
     ``required`` = p, ``actual`` = K/N, ``shortfall`` = ceil(p·N) − K facilities to
@@ -53,7 +53,7 @@ def facility_share(target: PlanTarget, ctx) -> pd.DataFrame:
             method=(f"{ctx.year}年本{UNIT_NAME_ZH[level]}{name}{cond}中满足“{target.numerator.text}”"
                     f"的占比≥{p:.0%}；缺口=ceil({p:g}×总数)−已满足数"),
         ))
-    return pd.concat(frames, ignore_index=True)
+    return RowBlock.concat(frames)
 
 
 def _default_action(target: PlanTarget) -> str:
