@@ -151,8 +151,6 @@ def provenance_lines(dataset: Any, lang: str = "zh") -> list[str]:
         if prov == "synthetic":
             line += ("，" if lang == "zh" else ", ") + label("not_real_data", lang)
         lines.append(line)
-    if "synthetic" in groups:
-        lines.append(label("demo_only_warning", lang) + ("。" if lang == "zh" else "."))
     villages = getattr(dataset, "villages", None)
     if villages is not None and "provenance" in villages.columns and len(villages):
         counts = villages["provenance"].astype(str).value_counts()
@@ -167,6 +165,8 @@ def provenance_lines(dataset: Any, lang: str = "zh") -> list[str]:
                     f"Village points: {int(counts.get('real', 0))} real locations, "
                     f"{int(counts['synthetic'])} synthetic"
                 )
+    if "synthetic" in groups:
+        lines.append(label("demo_only_warning", lang))
     return lines
 
 
@@ -174,7 +174,7 @@ def provenance_statement(dataset: Any, lang: str = "zh") -> str:
     """The provenance lines joined into one sentence (CSV column, CLI line, metadata)."""
     lines = provenance_lines(dataset, lang)
     head = label("provenance_statement", lang) + ("：" if lang == "zh" else ": ")
-    return head + ("；" if lang == "zh" else "; ").join(lines)
+    return head + ("；" if lang == "zh" else "; ").join(lines) + ("。" if lang == "zh" else ".")
 
 
 def _short_footer(dataset: Any, lang: str) -> str:

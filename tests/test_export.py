@@ -56,8 +56,9 @@ def test_provenance_statement_names_each_kind():
         "县（市、区）边界、村（社区）名称代码及点位：真实数据",
         "乡镇（街道）边界：估算数据",
         SYNTHETIC_SENTENCE,
-        "据此得出的缺口仅用于演示方法，不能作为实际考核结论。",
+        "据此得出的缺口仅用于演示方法，不能作为实际考核结论",
     ]
+    assert provenance_statement(ds) == "数据来源说明：" + "；".join(lines) + "。"
     en = provenance_statement(ds, "en")
     assert "Facility data (2024): Synthetic (demo), not real data" in en
 
@@ -70,7 +71,7 @@ def test_provenance_counts_real_and_synthetic_village_points():
     )
     ds.townships["pop_provenance"] = "estimated"
     lines = provenance_lines(ds)
-    assert "村（社区）点位：1个为真实位置，2个为合成位置" in lines
+    assert lines[-2:] == ["村（社区）点位：1个为真实位置，2个为合成位置", "据此得出的缺口仅用于演示方法，不能作为实际考核结论"]
     assert "乡镇（街道）边界、乡镇（街道）及村（社区）人口：估算数据" in lines
 
 

@@ -1,0 +1,214 @@
+"""``covplan evaluate``, ``covplan gaps`` and ``covplan report`` on the mini dataset.
+
+The mini dataset (tests/data/mini: 莲都区, three townships, eight villages, inventories of
+2022 and 2024) gets three target files written below. Expected values were counted by hand
+from tests/data/mini/facilities/*.geojson:
+
+* 2024 儿童之家 in 青岗村 (联城街道), 张村村 (南明山街道), 太平村 (太平乡) → 3 of 8 villages
+  met; 示范型 only in 联城街道; 示范型 1 of 3 homes (33%) ≥ 15%.
+* 2022 the same minus 太平村's home, and no 示范型 home at all.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import unicodedata
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from covplan.cli import main
+from tests.conftest import TEST_DATA
+
+TARGETS = {
+    "child_home_every_village": """
+id = "child_home_every_village"
+kind = "presence"
+label_zh = "儿童之家应建尽建"
+label_en = "A children's home in every village and community"
+plan = "children"
+chapter = "儿童与福利"
+unit_level = "village"
+threshold = 1
+facility = { type = "child_home" }
+shortfall_unit = "facilities"
+[source]
+plan = "丽水市儿童发展“十四五”规划"
+clause = "实现村（社区）基础型儿童之家应建尽建"
+lines = [721, 945]
+""",
+    "demo_child_home_per_township": """
+id = "demo_child_home_per_township"
+kind = "presence"
+label_zh = "每个乡镇（街道）1家以上示范型儿童之家"
+label_en = "A demonstration children's home in every township"
+plan = "children"
+chapter = "儿童与福利"
+unit_level = "township"
+threshold = 1
+facility = { type = "child_home", tier = "demonstration" }
+[source]
+plan = "丽水市儿童发展“十四五”规划"
+clause = "每个乡镇（街道）建有1家以上示范型儿童之家"
+lines = [721]
+""",
+    "demo_child_home_share_15": """
+id = "demo_child_home_share_15"
+kind = "facility_share"
+label_zh = "示范型儿童之家达到儿童之家总数的15%以上"
+label_en = "15% of children's homes are demonstration homes"
+plan = "children"
+chapter = "儿童与福利"
+unit_level = ["county", "city"]
+threshold = 0.15
+facility = { type = "child_home" }
+numerator = "tier == 'demonstration'"
+[source]
+plan = "丽水市儿童发展“十四五”规划"
+clause = "示范型儿童之家达到儿童之家总数的15%以上"
+lines = [721]
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cli") / "mini"
+    shutil.copytree(TEST_DATA / "mini", root)
+    (root / "targets").mkdir()
+    for tid, text in TARGETS.items():
+        (root / "targets" / f"{tid}.toml").write_text(text.lstrip(), encoding="utf-8")
+    return root
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def test_evaluate_table(capsys, data_dir):
+    code, out, err = run(capsys, "--data", data_dir, "evaluate")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("数据来源说明：") and "合成演示数据，非真实数据" in lines[0]
+    assert lines[1] == "设施清单年份：2024；规划目标：3"
+    table = lines[2:]
+    cells = [re.split(r"\s{2,}", line.strip()) for line in table]
+    assert cells[0] == ["目标编号", "层级", "评估单位数", "达标单位数", "未达标单位数", "无数据单位数",
+                        "缺口量", "规划层面结论", "规划目标"]
+    by_id = {c[0]: c[1:] for c in cells[1:]}
+    assert by_id["child_home_every_village"] == ["村（社区）", "8", "3", "5", "0", "5个设施", "未达标", "儿童之家应建尽建"]
+    assert by_id["demo_child_home_per_township"][:7] == ["乡镇（街道）", "3", "1", "2", "0", "2个设施", "未达标"]
+    assert by_id["demo_child_home_share_15"][:7] == ["县（市、区）", "1", "1", "0", "0", "0", "达标"]
+    # aligned: each numeric column ends at the same display column on every line
+    for col in (2, 3, 4):
+        ends = set()
+        for line in table:
+            parts = re.split(r"(\s{2,})", line)
+            ends.add(_width("".join(parts[: 2 * col + 1])))
+        assert len(ends) == 1, (col, ends)
+
+
+def test_evaluate_json_target_and_year(capsys, data_dir):
+    code, out, err = run(capsys, "--data", data_dir, "evaluate", "--json", "--year", "2022",
+                         "--target", "demo_child_home_share_15", "--target", "child_home_every_village")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["year"] == 2022 and doc["dataset"] == "mini"
+    assert "非真实数据" in doc["provenance"]
+    assert doc["layer_provenance"]["facilities_2022"] == "synthetic"
+    rows = {r["target_id"]: r for r in doc["targets"]}
+    assert set(rows) == {"demo_child_home_share_15", "child_home_every_village"}
+    assert (rows["child_home_every_village"]["met"], rows["child_home_every_village"]["not_met"]) == (2, 6)
+    share = rows["demo_child_home_share_15"]
+    assert (share["n_units"], share["met"], share["not_met"], share["plan_status"]) == (1, 0, 1, "not_met")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["evaluate", "--target", "nope"], "unknown target id 'nope'; valid ids: child_home_every_village"),
+        (["evaluate", "--year", "2021"], "no inventory year 2021 in the dataset; years: 2022, 2024"),
+        (["gaps", "--county", "青田县", "-o", "x.csv"], "unknown county '青田县'; valid counties: 莲都区（331102）"),
+        (["gaps", "-o", "x.docx"], "unknown extension '.docx'"),
+        (["report", "-o", "x.pdf"], "must end in .html"),
+    ],
+)
+def test_errors_are_one_line_exit_2(capsys, data_dir, tmp_path, argv, message):
+    argv = [str(tmp_path / a) if a.startswith("x.") else a for a in argv]
+    code, out, err = run(capsys, "--data", data_dir, *argv)
+    assert code == 2
+    assert err.startswith("covplan: error: ") and message in err.splitlines()[0]
+    assert not list(tmp_path.iterdir())
+
+
+def test_gaps_files_equal_app_bytes(capsys, data_dir, tmp_path):
+    from coverage.evaluate import evaluate
+    from coverage.export import export_bytes
+    from coverage.gaps import township_gaps
+    from coverage.targets import load_targets
+    from layers.load import load_dataset
+
+    for ext in ("csv", "geojson", "xlsx", "gpkg"):
+        code, _, err = run(capsys, "--data", data_dir, "gaps", "-o", tmp_path / f"g.{ext}")
+        assert code == 0, err
+    ds, targets = load_dataset(data_dir), load_targets(data_dir / "targets")
+    res = evaluate(ds, targets)
+    gaps = township_gaps(res, ds, targets=targets)
+    for ext in ("csv", "geojson"):
+        assert export_bytes(gaps, ext, dataset=ds, result=res, targets=targets) == (tmp_path / f"g.{ext}").read_bytes()
+    app = openpyxl.load_workbook(io.BytesIO(export_bytes(gaps, "xlsx", dataset=ds, result=res, targets=targets)))
+    cli = openpyxl.load_workbook(tmp_path / "g.xlsx")
+    assert app.sheetnames == cli.sheetnames == ["汇总", "莲都区", "县市级缺口", "乡镇宽表"]
+    for name in app.sheetnames:
+        assert [[c.value for c in r] for r in app[name].iter_rows()] == [[c.value for c in r] for r in cli[name].iter_rows()]
+
+    # 2024, counted by hand: 5 township rows, no county-level row (33% 示范型 ≥ 15%)
+    df = pd.read_csv(tmp_path / "g.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    got = list(zip(df["单位名称"], df["目标编号"], df["未达标单位数"], df["缺口量"]))
+    assert got == [
+        ("联城街道", "child_home_every_village", "2", "2"),
+        ("南明山街道", "child_home_every_village", "2", "2"),
+        ("南明山街道", "demo_child_home_per_township", "1", "1"),
+        ("太平乡", "child_home_every_village", "1", "1"),
+        ("太平乡", "demo_child_home_per_township", "1", "1"),
+    ]
+    assert df.loc[0, "未达标村（社区）"] == "娄丰堰社区居委会、张村街村委会"
+    assert df.loc[3, "未达标村（社区）"] == "城头村委会"
+
+
+def test_gaps_for_a_year_and_county(capsys, data_dir, tmp_path):
+    code, _, err = run(capsys, "--data", data_dir, "gaps", "--county", "331102", "--year", "2022",
+                       "-o", tmp_path / "g22.csv")
+    assert code == 0, err
+    # a county's list keeps its own county-level gap and leaves out the city's
+    assert "6 township rows, 1 county/city rows (2022)" in err
+    df = pd.read_csv(tmp_path / "g22.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    county = df[df["缺口类别"] == "县市级缺口"]
+    assert list(zip(county["统计代码"], county["目标编号"], county["缺口量"], county["缺口单位"])) == [
+        ("331102", "demo_child_home_share_15", "1", "个升级")
+    ]
+    code, _, err = run(capsys, "--data", data_dir, "gaps", "--year", "2022", "-o", tmp_path / "all22.csv")
+    assert "6 township rows, 2 county/city rows (2022)" in err
+    taiping = df[(df["单位名称"] == "太平乡") & (df["目标编号"] == "child_home_every_village")].iloc[0]
+    assert (taiping["未达标单位数"], taiping["未达标村（社区）"]) == ("2", "太平村委会、城头村委会")
+
+
+def test_report_html_with_trend(capsys, data_dir, tmp_path):
+    code, _, err = run(capsys, "--data", data_dir, "report", "--county", "莲都区", "-o", tmp_path / "r.html")
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<h1>莲都区设施覆盖缺口报告（2024年）</h1>" in page
+    assert "<th>2022</th><th>2024</th>" in page
+    assert '<tr><td>儿童之家应建尽建</td><td class="num">2/8</td><td class="num">3/8</td>' in page
+    assert '<tr><td>每个乡镇（街道）1家以上示范型儿童之家</td><td class="num">0/3</td><td class="num">1/3</td>' in page
