@@ -223,3 +223,71 @@ def test_access_mclp_and_lscp(ds):
     assert {a["edits"][0]["op"] for a in lscp.actions} == {"add_facility"}
     # 60% = 4200: two sites suffice (3000 + 1500 or 3000 + 2500)
     assert len(propose_access(ds, _acc_target(), share=0.6, year=2024).actions) == 2
+
+
+# ---------------------------------------------------------------- joint model
+def _joint_targets():
+    from coverage.targets import target_from_dict
+
+    src = {"plan": "p", "clause": "c", "lines": [721]}
+    common = {"plan": "children", "chapter": "t", "source": src, "label_en": "x"}
+    demo = target_from_dict({**common, "id": "demo_child_home_per_township", "kind": "presence",
+                             "label_zh": "示范型", "unit_level": "township", "threshold": 1,
+                             "facility": {"type": "child_home", "tier": "demonstration"}}, "<t1>")
+    slots = target_from_dict({**common, "id": "childcare_slots_per_1000", "kind": "capacity_ratio",
+                              "label_zh": "托位", "unit_level": "county", "threshold": 10.0,
+                              "facility": {"type": "childcare"}, "population": "pop_total",
+                              "per": 1000}, "<t2>")
+    return [demo, slots]
+
+
+def _joint_costs(**capacity):
+    c = load_costs()
+    return dict(c, upgrade=dict(c["upgrade"], child_home=50.0),
+                new_build=dict(c["new_build"], site=20.0, child_home=10.0,
+                               child_home_demonstration=15.0, childcare=40.0),
+                capacity=dict(c["capacity"], slot_cost=1.5, max_site_slots=150, **capacity))
+
+
+def test_joint_shares_sites_hand_worked(ds):
+    from coverage.evaluate import evaluate
+    from coverage.proposals_joint import propose_joint
+    from scenarios.diff import run_scenario
+
+    targets = _joint_targets()
+    units = evaluate(ds, targets, year=2024).units
+    # existing 托育 sites cannot grow (max_added_per_site = 0), upgrades cost 50.
+    # 331102: 40 slots short → a new site: 20 + 40 + 40·1.5 = 120; its township 331102001 also
+    #   lacks a 示范型: +15 at the same site (vs 50 upgrade or 20 + 15 separate) → 135
+    # 331121: 30 slots short → 20 + 40 + 30·1.5 = 105; 331121001 lacks a 示范型 → +15 → 120
+    # cheapest = 255, two sites each housing a 示范型 儿童之家 and a 托育 room
+    ps = propose_joint(ds, targets, units, 2024, _joint_costs(max_added_per_site=0))
+    assert ps.status == "optimal"
+    assert ps.total_cost == pytest.approx(255.0) and ps.objective == pytest.approx(255.0)
+    assert [a["action"] for a in ps.actions] == ["new_build", "new_build"]
+    by_tw = {a["township_code"]: a for a in ps.actions}
+    assert set(by_tw) == {"331102001", "331121001"}
+    assert by_tw["331102001"]["capacity"] == 40 and by_tw["331121001"]["capacity"] == 30
+    for a in ps.actions:
+        assert sorted(a["target_ids"]) == ["childcare_slots_per_1000", "demo_child_home_per_township"]
+        assert sorted(e["type"] for e in a["edits"]) == ["child_home", "childcare"]
+    # the proposals, run as a scenario, flip every targeted unit to met
+    sc = Scenario.from_edits("joint", ps.edits(), year=2024)
+    diff = run_scenario(sc, ds, targets)
+    after = diff.changes.set_index(["target_id", "unit_code"])["status_after"]
+    assert (after == "met").all()
+
+
+def test_joint_prefers_expansion_and_upgrade_when_cheaper(ds):
+    from coverage.evaluate import evaluate
+    from coverage.proposals_joint import propose_joint
+
+    targets = _joint_targets()
+    units = evaluate(ds, targets, year=2024).units
+    costs = _joint_costs(max_added_per_site=60)
+    costs["upgrade"]["child_home"] = 10.0
+    # now: F005 +40 (60), F006 +30 (45), upgrades of F001 (serves ≥ F002, either is 10) and F004
+    ps = propose_joint(ds, targets, units, 2024, costs)
+    assert ps.total_cost == pytest.approx(60 + 45 + 10 + 10)
+    kinds = sorted((a["action"], a["capacity"] or 0) for a in ps.actions)
+    assert kinds == [("add_capacity", 30), ("add_capacity", 40), ("upgrade", 0), ("upgrade", 0)]
