@@ -7,6 +7,7 @@ the rules the code actually ran. Counts in the notes are computed from the built
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,8 +65,20 @@ def manifest_layers(files: dict[str, str], years: tuple[int, ...]) -> dict[str, 
     return out
 
 
+def _markdown(text: str, module=None) -> str:
+    """Sphinx roles → Markdown code; module constants shown with their value."""
+    def role(m: re.Match) -> str:
+        name = m.group(2).split(".")[-1]
+        value = getattr(module, name, None) if module is not None else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"`{name}` = {value:g}"
+        return f"`{name}`"
+    text = re.sub(r":(data|func|mod|class|meth):`~?([\w.]+)`", role, text)
+    return text.replace("``", "`")
+
+
 def _doc(module) -> str:
-    return inspect.cleandoc(module.__doc__ or "")
+    return _markdown(inspect.cleandoc(module.__doc__ or ""), module)
 
 
 def _facility_counts(layers: "Layers") -> str:
@@ -89,6 +102,12 @@ def _seat_table(layers: "Layers") -> str:
         rule = r.boundary_method.split("(", 1)[1].split(")", 1)[0]
         lines.append(f"| {r.code} | {r.name} | {r.township_type} | {r.seat_lon:.6f} | {r.seat_lat:.6f} | {rule} |")
     return "\n".join(lines)
+
+
+def _seat_rules() -> str:
+    text = inspect.cleandoc(tiling.place_missing_seats.__doc__ or "")
+    text = text.split("Rules, first that applies", 1)[1].split("Returns", 1)[0]
+    return _markdown(text.rstrip(), tiling)
 
 
 def readme(layers: "Layers") -> str:
@@ -153,7 +172,7 @@ The 13 township seats not in the sources were placed by `place_missing_seats`:
 
 {_seat_table(layers)}
 
-Rules: {_indent(inspect.cleandoc(tiling.place_missing_seats.__doc__).split("Rules, first that applies", 1)[1].split("Returns", 1)[0])}
+Rules, first that applies{_seat_rules()}
 
 ### Population of townships and villages (`pop_provenance = estimated`)
 {_doc(population)}

@@ -6,25 +6,22 @@ Each rule adds :class:`~layers.build.facilities.Fac` records to a
 *having* the facility in 2024, and ``draw_year(a, b)`` spreads opening over the years so that
 a share ``a`` of the 2024 stock existed in 2020 and ``b`` in 2022.
 
-==========================  ==========================================================
-儿童之家 child_home          each village with p = 0.80 + 0.15·s; opened (0.70+0.10·s, +60 %
-                             of the rest by 2022). One 示范型 in a share 0.50 + 0.35·s
-                             of the townships (seeded pick; in the most populous village with
-                             a home); more 示范型
-                             in those townships until the county share reaches 0.09 + 0.10·s; each 示范型 was
-                             upgraded from 基础型 in 2022 or 2024 unless it is one from 2020
-                             (35 %); 3 % of the others 特色型.
-体育健身 fitness             village level in each village p = 0.86 + 0.10·s (plus a second
-                             健身点 in 60 % of urban communities); township level p = 0.80 +
-                             0.20·s; one county-level 体育中心 per county; city-level in 莲都.
-居家养老服务中心              per township p = 0.88 + 0.12·s.
-残疾人之家                   townships ≥ 10,000 people p = 0.60 + 0.40·s, smaller 0.25 + 0.30·s.
-未成年人保护工作站            per township p = 0.70 + 0.30·s, mostly new since 2021.
-家庭综合服务中心              per township p = 0.25 + 0.40·s.
-家长学校                     per township p = 0.85; village 家庭教育指导服务站 p = 0.25 + 0.20·s.
-社区图书馆                   per township p = 0.75 + 0.25·s, urban communities 0.30 + 0.40·s;
-                             亲子阅读区 in 2024 with p = 0.72 + 0.22·s, added over the years.
-==========================  ==========================================================
+* **儿童之家 child_home**: each village with p = 0.80 + 0.15·s; opened so that a share
+  0.70 + 0.10·s of the 2024 homes existed in 2020 (60 % of the rest by 2022). One 示范型 in a
+  share 0.50 + 0.35·s of the townships (seeded pick; the home of the most populous village),
+  then more 示范型 in those townships until the county share reaches 0.09 + 0.10·s; a 示范型
+  is an upgrade from 基础型 in 2022 or 2024 unless it already was one in 2020 (35 %); 3 % of
+  the other homes are 特色型.
+* **体育健身设施 fitness**: village level in each village with p = 0.86 + 0.10·s (plus a
+  second 健身点 in 60 % of the 居委会); township level with p = 0.80 + 0.20·s; one
+  county-level 体育中心 per county; one city-level in 莲都.
+* **居家养老服务中心**: per township p = 0.88 + 0.12·s.
+* **残疾人之家**: townships of ≥ 10,000 people p = 0.60 + 0.40·s, smaller ones 0.25 + 0.30·s.
+* **未成年人保护工作站**: per township p = 0.70 + 0.30·s, mostly opened since 2021.
+* **家庭综合服务中心**: per township p = 0.25 + 0.40·s.
+* **家长学校**: per township p = 0.85; village 家庭教育指导服务站 p = 0.25 + 0.20·s.
+* **社区图书馆**: per township p = 0.75 + 0.25·s, per 居委会 0.30 + 0.40·s; a 亲子阅读区 in 2024
+  with p = 0.72 + 0.22·s, added over the years.
 """
 
 from __future__ import annotations
