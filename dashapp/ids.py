@@ -17,6 +17,7 @@ class Id(StrEnum):
     STORE_SCENARIO = "store-scenario"  # per-session scenario edits (memory)
     STORE_SELECTION = "store-selection"  # selected township / facility (memory)
     STORE_PROPOSALS = "store-proposals"  # proposals of the last siting run (memory)
+    STORE_LANG = "store-lang"  # language of the rendered page (zh / en)
 
     # --- header (app.py)
     HEADER_TITLE = "header-title"
@@ -67,6 +68,7 @@ class Id(StrEnum):
     ADD_TYPE = "add-type"
     ADD_TIER = "add-tier"
     ADD_CAPACITY = "add-capacity"
+    ADD_NAME = "add-name"
     FACILITY_ACTIONS = "facility-actions"
     CLOSE_FACILITY = "close-facility"
     UPGRADE_FACILITY = "upgrade-facility"

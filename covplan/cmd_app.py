@@ -1,0 +1,48 @@
+"""``covplan app``: serve the planner's map (Dash) on this machine.
+
+Binds 127.0.0.1 by default and never runs in debug mode (no reloader, no debugger, no
+dev-tools endpoints). ``--host 0.0.0.0`` must be asked for explicitly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+
+from layers._errors import CovplanError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "app",
+        help="serve the interactive map on http://127.0.0.1:8050 / 启动交互式规划地图",
+        description="Serve the planner's map: targets, gaps, scenarios and siting (offline).",
+    )
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 < int(args.port) < 65536:
+        raise CovplanError(f"--port {args.port}: not a TCP port (1-65535)")
+    from dashapp.app import create_app
+
+    data = getattr(args, "data", None)
+    targets = Path(data) / "targets" if data is not None and (Path(data) / "targets").is_dir() else None
+    app = create_app(data, targets)
+    # load the dataset and targets before the first request, so errors show here; then
+    # evaluate the latest year in the background so the first page is quick
+    from dashapp import queries
+    from dashapp.service import get_service
+
+    queries.initial_view(None, None, None, None)
+    threading.Thread(target=get_service().warm, name="covplan-warm", daemon=True).start()
+    print(f"covplan app: http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    app.run(host=args.host, port=int(args.port), debug=False, use_reloader=False, dev_tools_ui=False,
+            dev_tools_props_check=False)
+    return 0

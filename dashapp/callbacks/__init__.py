@@ -1,0 +1,14 @@
+"""Thin Dash callbacks: parse the inputs, call one query/service function, format the output.
+
+Importing this package registers every callback with ``dash.callback``.
+"""
+
+from dashapp.callbacks import (  # noqa: F401
+    export_cb,
+    map_cb,
+    nav_cb,
+    panel_cb,
+    scenario_cb,
+    siting_cb,
+    summary_cb,
+)

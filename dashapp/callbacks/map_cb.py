@@ -1,0 +1,146 @@
+"""Map callbacks: restyle townships by status, facility layers, basemap, target defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, callback, no_update
+
+from dashapp import queries, views
+from dashapp.ids import Id
+from dashapp.labels import normalise_lang, t
+from dashapp.maps import legend_items
+from dashapp.state import ScenarioState, Selection
+from layers._errors import CovplanError
+
+
+@callback(
+    Output(Id.TOWNSHIPS_LAYER, "hideout"),
+    Output(Id.STATUS_COUNTS, "children"),
+    Output(Id.GAP_TABLE, "rowData"),
+    Output(Id.SERVICE_AREAS_LAYER, "data"),
+    Output(Id.UNCOVERED_LAYER, "data"),
+    Output(Id.MAP_TIMING, "children"),
+    Input(Id.TARGET, "value"),
+    Input(Id.COUNTY, "value"),
+    Input(Id.YEAR, "value"),
+    Input(Id.STORE_SCENARIO, "data"),
+    Input(Id.STORE_SELECTION, "data"),
+    Input(Id.BASEMAP, "value"),
+    State(Id.STORE_LANG, "data"),
+)
+def update_target_view(target_id: str, county: str, year: Any, scenario: Any, selection: Any,
+                       basemap: str, lang: str) -> tuple:
+    """Township colours, status counts, gap rows and access layers of the chosen target."""
+    lang = normalise_lang(lang)
+    try:
+        edits = list(ScenarioState.from_json(scenario).edits)
+        view = queries.target_view(target_id, county or None, year, edits,
+                                   Selection.from_json(selection).township_code, basemap, lang)
+    except CovplanError as exc:
+        return (no_update, views.message(f"{t('error', lang)}: {exc}", ok=False), no_update, no_update,
+                no_update, "")
+    timing = f"{t('server_time_ms', lang)}: {view.server_ms:.0f}"
+    return (view.hideout, views.status_counts(view.counts, lang, "township"), view.gap_rows,
+            view.service_areas, view.uncovered, timing)
+
+
+@callback(
+    Output(Id.FACILITIES_LAYER, "data"),
+    Output(Id.EDITS_LAYER, "data"),
+    Output(Id.LEGEND, "children"),
+    Input(Id.FACILITY_TYPES, "value"),
+    Input(Id.YEAR, "value"),
+    Input(Id.STORE_SCENARIO, "data"),
+    Input(Id.BASEMAP, "value"),
+    State(Id.STORE_LANG, "data"),
+)
+def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap: str, lang: str) -> tuple:
+    """Facility markers of the chosen types (base or scenario) and the legend."""
+    lang = normalise_lang(lang)
+    try:
+        edits = list(ScenarioState.from_json(scenario).edits)
+        base, added = queries.facility_layers(types or [], year, edits, basemap, lang)
+    except CovplanError:
+        return no_update, no_update, no_update
+    return base, added, views.legend(legend_items(types or [], lang), lang)
+
+
+@callback(
+    Output(Id.BASE_LAYER, "children"),
+    Output(Id.TOWNSHIPS_LAYER, "data"),
+    Output(Id.COUNTIES_LAYER, "data"),
+    Output(Id.BASEMAP_NOTE, "children"),
+    Input(Id.BASEMAP, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def change_basemap(basemap: str, lang: str) -> tuple:
+    """Tiles of the basemap; boundaries resent only when the datum changes (高德 = GCJ-02)."""
+    lang = normalise_lang(lang)
+    basemap = basemap if basemap in queries.BASEMAPS else "none"
+    return (queries.basemap_tiles(basemap), queries.township_data(basemap), queries.county_data(basemap),
+            queries.basemap_note(basemap, lang))
+
+
+@callback(
+    Output(Id.FACILITY_TYPES, "value"),
+    Output(Id.TARGET_CLAUSE, "children"),
+    Input(Id.TARGET, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def choose_target(target_id: str, lang: str) -> tuple:
+    """Show the facility types the chosen target counts, and its clause."""
+    lang = normalise_lang(lang)
+    try:
+        return queries.default_facility_types(target_id), queries.target_clause_text(target_id, lang)
+    except CovplanError as exc:
+        return no_update, str(exc)
+
+
+@callback(
+    Output(Id.MAP, "viewport"),
+    Output(Id.STORE_SELECTION, "data", allow_duplicate=True),
+    Input(Id.GAP_TABLE, "cellClicked"),
+    State(Id.GAP_TABLE, "rowData"),
+    prevent_initial_call=True,
+)
+def zoom_to_gap_row(cell: dict | None, rows: list[dict] | None) -> tuple:
+    """A click on a gap-table row zooms the map to that unit and selects it."""
+    row = queries.find_row(rows or [], (cell or {}).get("rowId"))
+    if row is None or not row.get("bounds"):
+        return no_update, no_update
+    selection = Selection(township_code=row["unit_code"] if row.get("unit_level") == "township" else None)
+    return ({"bounds": row["bounds"], "transition": "flyToBounds", "options": {"padding": [30, 30]}},
+            selection.to_json())
+
+
+@callback(
+    Output(Id.STORE_SELECTION, "data", allow_duplicate=True),
+    Input(Id.TOWNSHIPS_LAYER, "clickData"),
+    prevent_initial_call=True,
+)
+def click_township(feature: dict | None) -> Any:
+    """A click on a township selects it (the side panel shows it)."""
+    code = ((feature or {}).get("properties") or {}).get("code")
+    if not code:
+        return no_update
+    return Selection(township_code=str(code)).to_json()
+
+
+@callback(
+    Output(Id.STORE_SELECTION, "data", allow_duplicate=True),
+    Input(Id.FACILITIES_LAYER, "clickData"),
+    Input(Id.EDITS_LAYER, "clickData"),
+    prevent_initial_call=True,
+)
+def click_facility(feature: dict | None, added: dict | None) -> Any:
+    """A click on a facility marker selects it (clusters are ignored)."""
+    from dash import ctx
+
+    chosen = added if ctx.triggered_id == Id.EDITS_LAYER else feature
+    props = (chosen or {}).get("properties") or {}
+    if props.get("cluster") or not props.get("facility_id"):
+        return no_update
+    return Selection(township_code=props.get("township_code"), facility_id=str(props["facility_id"])).to_json()

@@ -1,0 +1,42 @@
+"""Side panel: the clicked township (every target, facilities, trend) or facility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, callback, html
+
+from dashapp import queries_detail, views
+from dashapp.ids import Id
+from dashapp.labels import normalise_lang, t
+from dashapp.state import ScenarioState, Selection
+from layers._errors import CovplanError
+
+
+@callback(
+    Output(Id.SIDE_PANEL, "children"),
+    Output(Id.CLOSE_FACILITY, "disabled"),
+    Output(Id.UPGRADE_FACILITY, "disabled"),
+    Input(Id.STORE_SELECTION, "data"),
+    Input(Id.YEAR, "value"),
+    Input(Id.STORE_SCENARIO, "data"),
+    State(Id.STORE_LANG, "data"),
+)
+def show_selection(selection: Any, year: Any, scenario: Any, lang: str) -> tuple:
+    """Details of the selection; close/upgrade are enabled when a facility is selected."""
+    lang = normalise_lang(lang)
+    try:
+        sel = Selection.from_json(selection)
+        edits = list(ScenarioState.from_json(scenario).edits)
+        if sel.facility_id:
+            detail = queries_detail.facility_detail(sel.facility_id, year, edits, lang)
+            if detail is not None:
+                can_upgrade = detail["type"] == "child_home" and detail.get("tier") == "basic"
+                return views.facility_panel(detail, lang), False, not can_upgrade
+        if sel.township_code:
+            detail = queries_detail.township_detail(sel.township_code, year, edits, lang)
+            if detail is not None:
+                return views.township_panel(detail, lang), True, True
+    except CovplanError as exc:
+        return [views.message(f"{t('error', lang)}: {exc}", ok=False)], True, True
+    return [html.Div(t("click_township_hint", lang), className="cp-note")], True, True

@@ -1,0 +1,201 @@
+"""Scenario mode: clicks become edits in the per-session Store; save, open, upload, diff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, callback, html, no_update
+
+from dashapp import queries, queries_scenario as qs, views
+from dashapp.ids import Id
+from dashapp.labels import normalise_lang, t
+from dashapp.state import ScenarioState, Selection
+from layers._errors import CovplanError
+
+_STORE = Output(Id.STORE_SCENARIO, "data", allow_duplicate=True)
+_MESSAGE = Output(Id.SCENARIO_MESSAGE, "children", allow_duplicate=True)
+
+
+@callback(
+    _STORE,
+    _MESSAGE,
+    Input(Id.MAP, "clickData"),
+    State(Id.SCENARIO_MODE, "value"),
+    State(Id.ADD_TYPE, "value"),
+    State(Id.ADD_TIER, "value"),
+    State(Id.ADD_CAPACITY, "value"),
+    State(Id.ADD_NAME, "value"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.BASEMAP, "value"),
+    State(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def add_on_click(click: dict | None, mode: str, ftype: str, tier: str, capacity: Any, name: str,
+                 scenario: Any, basemap: str, year: Any, lang: str) -> tuple:
+    """In "add" mode a map click adds a facility of the chosen type and tier there."""
+    if mode != "add" or not click:
+        return no_update, no_update
+    lang = normalise_lang(lang)
+    try:
+        return qs.add_facility(scenario, click.get("latlng"), ftype, tier, capacity, name, basemap, year), ""
+    except CovplanError as exc:
+        return no_update, views.message(qs.error_text(exc, lang), ok=False)
+
+
+@callback(
+    _STORE,
+    _MESSAGE,
+    Input(Id.CLOSE_FACILITY, "n_clicks"),
+    State(Id.STORE_SELECTION, "data"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def close_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang: str) -> tuple:
+    """Close the selected facility in the scenario."""
+    lang = normalise_lang(lang)
+    try:
+        fid = Selection.from_json(selection).facility_id
+        return qs.change_facility(scenario, fid, "close", year), ""
+    except CovplanError as exc:
+        return no_update, views.message(qs.error_text(exc, lang), ok=False)
+
+
+@callback(
+    _STORE,
+    _MESSAGE,
+    Input(Id.UPGRADE_FACILITY, "n_clicks"),
+    State(Id.STORE_SELECTION, "data"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def upgrade_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang: str) -> tuple:
+    """Upgrade the selected basic 儿童之家 to 示范型 in the scenario."""
+    lang = normalise_lang(lang)
+    try:
+        fid = Selection.from_json(selection).facility_id
+        return qs.change_facility(scenario, fid, "upgrade", year), ""
+    except CovplanError as exc:
+        return no_update, views.message(qs.error_text(exc, lang), ok=False)
+
+
+@callback(_STORE, Input(Id.UNDO_EDIT, "n_clicks"), State(Id.STORE_SCENARIO, "data"), prevent_initial_call=True)
+def undo_edit(n: int | None, scenario: Any) -> Any:
+    try:
+        return qs.undo(scenario)
+    except CovplanError:
+        return no_update
+
+
+@callback(_STORE, Input(Id.CLEAR_EDITS, "n_clicks"), State(Id.STORE_SCENARIO, "data"), prevent_initial_call=True)
+def clear_edits(n: int | None, scenario: Any) -> Any:
+    try:
+        return qs.clear(scenario)
+    except CovplanError:
+        return {"name": "", "edits": []}
+
+
+@callback(
+    Output(Id.EDIT_LIST, "children"),
+    Input(Id.STORE_SCENARIO, "data"),
+    State(Id.STORE_LANG, "data"),
+)
+def show_edits(scenario: Any, lang: str) -> Any:
+    """The numbered list of the scenario's edits."""
+    lang = normalise_lang(lang)
+    try:
+        state = ScenarioState.from_json(scenario)
+    except CovplanError as exc:
+        return views.message(qs.error_text(exc, lang), ok=False)
+    return views.edit_list(list(state.edits), lang, qs.describe_edit)
+
+
+@callback(
+    Output(Id.DIFF_VIEW, "children"),
+    Input(Id.STORE_SCENARIO, "data"),
+    Input(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+)
+def show_diff(scenario: Any, year: Any, lang: str) -> Any:
+    """Units whose status flips under the scenario, every target (base vs scenario)."""
+    lang = normalise_lang(lang)
+    try:
+        diff = qs.scenario_diff(list(ScenarioState.from_json(scenario).edits), year, lang)
+    except CovplanError as exc:
+        return views.message(qs.error_text(exc, lang), ok=False)
+    if not diff["rows"]:
+        return html.Div(t("no_change", lang), className="cp-note")
+    head = html.Div(
+        [html.Span(f"{t('flipped_to_met', lang)}: {diff['up']}", className="cp-status-met",
+                   **{"data-flips-up": str(diff["up"])}),
+         " · ",
+         html.Span(f"{t('flipped_to_not_met', lang)}: {diff['down']}", className="cp-status-not_met",
+                   **{"data-flips-down": str(diff["down"])})]
+    )
+    return [head, views.small_table([("target_label", "plan_target"), ("unit_name", "unit_name"),
+                                     ("change", "change")], diff["rows"][:200], lang)]
+
+
+@callback(
+    Output(Id.SCENARIO_MESSAGE, "children"),
+    Output(Id.SAVED_SCENARIOS, "options"),
+    Input(Id.SAVE_SCENARIO, "n_clicks"),
+    State(Id.SCENARIO_NAME, "value"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def save_scenario(n: int | None, name: str, scenario: Any, year: Any, lang: str) -> tuple:
+    """Save the scenario under scenarios/saved/ with a validated name."""
+    lang = normalise_lang(lang)
+    try:
+        path = qs.save(name or "", scenario, year)
+    except CovplanError as exc:
+        return views.message(qs.error_text(exc, lang), ok=False), no_update
+    return views.message(f"{t('scenario_saved', lang)}: {path}"), queries.saved_options()
+
+
+@callback(
+    _STORE,
+    _MESSAGE,
+    Output(Id.SCENARIO_NAME, "value"),
+    Input(Id.OPEN_SCENARIO, "n_clicks"),
+    State(Id.SAVED_SCENARIOS, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def open_scenario(n: int | None, name: str | None, lang: str) -> tuple:
+    """Reopen a saved scenario into this session."""
+    lang = normalise_lang(lang)
+    if not name:
+        return no_update, no_update, no_update
+    try:
+        data = qs.open_saved(name)
+    except CovplanError as exc:
+        return no_update, views.message(qs.error_text(exc, lang), ok=False), no_update
+    return data, views.message(f"{t('scenario_opened', lang)}: {name}"), name
+
+
+@callback(
+    _STORE,
+    _MESSAGE,
+    Input(Id.UPLOAD_SCENARIO, "contents"),
+    State(Id.UPLOAD_SCENARIO, "filename"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def upload_scenario(contents: str | None, filename: str | None, lang: str) -> tuple:
+    """Open an uploaded .toml scenario (size and type capped)."""
+    if contents is None:
+        return no_update, no_update
+    lang = normalise_lang(lang)
+    try:
+        data = qs.parse_upload(contents, filename)
+    except CovplanError as exc:
+        return no_update, views.message(qs.error_text(exc, lang), ok=False)
+    return data, views.message(f"{t('scenario_opened', lang)}: {filename}")

@@ -1,0 +1,162 @@
+"""Downloads: the gap list (the same bytes as ``covplan gaps``) and a static folium map.
+
+The gap list goes through exactly the functions the CLI uses —
+:func:`coverage.gaps.township_gaps` on the full evaluation of the year, then
+:func:`coverage.export.export_bytes` — so the .xlsx/.csv/.geojson a planner downloads is
+the file ``covplan gaps --year Y [--county C] [--target T] -o FILE`` writes.
+
+The static map is a standalone HTML file made with folium (Leaflet loaded by the file
+from its usual CDN when opened; the app itself never needs one). Every name in it is
+escaped with :func:`html.escape`, because folium tooltips are HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Sequence
+
+from dashapp import maps
+from dashapp.labels import shortfall_text, t, target_clause, target_label
+from dashapp.service import get_service
+
+#: download formats offered by the app (``.gpkg`` stays a CLI format)
+GAP_FORMATS: tuple[str, ...] = ("xlsx", "csv", "geojson")
+_MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "csv": "text/csv", "geojson": "application/geo+json", "html": "text/html"}
+
+
+def gap_file(fmt: str, year: Any, county: str | None, target_id: str | None,
+             edits: Sequence[dict[str, Any]] = (), lang: str = "zh") -> tuple[bytes, str]:
+    """``(bytes, file name)`` of the gap list; ``target_id=None`` exports every target.
+
+    With scenario edits the list is that of the scenario (same format, the edited
+    records marked synthetic by the scenario engine).
+    """
+    from coverage.export import export_bytes
+    from coverage.gaps import township_gaps
+
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in GAP_FORMATS:
+        from layers._errors import CovplanError
+
+        raise CovplanError(f"unknown export format {fmt!r}; use one of {', '.join(GAP_FORMATS)}")
+    svc = get_service()
+    year_i = svc.year(year)
+    ds, targets = svc.scenario_data(edits, year_i)
+    # as `covplan gaps [--target T]`: evaluate the selected targets, then list their gaps
+    chosen = [svc.target(target_id, targets)] if target_id else list(targets)
+    result = svc.evaluation(year_i, edits, target_id or None)
+    gaps = township_gaps(result, ds, county=county or None, targets=chosen)
+    data = export_bytes(gaps, fmt, dataset=ds, result=result, lang=lang, targets=chosen)
+    parts = ["township_gaps", str(year_i)]
+    if county:
+        parts.append(str(county))
+    if target_id:
+        parts.append(str(target_id))
+    if edits:
+        parts.append("scenario")
+    return data, "_".join(parts) + f".{fmt}"
+
+
+def mime_type(fmt: str) -> str:
+    return _MIME.get(fmt, "application/octet-stream")
+
+
+def static_map_html(target_id: str | None, year: Any, county: str | None, edits: Sequence[dict[str, Any]],
+                    bounds: Any, types: Sequence[str], lang: str = "zh") -> str:
+    """A standalone HTML map of the current view (townships by status, facilities).
+
+    Parameters
+    ----------
+    bounds : list or dict, optional
+        The map's current bounds (``[[south, west], [north, east]]`` in degrees, or
+        Leaflet's dict form); the file opens on that view.
+    types : sequence of str
+        Facility types drawn (as on the map).
+    """
+    import folium
+
+    from dashapp.queries import township_rows
+
+    svc = get_service()
+    year_i = svc.year(year)
+    ds, targets = svc.scenario_data(edits, year_i)
+    tg = svc.target(target_id, targets)
+    result = svc.evaluation(year_i, edits, tg.id)
+    units = result.units[result.units["unit_level"] == tg.unit_level]
+    rows = township_rows(units, ds, tg.unit_level)
+    by_code = {str(r.unit_code): r for r in rows.itertuples(index=False)}
+
+    fmap = folium.Map(location=[28.25, 119.6], zoom_start=8, tiles=None, control_scale=True)
+    towns = maps.township_geojson(ds.townships)
+    for feat in towns["features"]:
+        code = feat["properties"]["code"]
+        r = by_code.get(code)
+        status = str(r.status) if r is not None else "no_data"
+        short = shortfall_text(getattr(r, "shortfall", None), getattr(r, "shortfall_unit", None), lang) if r is not None else ""
+        feat["properties"] = {
+            "code": code,
+            "name": html.escape(str(feat["properties"].get("name", ""))),
+            "status": status,
+            "status_label": html.escape(t(status, lang)),
+            "shortfall": html.escape(short),
+        }
+    colors = maps.STATUS_COLORS
+    folium.GeoJson(
+        towns,
+        name=t("layer_townships", lang),
+        style_function=lambda f: {"fillColor": colors.get(f["properties"]["status"], "#9e9e9e"),
+                                  "color": "#ffffff", "weight": 0.8, "fillOpacity": 0.6},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "status_label", "shortfall"],
+                                      aliases=[t("township", lang), t("status", lang), t("shortfall", lang)]),
+    ).add_to(fmap)
+    folium.GeoJson(
+        maps.county_geojson(ds.counties),
+        name=t("layer_counties", lang),
+        style_function=lambda f: {"color": "#303030", "weight": 2, "fill": False},
+    ).add_to(fmap)
+    fac = ds.facilities_for(year_i)
+    fac = fac[fac["type"].isin(list(types))] if types else fac.iloc[0:0]
+    group = folium.FeatureGroup(name=t("layer_facilities", lang))
+    for row in fac.itertuples(index=False):
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            continue
+        folium.CircleMarker(
+            location=[geom.y, geom.x], radius=5, weight=1, color="#ffffff", fill=True, fill_opacity=0.9,
+            fill_color=maps.FACILITY_COLORS.get(str(row.type), "#333333"),
+            tooltip=folium.Tooltip(html.escape(maps.facility_tooltip(row, lang))),
+        ).add_to(group)
+    group.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    box = _bounds_list(bounds) or (maps.unit_bounds(ds.counties, county) if county else None)
+    if box:
+        fmap.fit_bounds(box)
+    prov = "; ".join(f"{k}: {t(v, lang)}" for k, v in sorted(ds.layer_provenance.items()))
+    title = (f"{target_label(tg, lang)} — {year_i}" + (f" — {t('scenario', lang)}" if edits else ""))
+    note = (f"<div style='position:fixed;top:8px;left:50px;z-index:9999;background:#fff;padding:6px 10px;"
+            f"border:1px solid #999;font:13px sans-serif;max-width:60%'><b>{html.escape(title)}</b><br>"
+            f"{html.escape(t('clause', lang))}: {html.escape(target_clause(tg))}<br>"
+            f"{html.escape(t('data_provenance', lang))}: {html.escape(prov)}<br>"
+            f"{html.escape(t('synthetic_warning', lang)) if 'synthetic' in ds.layer_provenance.values() else ''}"
+            f"</div>")
+    fmap.get_root().html.add_child(folium.Element(note))
+    return fmap.get_root().render()
+
+
+def _bounds_list(bounds: Any) -> list[list[float]] | None:
+    """Leaflet bounds from the map's ``bounds`` prop (list or dict form), or None."""
+    if isinstance(bounds, (list, tuple)) and len(bounds) == 2:
+        try:
+            (s, w), (n, e) = bounds
+            return [[float(s), float(w)], [float(n), float(e)]]
+        except (TypeError, ValueError):
+            return None
+    if isinstance(bounds, dict):
+        sw = bounds.get("_southWest") or {}
+        ne = bounds.get("_northEast") or {}
+        try:
+            return [[float(sw["lat"]), float(sw["lng"])], [float(ne["lat"]), float(ne["lng"])]]
+        except (KeyError, TypeError, ValueError):
+            return None
+    return None

@@ -1,0 +1,435 @@
+"""One function per callback: ids and parameters in, plain values out.
+
+Each function calls the cached :class:`dashapp.service.AppService` (which calls
+``coverage/`` and ``scenarios/``) and shapes the answer for one callback; none of them
+keeps state between calls. Layout-time helpers (dropdown options, the initial view) are
+here too, so pages stay pure layout.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import pandas as pd
+
+from dashapp import maps
+from dashapp.labels import (
+    chapter_label,
+    format_number,
+    plan_label,
+    shortfall_text,
+    t,
+    target_clause,
+    target_label,
+)
+from dashapp.service import get_service
+from layers.settings import MAX_UPLOAD_BYTES as _MAX_UPLOAD_BYTES
+from layers.vocab import CHILD_HOME_TIERS, FACILITY_TYPES
+
+MAX_UPLOAD_BYTES: int = _MAX_UPLOAD_BYTES
+EMPTY_FC: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+BASEMAPS: tuple[str, ...] = ("none", "tianditu", "amap")
+#: the target shown first (a township target a planner recognises at a glance)
+DEFAULT_TARGET: str = "demo_child_home_per_township"
+
+#: 天地图 (CGCS2000 datum, Web-Mercator tiles) and 高德 (GCJ-02) tile templates
+TIANDITU_URL = "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
+TIANDITU_LABEL_URL = "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
+AMAP_URL = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+
+
+# =========================================================================== layout helpers
+def layer_provenance() -> dict[str, str]:
+    """Layer name → provenance of the served dataset (for the banner)."""
+    return dict(get_service().ds.layer_provenance)
+
+
+def target_options(lang: str) -> list[dict[str, Any]]:
+    """Dropdown options grouped by plan and chapter (group headers are disabled options)."""
+    options: list[dict[str, Any]] = []
+    targets = sorted(get_service().targets, key=lambda tg: (tg.plan != "women", str(tg.chapter)))
+    group = None
+    for tg in targets:
+        key = (tg.plan, tg.chapter)
+        if key != group:
+            group = key
+            options.append(
+                {
+                    "label": f"【{plan_label(tg.plan, lang)} · {chapter_label(tg.chapter, lang)}】",
+                    "value": f"__group__{tg.plan}__{tg.chapter}",
+                    "disabled": True,
+                }
+            )
+        options.append(
+            {
+                "label": f"{target_label(tg, lang)}",
+                "value": tg.id,
+                "title": target_clause(tg),
+                "search": f"{tg.id} {tg.label_zh} {tg.label_en}",
+            }
+        )
+    return options
+
+
+def target_clause_text(target_id: str | None, lang: str) -> str:
+    """``条款: …（L721）`` of the chosen target, with its unit level."""
+    svc = get_service()
+    tg = svc.target(target_id)
+    return f"{t('clause', lang)}: {target_clause(tg)}  [{t(tg.unit_level, lang)}]"
+
+
+def county_options(lang: str) -> list[dict[str, str]]:
+    ds = get_service().ds
+    opts = [{"label": t("all_counties", lang), "value": ""}]
+    for code, name in zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)):
+        opts.append({"label": name, "value": code})
+    return opts
+
+
+def year_options() -> list[dict[str, Any]]:
+    return [{"label": str(y), "value": y} for y in get_service().ds.years]
+
+
+def tianditu_key() -> str:
+    return os.environ.get("TIANDITU_KEY", "").strip()
+
+
+def basemap_options(lang: str) -> list[dict[str, Any]]:
+    return [
+        {"label": t("basemap_none", lang), "value": "none"},
+        {"label": t("basemap_tianditu", lang), "value": "tianditu", "disabled": not tianditu_key()},
+        {"label": t("basemap_amap", lang), "value": "amap"},
+    ]
+
+
+def basemap_note(basemap: str, lang: str) -> str:
+    notes = []
+    if not tianditu_key():
+        notes.append(t("basemap_tianditu_no_key", lang))
+    if basemap == "amap":
+        notes.append(t("basemap_amap_note", lang))
+    return "；".join(notes) if lang == "zh" else "; ".join(notes)
+
+
+def basemap_tiles(basemap: str) -> list[Any]:
+    """Tile layers of a basemap (none → no tiles at all: nothing is fetched)."""
+    import dash_leaflet as dl
+
+    if basemap == "tianditu" and tianditu_key():
+        key = tianditu_key()
+        return [
+            dl.TileLayer(url=TIANDITU_URL + key, subdomains="01234567", maxZoom=18,
+                         attribution="天地图 © 国家地理信息公共服务平台"),
+            dl.TileLayer(url=TIANDITU_LABEL_URL + key, subdomains="01234567", maxZoom=18),
+        ]
+    if basemap == "amap":
+        return [dl.TileLayer(url=AMAP_URL, subdomains="1234", maxZoom=18, attribution="© 高德地图 (GCJ-02)")]
+    return []
+
+
+def facility_type_options(lang: str) -> list[dict[str, str]]:
+    return [{"label": t(ft, lang), "value": ft} for ft in FACILITY_TYPES]
+
+
+def tier_options(lang: str) -> list[dict[str, str]]:
+    return [{"label": t(tier, lang), "value": tier} for tier in CHILD_HOME_TIERS]
+
+
+def default_facility_types(target_id: str | None) -> list[str]:
+    """Facility types a target counts (shown by default on the map)."""
+    tg = get_service().target(target_id)
+    sel = getattr(tg, "facility", None)
+    types = [sel.type] if sel is not None and getattr(sel, "type", None) else []
+    if tg.id.startswith("mother_baby") and "public_place" not in types:
+        types.append("public_place")
+    return types
+
+
+def initial_view(target: str | None, county: str | None, year: Any, basemap: str | None) -> dict[str, Any]:
+    """The view a URL asks for, with unknown values replaced by defaults."""
+    svc = get_service()
+    ids = [tg.id for tg in svc.targets]
+    first = DEFAULT_TARGET if DEFAULT_TARGET in ids else (ids[0] if ids else None)
+    target = target if target in ids else first
+    codes = set(svc.ds.counties["code"].astype(str))
+    county = county if county in codes else None
+    try:
+        year_i = svc.year(int(year)) if year not in (None, "") else svc.year(None)
+    except (TypeError, ValueError):
+        year_i = svc.year(None)
+    basemap = basemap if basemap in BASEMAPS else "none"
+    if basemap == "tianditu" and not tianditu_key():
+        basemap = "none"
+    return {"target": target, "county": county, "year": year_i, "basemap": basemap}
+
+
+def township_data(basemap: str) -> dict[str, Any]:
+    return get_service().township_display(basemap)
+
+
+def county_data(basemap: str) -> dict[str, Any]:
+    return get_service().county_display(basemap)
+
+
+def empty_hideout() -> dict[str, Any]:
+    return {"status": {}, "tip": {}, "colors": dict(maps.STATUS_COLORS), "county": "", "selected": ""}
+
+
+def saved_options() -> list[dict[str, str]]:
+    from scenarios import list_saved
+
+    return [
+        {"label": f"{e['name']}（{e.get('n_edits', 0)}）", "value": e["name"], "disabled": bool(e.get("error"))}
+        for e in list_saved()
+    ]
+
+
+def gap_columns(lang: str) -> list[dict[str, Any]]:
+    """AG Grid column definitions of the gap table (headers from the glossary)."""
+    cols = [
+        ("unit_name", "unit_name", 150),
+        ("county_name", "county_name", 110),
+        ("unit_code", "unit_code", 110),
+        ("target_label", "target_label", 220),
+        ("n_units_not_met", "units_not_met", 90),
+        ("required", "required", 90),
+        ("actual", "actual", 90),
+        ("shortfall", "shortfall", 90),
+        ("shortfall_unit_label", "shortfall_unit", 90),
+        ("action", "action", 220),
+        ("clause", "clause", 260),
+    ]
+    out = []
+    for field_, key, width in cols:
+        col: dict[str, Any] = {"field": field_, "headerName": t(key, lang), "width": width}
+        if field_ in ("required", "actual", "shortfall", "n_units_not_met"):
+            col["filter"] = "agNumberColumnFilter"
+            col["type"] = "numericColumn"
+        out.append(col)
+    return out
+
+
+def proposal_columns(lang: str) -> list[dict[str, Any]]:
+    return [
+        {"field": "action_label", "headerName": t("proposal_kind", lang), "checkboxSelection": True, "width": 120},
+        {"field": "type_label", "headerName": t("facility_type", lang), "width": 110},
+        {"field": "where", "headerName": t("township", lang), "width": 140},
+        {"field": "reason", "headerName": t("reason", lang), "width": 200},
+    ]
+
+
+# =========================================================================== map view
+@dataclass
+class TargetView:
+    """What the map and gap table show for one target (all plain JSON-able values)."""
+
+    hideout: dict[str, Any]
+    counts: dict[str, int]
+    level: str
+    gap_rows: list[dict[str, Any]]
+    service_areas: dict[str, Any] = field(default_factory=lambda: EMPTY_FC)
+    uncovered: dict[str, Any] = field(default_factory=lambda: EMPTY_FC)
+    server_ms: float = 0.0
+
+
+def _combined(statuses: pd.Series) -> str:
+    """Township status of a village-level target: not_met if any village is not met."""
+    present = set(statuses)
+    for status in ("not_met", "no_data", "met"):
+        if status in present:
+            return status
+    return "not_applicable"
+
+
+def township_rows(units: pd.DataFrame, ds: Any, level: str) -> pd.DataFrame:
+    """Rows of one target as one row per township (the map shows townships).
+
+    Township targets are taken as they are; village targets are combined per township
+    (not met if any village is not met; shortfall summed, actual/required shown as the
+    count of villages met / evaluated); county and city targets give every township the
+    status of its county (or of the city).
+    """
+    towns = ds.townships[["code", "name", "county_code"]].astype(str)
+    if level == "township":
+        return units
+    if level == "village":
+        if units.empty:
+            return units
+        grp = units.groupby(units["township_code"].astype(str))
+        out = pd.DataFrame(
+            {
+                "status": grp["status"].agg(_combined),
+                "shortfall": grp["shortfall"].sum(min_count=1),
+                "shortfall_unit": grp["shortfall_unit"].first(),
+                "actual": grp["status"].agg(lambda s: int((s == "met").sum())),
+                "required": grp["status"].agg(lambda s: int(s.isin(["met", "not_met"]).sum())),
+            }
+        )
+        out = out.reset_index().rename(columns={"township_code": "unit_code"})
+        names = dict(zip(towns["code"], towns["name"]))
+        out["unit_name"] = out["unit_code"].map(names).fillna(out["unit_code"])
+        return out
+    # county or city: every township takes the status of its county (or the city)
+    key = "county_code" if level == "county" else None
+    by_code = {str(r.unit_code): r for r in units.itertuples(index=False)}
+    rows = []
+    for tw in towns.itertuples(index=False):
+        src = by_code.get(tw.county_code) if key else (next(iter(by_code.values())) if by_code else None)
+        if src is None:
+            continue
+        rows.append(
+            {
+                "unit_code": tw.code,
+                "unit_name": f"{tw.name}（{src.unit_name}）",
+                "status": src.status,
+                "required": src.required,
+                "actual": src.actual,
+                "shortfall": src.shortfall,
+                "shortfall_unit": src.shortfall_unit,
+            }
+        )
+    return pd.DataFrame(rows, columns=["unit_code", "unit_name", "status", "required", "actual", "shortfall",
+                                       "shortfall_unit"])
+
+
+def gap_row_dicts(rows: pd.DataFrame, units: pd.DataFrame, tg: Any, ds: Any, county: str | None,
+                  lang: str) -> list[dict[str, Any]]:
+    """Gap-table rows of one target: its not-met units, as the map shows them.
+
+    Township targets: the not-met townships; village targets: the townships with a not-met
+    village (count of villages, summed shortfall); county and city targets: the not-met
+    counties or the city. Each row carries the map bounds of its unit (degrees). The
+    downloadable files are the full gap list of ``covplan gaps``
+    (:mod:`dashapp.exports`).
+    """
+    level = tg.unit_level
+    if level in ("county", "city"):
+        bad = units[units["status"] == "not_met"]
+    else:
+        bad = rows[rows["status"] == "not_met"]
+    if county:
+        bad = bad[bad["unit_code"].astype(str).str.startswith(str(county))]
+    geoms = get_service().unit_bounds(level)
+    actions = _first_by_township(units, "action") if level == "village" else None
+    county_names = dict(zip(ds.townships["code"].astype(str), ds.townships["county_name"].astype(str)))
+    county_names.update(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+    out = []
+    for r in bad.itertuples(index=False):
+        code = str(r.unit_code)
+        unit_level = "township" if level == "village" else level
+        action = actions.get(code, "") if actions is not None else str(getattr(r, "action", "") or "")
+        out.append(
+            {
+                "row_id": f"{tg.id}|{unit_level}|{code}",
+                "unit_code": code,
+                "unit_level": unit_level,
+                "unit_name": str(r.unit_name),
+                "county_name": county_names.get(code, county_names.get(code[:6], "")),
+                "target_id": tg.id,
+                "target_label": target_label(tg, lang),
+                "n_units_not_met": (int(r.required) - int(r.actual)) if level == "village" else 1,
+                "required": maps._clean(r.required),
+                "actual": maps._clean(r.actual),
+                "shortfall": maps._clean(r.shortfall),
+                "shortfall_unit_label": t(str(r.shortfall_unit), lang) if maps._clean(r.shortfall_unit) else "",
+                "action": action,
+                "clause": tg.clause,
+                "bounds": geoms.get(code),
+            }
+        )
+    return out
+
+
+def _first_by_township(units: pd.DataFrame, col: str) -> dict[str, str]:
+    bad = units[units["status"] == "not_met"]
+    return {str(k): str(v) for k, v in bad.groupby(bad["township_code"].astype(str))[col].first().items()}
+
+
+def target_view(
+    target_id: str | None,
+    county: str | None,
+    year: Any,
+    edits: Sequence[dict[str, Any]],
+    selected: str | None,
+    basemap: str,
+    lang: str,
+) -> TargetView:
+    """Evaluate one target (base or scenario) and shape it for the map and gap table.
+
+    Only the chosen target is evaluated (cached per dataset, year, edits hash, target),
+    and the township layer is restyled through its hideout: no geometry is resent.
+    The table rows are built from the same evaluation rows as the map colours.
+    """
+    t0 = time.perf_counter()
+    svc = get_service()
+    year_i = svc.year(year)
+    ds, targets = svc.scenario_data(edits, year_i)
+    tg = svc.target(target_id, targets)
+    result = svc.evaluation(year_i, edits, tg.id)
+    units = result.units[result.units["unit_level"] == tg.unit_level]
+    rows = township_rows(units, ds, tg.unit_level)
+    hide = maps.status_hideout(rows, lang, county_code=county, selected=selected)
+    shown = rows if not county else rows[rows["unit_code"].astype(str).str.startswith(county)]
+    counts = maps.status_counts(shown)
+    gap_rows = gap_row_dicts(rows, units, tg, ds, county, lang)
+    areas, uncovered = EMPTY_FC, EMPTY_FC
+    if tg.kind == "access":
+        areas, uncovered = svc.access_layers(tg.id, year_i, edits, basemap, lang)
+    return TargetView(
+        hideout=hide,
+        counts=counts,
+        level=tg.unit_level,
+        gap_rows=gap_rows,
+        service_areas=areas,
+        uncovered=uncovered,
+        server_ms=(time.perf_counter() - t0) * 1000.0,
+    )
+
+
+def facility_layers(types: Sequence[str] | None, year: Any, edits: Sequence[dict[str, Any]], basemap: str,
+                    lang: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(facilities, scenario additions)`` GeoJSON of one year, base or scenario.
+
+    Features of unchanged base facilities come from a per-(year, language) cache; only
+    the facilities a scenario adds or changes are built anew. Added ones are drawn in
+    their own layer (never clustered, always shown); upgraded ones are ringed.
+    Coordinates are shifted to GCJ-02 for 高德 tiles.
+    """
+    svc = get_service()
+    year_i = svc.year(year)
+    wanted = set(types or [])
+    base_feats = svc.facility_features(year_i, lang)
+    if not edits:
+        feats = [f for f in base_feats.values() if f["properties"]["type"] in wanted]
+        return maps.for_basemap(maps.feature_collection(feats), basemap), EMPTY_FC
+    ds, _ = svc.scenario_data(edits, year_i)
+    fac = ds.facilities_for(year_i)
+    ids = fac["facility_id"].astype(str)
+    changed = {str(e.get("facility_id")) for e in edits if e.get("op") in ("upgrade_facility", "set_capacity")}
+    is_added = ~ids.isin(set(base_feats))
+    is_changed = ids.isin(changed) & ~is_added
+    keep = ids[~is_added & ~is_changed & fac["type"].isin(wanted)]
+    feats = [base_feats[i] for i in keep]
+    feats += maps.facility_geojson(fac[is_changed], lang, types=wanted, scenario_ids=changed)["features"]
+    added = maps.facility_geojson(fac[is_added], lang, scenario_ids=set(ids[is_added]))
+    return maps.for_basemap(maps.feature_collection(feats), basemap), maps.for_basemap(added, basemap)
+
+
+def find_row(rows: list[dict[str, Any]], row_id: Any) -> dict[str, Any] | None:
+    """The gap-table row with ``row_id`` (None when absent)."""
+    for row in rows:
+        if row.get("row_id") == row_id:
+            return row
+    return None
+
+
+def summary_columns(lang: str) -> list[dict[str, Any]]:
+    """AG Grid columns of the city-wide summary table."""
+    cols = [("target_label", "target_label", 300), ("count_level", "unit_level", 100),
+            ("n_units", "n_units", 90), ("met", "units_met", 90), ("not_met", "units_not_met", 100),
+            ("no_data", "no_data", 90), ("plan_status", "plan_status", 110), ("shortfall", "shortfall", 90),
+            ("shortfall_unit", "shortfall_unit", 100)]
+    return [{"field": f, "headerName": t(k, lang), "width": w} for f, k, w in cols]

@@ -1,0 +1,340 @@
+"""The app's service layer: cached pure functions keyed by ids, calling ``coverage/``.
+
+Callbacks never hold data: they pass ids and parameters (target id, year, the edit list
+of a scenario) to one function of this module, which returns plain values. Every cache
+here is keyed by ``(dataset identity, year, edits hash, target id, …)``: a pure function
+of those, so two browser sessions with different scenarios share nothing but results
+that are equal for both.
+
+The base dataset is loaded once (:func:`layers.load.load_dataset` caches it too) and is
+never modified: scenarios are applied to a copy by :func:`scenarios.apply_scenario`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Hashable, Sequence
+
+import geopandas as gpd
+import pandas as pd
+
+from dashapp import maps
+from dashapp.state import edits_key
+from layers._errors import CovplanError
+from layers.load import load_dataset
+
+#: scenario name used when the planner has not named the scenario yet
+UNNAMED_SCENARIO: str = "未命名情景"
+
+
+class LRU:
+    """A small thread-safe LRU cache of computed values (no pickling; values in memory)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+Edits = Sequence[dict[str, Any]]
+
+
+@dataclass
+class AppService:
+    """Holds the configuration (dataset folder, targets folder) and the caches.
+
+    Parameters
+    ----------
+    data_dir : Path, optional
+        Dataset folder; None → the embedded Lishui dataset.
+    targets_dir : Path, optional
+        Plan-target folder; None → the embedded targets.
+    """
+
+    data_dir: Path | None = None
+    targets_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._scenarios = LRU(16)
+        self._evals = LRU(48)
+        self._static = LRU(32)
+
+    # ------------------------------------------------------------------ base data
+    @property
+    def ds(self):
+        """The base dataset (shared, never modified)."""
+        return load_dataset(self.data_dir)
+
+    @property
+    def targets(self) -> list[Any]:
+        from coverage.targets import load_targets
+
+        return self._static.get_or_compute(
+            ("targets", str(self.targets_dir)), lambda: list(load_targets(self.targets_dir))
+        )
+
+    def target(self, target_id: str | None, targets: Sequence[Any] | None = None) -> Any:
+        """The target with ``target_id`` (the first target when None)."""
+        pool = list(targets if targets is not None else self.targets)
+        if not pool:
+            raise CovplanError("no plan targets are defined")
+        if target_id is None:
+            return pool[0]
+        for t in pool:
+            if t.id == target_id:
+                return t
+        raise CovplanError(f"unknown target id {target_id!r}")
+
+    def year(self, year: int | None) -> int:
+        """``year`` if it is an inventory year, else the latest one."""
+        years = self.ds.years
+        if year is not None and int(year) in years:
+            return int(year)
+        if not years:
+            raise CovplanError("the dataset has no facility inventory year")
+        return years[-1]
+
+    def _ds_key(self) -> tuple:
+        ds = self.ds
+        return (id(ds), ds.revision)
+
+    # ------------------------------------------------------------------ scenarios
+    def scenario_data(self, edits: Edits, year: int | None) -> tuple[Any, list[Any]]:
+        """``(dataset, targets)`` with the edits applied (the base ones when no edit)."""
+        year = self.year(year)
+        if not edits:
+            return self.ds, self.targets
+        key = (self._ds_key(), year, edits_key(list(edits)))
+
+        def compute() -> tuple[Any, list[Any]]:
+            from scenarios import Scenario, apply_scenario
+
+            sc = Scenario.from_edits(UNNAMED_SCENARIO, list(edits), year=year, source="<app>")
+            return apply_scenario(sc, self.ds, self.targets)
+
+        return self._scenarios.get_or_compute(key, compute)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluation(self, year: int | None, edits: Edits = (), target_id: str | None = None) -> Any:
+        """Evaluation result of one target (``target_id``) or of all (None), base or scenario.
+
+        A single target is cut from the full evaluation when that one is cached already,
+        else evaluated alone (what a map click needs: fast).
+        """
+        from coverage.evaluate import evaluate
+
+        year = self.year(year)
+        ekey = edits_key(list(edits))
+        full_key = (self._ds_key(), year, ekey, None)
+        if target_id is not None:
+            with self._evals._lock:
+                full = self._evals._data.get(full_key)
+            if full is not None:
+                return _subset(full, target_id)
+
+        def compute() -> Any:
+            ds, targets = self.scenario_data(edits, year)
+            chosen = targets if target_id is None else [self.target(target_id, targets)]
+            return evaluate(ds, chosen, year)
+
+        return self._evals.get_or_compute((self._ds_key(), year, ekey, target_id), compute)
+
+    def facility_features(self, year: int, lang: str) -> dict[str, dict[str, Any]]:
+        """Facility id → GeoJSON feature of the base inventory of ``year`` (cached)."""
+        key = ("facility_features", self._ds_key(), year, lang)
+
+        def compute() -> dict[str, dict[str, Any]]:
+            fc = maps.facility_geojson(self.ds.facilities_for(year), lang)
+            return {f["properties"]["facility_id"]: f for f in fc["features"]}
+
+        return self._static.get_or_compute(key, compute)
+
+    def unit_bounds(self, level: str) -> dict[str, list[list[float]]]:
+        """Unit code → Leaflet bounds ``[[south, west], [north, east]]`` (degrees), per level."""
+        key = ("bounds", self._ds_key(), level)
+
+        def compute() -> dict[str, list[list[float]]]:
+            from layers.settings import CITY_CODE
+
+            ds = self.ds
+            gdf = {"county": ds.counties, "village": ds.villages}.get(level, ds.townships)
+            b = gdf.geometry.bounds
+            out = {str(c): [[float(s), float(w)], [float(n), float(e)]]
+                   for c, w, s, e, n in zip(gdf["code"], b["minx"], b["miny"], b["maxx"], b["maxy"])}
+            minx, miny, maxx, maxy = ds.counties.total_bounds
+            out[CITY_CODE] = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+            return out
+
+        return self._static.get_or_compute(key, compute)
+
+    # ------------------------------------------------------------------ access targets
+    def service_areas(self, target_id: str, year: int, edits: Edits = ()) -> gpd.GeoDataFrame:
+        """Service-area polygons (EPSG:4326) of the facilities an access target counts.
+
+        Areas of base facilities are computed once per (year, target); a scenario only
+        adds the areas of the facilities it adds and drops those it closes.
+        """
+        from coverage.access import service_areas
+
+        ds, targets = self.scenario_data(edits, year)
+        tg = self.target(target_id, targets)
+        spec = tg.access
+        net = self._network()
+
+        def areas_of(fac: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+            if fac.empty:
+                return gpd.GeoDataFrame({"facility_id": []}, geometry=[], crs="EPSG:4326")
+            out = service_areas(fac, network=net, distance_m=float(spec.distance_m))
+            out["name"] = fac["name"].astype(str).to_numpy()
+            return out[out.geometry.notna()]
+
+        def selected(d: Any) -> gpd.GeoDataFrame:
+            fac = d.facilities_for(year)
+            sel = tg.facility
+            mask = fac["type"] == sel.type
+            if sel.tier:
+                mask &= fac["tier"] == sel.tier
+            if sel.level and sel.level != "same":
+                mask &= fac["level"] == sel.level
+            return fac[mask]
+
+        base = self._static.get_or_compute(
+            ("areas", self._ds_key(), year, target_id), lambda: areas_of(selected(self.ds))
+        )
+        if not edits:
+            return base
+        now = selected(ds)
+        ids = set(now["facility_id"].astype(str))
+        kept = base[base["facility_id"].astype(str).isin(ids)]
+        new = now[~now["facility_id"].astype(str).isin(set(base["facility_id"].astype(str)))]
+        if new.empty:
+            return kept
+        return pd.concat([kept, areas_of(new)], ignore_index=True)
+
+    def _network(self) -> Any:
+        path = self.ds.network_path
+        if path is None:
+            return None
+        from coverage.network import load_network
+
+        return load_network(path)
+
+    def access_layers(self, target_id: str, year: int, edits: Edits, basemap: str,
+                      lang: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(service areas, uncovered people)`` GeoJSON of an access target for the map.
+
+        Uncovered people are read from the evaluation rows (shortfall in ``people`` of
+        each village/community row), drawn at the village points.
+        """
+        from dashapp.labels import t
+
+        areas = self.service_areas(target_id, year, edits)
+        areas_gj = maps.polygon_geojson(areas, ["name"], tolerance_m=15.0)
+        result = self.evaluation(year, edits, target_id)
+        rows = result.units[(result.units["unit_level"] == "village") & (result.units["status"] == "not_met")]
+        ds, _ = self.scenario_data(edits, year)
+        vil = ds.villages[["code", "name", "geometry"]]
+        pts = vil.merge(
+            rows[["unit_code", "shortfall"]].astype({"unit_code": str}),
+            left_on="code", right_on="unit_code",
+        )
+        pts = gpd.GeoDataFrame(pts, geometry="geometry", crs=ds.villages.crs)
+        pts["label"] = [f"{n} · {t('layer_uncovered', lang)} {int(round(v))} {t('people', lang)}"
+                        for n, v in zip(pts["name"], pts["shortfall"].fillna(0))]
+        unc = maps.point_geojson(pts, ["label"], value_col="shortfall")
+        return maps.for_basemap(areas_gj, basemap), maps.for_basemap(unc, basemap)
+
+    def warm(self) -> None:
+        """Evaluate every target for the latest year and build the display geometry.
+
+        Run in a background thread at start-up; errors surface later in the callbacks.
+        """
+        try:
+            self.township_display("none")
+            self.county_display("none")
+            self.evaluation(None, (), None)
+        except CovplanError:
+            pass
+
+    # ------------------------------------------------------------------ display geometry
+    def township_display(self, basemap: str = "none") -> dict[str, Any]:
+        """Simplified township polygons for the map (sent once per basemap)."""
+        key = ("townships", self._ds_key(), basemap)
+        return self._static.get_or_compute(
+            key, lambda: maps.for_basemap(maps.township_geojson(self.ds.townships), basemap)
+        )
+
+    def county_display(self, basemap: str = "none") -> dict[str, Any]:
+        key = ("counties", self._ds_key(), basemap)
+        return self._static.get_or_compute(
+            key, lambda: maps.for_basemap(maps.county_geojson(self.ds.counties), basemap)
+        )
+
+
+def _subset(result: Any, target_id: str) -> Any:
+    """A result restricted to one target (same class; roll-ups recomputed lazily)."""
+    import dataclasses
+
+    units = result.units[result.units["target_id"] == target_id]
+    targets = [tg for tg in getattr(result, "targets", []) if tg.id == target_id]
+    errors = {k: v for k, v in getattr(result, "errors", {}).items() if k[0] == target_id}
+    return dataclasses.replace(result, units=units, targets=targets, errors=errors)
+
+
+_SERVICE: AppService | None = None
+_SERVICE_LOCK = threading.Lock()
+
+
+def configure(data_dir: Path | str | None = None, targets_dir: Path | str | None = None) -> AppService:
+    """Set the dataset (and targets) the app serves; returns the new service."""
+    global _SERVICE
+    with _SERVICE_LOCK:
+        _SERVICE = AppService(
+            Path(data_dir) if data_dir is not None else None,
+            Path(targets_dir) if targets_dir is not None else None,
+        )
+        return _SERVICE
+
+
+def get_service() -> AppService:
+    """The configured service (the embedded dataset if :func:`configure` was not called)."""
+    global _SERVICE
+    with _SERVICE_LOCK:
+        if _SERVICE is None:
+            _SERVICE = AppService()
+        return _SERVICE
+
+
+def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``(fn(*args, **kwargs), elapsed milliseconds)``."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, (time.perf_counter() - t0) * 1000.0

@@ -1,0 +1,177 @@
+"""Pure builders of Dash components from plain data (no callbacks, no data loading).
+
+Every text taken from the data (unit and facility names, clauses, messages) is passed to
+Dash as a string child, which React renders as a text node: it is never parsed as HTML.
+No component here uses ``dangerously_allow_html`` or markdown.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+from urllib.parse import urlencode
+
+from dash import dcc, html
+
+from dashapp.ids import Id
+from dashapp.labels import STATUSES, format_number, shortfall_text, t
+
+
+def query_string(**params: Any) -> str:
+    """``?lang=en&target=…`` from the non-empty parameters (URL-encoded)."""
+    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"?{urlencode(clean)}" if clean else ""
+
+
+def header(lang: str, path: str, query: dict[str, Any], provenance: dict[str, str]) -> html.Div:
+    """Title, page links, language links and the provenance banner."""
+    other = {k: v for k, v in query.items() if k != "lang"}
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(t("app_title", lang), id=Id.HEADER_TITLE),
+                    html.Nav(
+                        [
+                            dcc.Link(t("nav_map", lang), id=Id.NAV_MAP, href="/" + query_string(lang=lang, **other),
+                                     className="active" if path == "/" else ""),
+                            dcc.Link(t("nav_summary", lang), id=Id.NAV_SUMMARY,
+                                     href="/summary" + query_string(lang=lang, **other),
+                                     className="active" if path == "/summary" else ""),
+                        ]
+                    ),
+                    html.Span(
+                        [
+                            t("language", lang) + ": ",
+                            dcc.Link("中文", id=Id.LANG_LINK_ZH, href=path + query_string(lang="zh", **other)),
+                            dcc.Link("English", id=Id.LANG_LINK_EN, href=path + query_string(lang="en", **other)),
+                        ]
+                    ),
+                ],
+                className="cp-header",
+            ),
+            provenance_banner(provenance, lang),
+        ]
+    )
+
+
+def provenance_banner(provenance: dict[str, str], lang: str) -> html.Div:
+    """Which layers are real, derived, estimated or synthetic, as coloured badges."""
+    by_kind: dict[str, list[str]] = {}
+    for layer, prov in sorted(provenance.items()):
+        by_kind.setdefault(prov, []).append(layer)
+    badges: list[Any] = [html.B(t("data_provenance", lang) + ": ")]
+    for prov in ("real", "derived", "estimated", "synthetic"):
+        if prov in by_kind:
+            badges.append(
+                html.Span(
+                    f"{t(prov, lang)}: {', '.join(by_kind[prov])}",
+                    className=f"cp-badge cp-badge-{prov}",
+                    **{"data-provenance": prov},
+                )
+            )
+    if "synthetic" in by_kind:
+        badges.append(html.Span(t("synthetic_warning", lang), className="cp-note"))
+    return html.Div(badges, id=Id.PROVENANCE_BANNER, className="cp-banner")
+
+
+def legend(items: Iterable[dict[str, str]], lang: str) -> html.Div:
+    """Colour legend: statuses as squares, facility types as dots."""
+    rows = [html.B(t("legend", lang))]
+    for item in items:
+        cls = "cp-swatch" + (" cp-dot" if item.get("kind") == "facility" else "")
+        rows.append(
+            html.Div([html.Span(className=cls, style={"background": item["color"]}), item["label"]])
+        )
+    return html.Div(rows, className="cp-legend")
+
+
+def status_counts(counts: dict[str, int], lang: str, unit_level: str = "township") -> html.Div:
+    """``达标 3 · 未达标 5 · …`` with one span per status (``data-status`` for tests)."""
+    parts: list[Any] = [html.B(f"{t(unit_level, lang)}: ")]
+    for s in STATUSES:
+        parts.append(
+            html.Span(
+                f"{t(s, lang)} {counts.get(s, 0)}  ",
+                className=f"cp-status-{s}",
+                **{"data-status": s, "data-count": str(counts.get(s, 0))},
+            )
+        )
+    return html.Div(parts, className="cp-counts")
+
+
+def small_table(columns: list[tuple[str, str]], rows: list[dict[str, Any]], lang: str) -> html.Table:
+    """A plain table: ``columns`` = [(key, glossary key of the header)]."""
+    head = html.Tr([html.Th(t(label, lang)) for _, label in columns])
+    body = []
+    for row in rows:
+        cells = []
+        for key, _ in columns:
+            value = row.get(key, "")
+            if key == "status":
+                cells.append(html.Td(t(str(value), lang), className=f"cp-status-{value}"))
+            else:
+                cells.append(html.Td(format_number(value) if isinstance(value, float) else str(value)))
+        body.append(html.Tr(cells))
+    return html.Table([html.Thead(head), html.Tbody(body)], className="cp-table-small")
+
+
+def township_panel(detail: dict[str, Any], lang: str) -> list[Any]:
+    """Side panel of one township: every target, its facilities, its trend."""
+    out: list[Any] = [
+        html.H3(f"{detail['name']}（{detail['code']}）", **{"data-township": detail["code"]}),
+        html.Div(f"{t('county', lang)}: {detail.get('county_name', '')}"),
+        html.H4(t("all_targets_here", lang)),
+        small_table(
+            [("target_label", "plan_target"), ("status", "status"), ("actual", "actual"),
+             ("required", "required"), ("shortfall_text", "shortfall")],
+            [dict(r, shortfall_text=shortfall_text(r.get("shortfall"), r.get("shortfall_unit"), lang))
+             for r in detail.get("targets", [])],
+            lang,
+        ),
+        html.H4(t("facilities_here", lang)),
+        small_table(
+            [("name", "name"), ("type_label", "facility_type"), ("tier_label", "tier")],
+            detail.get("facilities", []),
+            lang,
+        ),
+    ]
+    trend = detail.get("trend", [])
+    if trend:
+        out.append(html.H4(t("trend", lang)))
+        out.append(
+            small_table(
+                [("target_label", "plan_target"), *[(str(y), str(y)) for y in detail.get("years", [])],
+                 ("flag", "trend_flag")],
+                trend,
+                lang,
+            )
+        )
+    return out
+
+
+def facility_panel(detail: dict[str, Any], lang: str) -> list[Any]:
+    """Side panel of one facility (name shown as text)."""
+    rows = [
+        html.H3(detail["name"], **{"data-facility": detail["facility_id"]}),
+        html.Div(f"{t('facility_id', lang)}: {detail['facility_id']}"),
+        html.Div(f"{t('facility_type', lang)}: {t(detail['type'], lang)}"),
+    ]
+    for key in ("tier", "level"):
+        if detail.get(key):
+            rows.append(html.Div(f"{t(key, lang)}: {t(str(detail[key]), lang)}"))
+    if detail.get("capacity") not in (None, ""):
+        rows.append(html.Div(f"{t('capacity', lang)}: {format_number(detail['capacity'])}"))
+    rows.append(html.Div(f"{t('township', lang)}: {detail.get('township_name', '')}"))
+    rows.append(html.Div(f"{t('provenance', lang)}: {t(str(detail.get('provenance', '')), lang)}"))
+    return rows
+
+
+def edit_list(edits: list[dict[str, Any]], lang: str, describe: Any) -> html.Div:
+    """Numbered list of the scenario edits (``describe(edit, lang)`` gives the text)."""
+    if not edits:
+        return html.Div(t("no_edits", lang), className="cp-note")
+    return html.Ol([html.Li(describe(e, lang)) for e in edits])
+
+
+def message(text: str, ok: bool = True) -> html.Div:
+    return html.Div(text, className="cp-ok" if ok else "cp-error")
