@@ -495,6 +495,20 @@ def target_levels(target) -> tuple[str, ...]:
     return levels or (getattr(target, "unit_level", "township") or "township",)
 
 
+def _condition_masks(target, ctx, level: str, codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(applicable, no_data) masks of the target's unit ``condition`` (all applicable if none)."""
+    cond = getattr(target, "condition", None)
+    n = len(codes)
+    if cond is None:
+        return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    from coverage.rules import applicability
+    from coverage.rules_index import unit_tables
+
+    table = unit_tables(ctx.dataset)[level].reindex(codes.to_numpy())
+    ok, nodata = applicability(cond, table)
+    return np.asarray(ok, dtype=bool) & ~np.asarray(nodata, dtype=bool), np.asarray(nodata, dtype=bool)
+
+
 def access_result(target, ctx) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Per-demand-point results and per-unit coverage of an ``access`` target.
 
@@ -561,6 +575,9 @@ def evaluate_access_target(target, ctx) -> pd.DataFrame:
         share = np.divide(cov, pop, out=np.full(len(pop), np.nan), where=pop > 0)
         applicable = pop > 0
         nodata = applicable & (unr >= pop)
+        cond_ok, cond_nodata = _condition_masks(target, ctx, level, base["unit_code"])
+        nodata = (nodata & cond_ok) | cond_nodata
+        applicable = (applicable & cond_ok) | cond_nodata
         met = applicable & ~nodata & (share + 1e-12 >= required)
         status = np.where(~applicable, "not_applicable",
                           np.where(nodata, "no_data", np.where(met, "met", "not_met")))

@@ -34,6 +34,7 @@ from coverage.access import (
     service_areas,
 )
 from coverage.network import load_network, multi_source_dijkstra, reachable_pieces
+from coverage.rules_conditions import parse_condition
 from layers import settings
 from layers.dataset import Dataset
 from tests.test_network import (
@@ -177,7 +178,8 @@ def mini_dataset(tmp_path: Path, network: Path | None) -> Dataset:
     towns = gpd.GeoDataFrame(
         {"code": ["331102001", "331102002", "331102003", "331121001"],
          "name": ["甲街道", "乙街道", "丙乡", "丁街道"],
-         "county_code": ["331102", "331102", "331102", "331121"]},
+         "county_code": ["331102", "331102", "331102", "331121"],
+         "pop_total": [20000, 5000, 1000, 8000]},
         geometry=[box] * 4, crs="EPSG:4326")
     vills = points(
         [P1, P2, P3, P4, P6, (0, 0), (1000, 750)],
@@ -255,6 +257,11 @@ def test_evaluate_access_target_rows(tmp_path: Path) -> None:
     t5 = target(access={"time_min": 5, "speed_m_per_min": 80})
     r5 = evaluate_access_target(t5, ctx_for(ds)).set_index("unit_code")
     assert r5.loc["331102001", "actual"] == pytest.approx(300 / 3300)
+    # a unit condition: townships under 10,000 people are not applicable
+    tc = target(unit_levels=("township",), condition=parse_condition("pop_total >= 10000"))
+    rc = evaluate_access_target(tc, ctx_for(ds)).set_index("unit_code")
+    assert rc.loc["331102001", "status"] == "met"
+    assert set(rc.loc[["331102002", "331102003", "331121001"], "status"]) == {"not_applicable"}
 
 
 def test_evaluate_access_fallback_and_engine_errors(tmp_path: Path) -> None:
