@@ -14,12 +14,15 @@ Access targets (:func:`propose_access`)
 
 Capacity targets (:func:`propose_capacity`)
     Per failing county, the 托位 shortfall is split over its townships in proportion to
-    each township's own deficit against the ratio (largest remainder), then placed:
-    existing 托育 sites first (up to ``max_added_per_site`` each, largest township
-    deficit first), then the fewest new sites of at most ``max_site_slots`` at the most
-    central villages by under-3 population-weighted distance. With one price per slot and
-    one fixed price per new site this capacitated problem has this closed-form optimum
-    (every slot costs the same; only the number of new sites varies, and it is minimal).
+    each township's own deficit against the ratio (largest remainder): slots go where
+    the under-served residents are. Each township's share is then placed at the least
+    cost: existing 托育 sites first (up to ``max_added_per_site`` each, largest first),
+    then the fewest new sites of at most ``max_site_slots`` at the most central villages
+    by under-3 population-weighted distance (EPSG:4549). With one price per slot and one
+    fixed price per new site, this placement is the cheapest for the township's share
+    (every slot costs the same; the number of new sites is minimal). For the cheapest
+    answer to the county total alone, regardless of where the need is, use the joint
+    model (``covplan site --all-targets``).
 """
 
 from __future__ import annotations

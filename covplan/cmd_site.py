@@ -120,6 +120,10 @@ def cmd_site(args: argparse.Namespace) -> int:
     from scenarios.model import Scenario
     from scenarios.store import save_scenario
 
+    if args.save_scenario is not None:  # refuse a bad destination before any work
+        from scenarios.store import resolve_destination
+
+        resolve_destination(args.save_scenario)
     base_ds, base_targets, sc = _dataset(args)
     year = args.year if args.year is not None else (sc.year if sc and sc.year else base_ds.latest_year)
     if year not in base_ds.years:

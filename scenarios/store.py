@@ -73,6 +73,8 @@ def resolve_destination(path: str | Path, root: str | Path | None = None) -> Pat
     """
     base = _root(root)
     raw = Path(path)
+    if ".." in raw.parts:
+        raise ScenarioError(f"{path}: '..' is not allowed in a scenario path")
     if raw.is_absolute():
         candidate = raw
     elif raw.parts and raw.parts[0] == base.name:

@@ -87,8 +87,10 @@ def test_paths_outside_root_are_refused(tmp_path: Path):
     (root / "saved").mkdir(parents=True)
     outside = tmp_path / "outside"
     outside.mkdir()
-    with pytest.raises(ScenarioError, match="only saved under"):
+    with pytest.raises(ScenarioError, match=r"'\.\.' is not allowed"):
         store.save_scenario(_scenario(), path="scenarios/../escape.toml", root=root)
+    with pytest.raises(ScenarioError, match=r"'\.\.' is not allowed"):
+        store.save_scenario(_scenario(), path="saved/../../x.toml", root=root)
     with pytest.raises(ScenarioError, match="only saved under"):
         store.save_scenario(_scenario(), path=outside / "abs.toml", root=root)
     # a symlinked file inside saved/ pointing outside

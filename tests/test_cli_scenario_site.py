@@ -1,0 +1,139 @@
+"""``covplan scenario`` and ``covplan site`` end to end on a copy of tests/data/mini.
+
+The mini dataset (tests/data/mini/README.md): 莲都区 with 联城 (示范型 F001), 南明山 (basic F002
+only) and 太平 (basic F009 only); one 托育 F005 with 80 slots for 17 800 residents.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from covplan.cli import main
+from scenarios import store
+
+MINI = Path(__file__).resolve().parent / "data" / "mini"
+
+TARGETS = {
+    "demo_child_home_per_township.toml": '''
+id = "demo_child_home_per_township"
+kind = "presence"
+label_zh = "每个乡镇（街道）1家以上示范型儿童之家"
+label_en = "A demonstration children's home in every township"
+plan = "children"
+chapter = "儿童与福利"
+unit_level = "township"
+threshold = 1
+facility = { type = "child_home", tier = "demonstration" }
+[source]
+plan = "丽水市儿童发展“十四五”规划"
+clause = "每个乡镇（街道）建有1家以上示范型儿童之家"
+lines = [721]
+''',
+    "childcare_slots_per_1000.toml": '''
+id = "childcare_slots_per_1000"
+kind = "capacity_ratio"
+label_zh = "每千人拥有3岁以下婴幼儿托位数达到4.5个"
+label_en = "4.5 childcare slots per 1,000 residents"
+plan = "children"
+chapter = "儿童与健康"
+unit_level = "county"
+threshold = 4.5
+facility = { type = "childcare" }
+population = "pop_total"
+per = 1000
+[source]
+plan = "丽水市儿童发展“十四五”规划"
+clause = "每千人拥有3岁以下婴幼儿托位数达到4.5个"
+lines = [564]
+''',
+}
+
+
+@pytest.fixture()
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    data = tmp_path / "mini"
+    shutil.copytree(MINI, data)
+    (data / "targets").mkdir()
+    for name, text in TARGETS.items():
+        (data / "targets" / name).write_text(text, encoding="utf-8")
+    root = tmp_path / "scenarios"
+    (root / "saved").mkdir(parents=True)
+    monkeypatch.setattr(store, "SCENARIOS_ROOT", root.resolve())
+    return data, root
+
+
+def test_site_then_scenario_run_round_trip(env, tmp_path: Path, capsys):
+    data, root = env
+    out = tmp_path / "proposals.csv"
+    rc = main(["--data", str(data), "site", "--target", "demo_child_home_per_township",
+               "-o", str(out), "--save-scenario", "scenarios/示范升级.toml"])
+    assert rc == 0, capsys.readouterr().err
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    # 南明山 and 太平 have only basic homes → upgrade each (no new build)
+    assert table["设施编号"].tolist() == ["F002", "F009"]
+    assert set(table["建议措施类型"]) == {"升级为示范型"}
+    assert "数据来源性质" in table.columns and "估算费用（万元）" in table.columns
+    saved = root / "示范升级.toml"
+    assert saved.is_file()
+
+    capsys.readouterr()
+    diff_csv = tmp_path / "diff.csv"
+    rc = main(["--data", str(data), "scenario", "run", str(saved), "-o", str(diff_csv)])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "demo_child_home_per_township" in text and "转为达标 2" in text
+    d = pd.read_csv(diff_csv, encoding="utf-8-sig", dtype=str)
+    flips = d[d["目标编号"] == "demo_child_home_per_township"]
+    assert sorted(flips["统计代码"]) == ["331102008", "331102200"]
+    assert set(flips["状态变化"]) == {"转为达标"} and set(flips["情景状态"]) == {"达标"}
+
+    xlsx = tmp_path / "diff.xlsx"
+    assert main(["--data", str(data), "scenario", "run", str(saved), "-o", str(xlsx), "--json"]) == 0
+    assert '"scenario": "示范升级"' in capsys.readouterr().out
+    assert xlsx.is_file()
+
+
+def test_site_capacity_and_joint(env, tmp_path: Path, capsys):
+    data, _ = env
+    out = tmp_path / "cap.csv"
+    assert main(["--data", str(data), "site", "--target", "childcare_slots_per_1000", "-o", str(out)]) == 0
+    t = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    # 17 800 × 4.5 / 1000 = 80.1 slots required, 80 present → 1 slot short. It goes to the
+    # township with the largest deficit: 联城 (8 700 → 39.15, no 托育) rather than 南明山
+    # (7 200 → 32.4 < F005's 80); 联城 has no site, so a new one at its most central village
+    # by under-3 weight: 娄丰堰 (138 of 200 children under 3)
+    assert t[["建议措施类型", "村（社区）代码", "新增托位"]].values.tolist() == [
+        ["新建", "331102007001", "1"]]
+    joint = tmp_path / "joint.csv"
+    assert main(["--data", str(data), "site", "--all-targets", "-o", str(joint)]) == 0
+    j = pd.read_csv(joint, encoding="utf-8-sig", dtype=str)
+    # the joint model only asks for the county total: cheapest with the default costs is to
+    # upgrade F002 and F009 (10 each) and add 1 slot at F005 (1.5)
+    assert sorted(j["设施编号"]) == ["F002", "F005", "F009"]
+    assert "optimal" in capsys.readouterr().out
+
+
+def test_cli_errors_exit_2(env, tmp_path: Path, capsys):
+    data, root = env
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[[edits]]\nop = "close_facility"\nfacility_id = "NOPE"\n'
+                   '[[edits]]\nop = "upgrade_facility"\nfacility_id = "F005"\n', encoding="utf-8")
+    assert main(["--data", str(data), "scenario", "run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "edit #1 (close_facility): unknown facility_id 'NOPE'" in err
+    assert "edit #2 (upgrade_facility)" in err
+    assert main(["--data", str(data), "site", "--target", "nope", "-o", str(tmp_path / "x.csv")]) == 2
+    assert "unknown target id 'nope'" in capsys.readouterr().err
+    assert main(["--data", str(data), "site", "--target", "demo_child_home_per_township",
+                 "-o", str(tmp_path / "x.csv"), "--save-scenario", "../evil.toml"]) == 2
+    assert "'..' is not allowed" in capsys.readouterr().err
+    assert not any(root.rglob("evil.toml")) and not (tmp_path / "x.csv").exists()
+    assert main(["--data", str(data), "site", "--target", "demo_child_home_per_township", "--p", "3",
+                 "-o", str(tmp_path / "x.csv")]) == 2
+    assert "--p/--share apply to access targets" in capsys.readouterr().err
+    assert main(["scenario", "list"]) == 0
