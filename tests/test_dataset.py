@@ -390,3 +390,15 @@ def test_rebuild_is_byte_identical_to_shipped_data(tmp_path, shared_data):
     assert len(written) >= 12
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), str(rel)
+
+
+def test_shipped_data_passes_the_project_loader():
+    """The loader's validation (unique ids, codes, points inside units, geometry) finds nothing."""
+    from layers.load import load_dataset
+
+    ds = load_dataset(DATA, use_cache=False)
+    assert ds.years == list(YEARS)
+    assert ds.city["pop_total"] == 2_507_396
+    assert ds.layer_provenance["townships"] == "estimated"
+    assert ds.network_path is not None and ds.network_path.name == "lishui_walk_synthetic.osm"
+    assert not any("repairs" in info for info in ds.layer_info.values())
