@@ -9,7 +9,8 @@ units whose projection misses the requirement.
 Rules
 -----
 * A line needs at least two years with a value; otherwise ``slope_per_year`` and
-  ``projected`` are NaN and the unit is not flagged (``risk_label`` = 数据不足).
+  ``projected`` are NaN and the unit is not flagged (``risk_label`` = 数据不足; empty
+  for units the target does not apply to).
 * ``at_risk`` when the latest status is ``met`` or ``not_met`` (not for ``no_data`` or
   ``not_applicable`` units, never for ``report_only`` targets) and the projection is
   below ``required`` (or outside the band; above ``max_count``).
@@ -155,8 +156,9 @@ def trend(ds: Dataset, targets: PlanTarget | Sequence[PlanTarget] | None = None,
     with np.errstate(invalid="ignore"):
         miss = (np.isfinite(req) & (projected < req - _EPS)) | (np.isfinite(upper) & (projected > upper + _EPS))
     out["at_risk"] = live & miss
+    na = (out["latest_status"] == "not_applicable").to_numpy() | report
     out["risk_label"] = np.where(out["at_risk"], label("trend_flag"),
-                                 np.where(live, "预计可达标", np.where(np.isfinite(projected), "", "数据不足")))
+                                 np.where(live, "预计可达标", np.where(na | np.isfinite(projected), "", "数据不足")))
     return TrendResult(units=out, rollup=_rollup_trend(res, out, years, targets, horizon), years=years, evaluation=res)
 
 
