@@ -208,3 +208,42 @@ def lazy_greedy(
         total += g
         selected.append(j)
     return selected, total
+
+
+def drop_redundant(A: sp.csr_matrix, w: np.ndarray, selected: list[int], required: float) -> list[int]:
+    """Remove picked columns (latest first) while the covered weight stays ≥ ``required``.
+
+    The classic clean-up of a greedy set cover: a column picked early may have
+    become redundant once later columns cover its rows.
+
+    Parameters
+    ----------
+    A : scipy.sparse.csr_matrix
+        Boolean coverage matrix.
+    w : numpy.ndarray
+        Weight per row.
+    selected : list of int
+        Picked columns.
+    required : float
+        Covered weight that must be kept.
+
+    Returns
+    -------
+    list of int
+        The kept columns, in their original order.
+    """
+    C = A.tocsc()
+    ptr, idx = C.indptr, C.indices
+    count = np.zeros(A.shape[0], dtype=np.int64)
+    for j in selected:
+        count[idx[ptr[j]:ptr[j + 1]]] += 1
+    total = float(w[count > 0].sum())
+    kept = list(selected)
+    for j in reversed(selected):
+        rows = idx[ptr[j]:ptr[j + 1]]
+        loss = float(w[rows[count[rows] == 1]].sum())
+        if total - loss >= required:
+            count[rows] -= 1
+            total -= loss
+            kept.remove(j)
+    return kept

@@ -32,7 +32,7 @@ from coverage._covering import (ReductionStats, _advance, _covered_value, _Cover
                                 _phases, coverage_from_cost_matrix, coverage_from_points)
 from coverage._errors import SitingError
 from coverage._milp import solve_lp, solve_milp
-from coverage._reduce import lazy_greedy
+from coverage._reduce import drop_redundant, lazy_greedy
 
 __all__ = ["MCLP", "LSCP", "ReductionStats", "coverage_from_cost_matrix", "coverage_from_points"]
 
@@ -263,6 +263,7 @@ class LSCP(_CoveringModel):
             g_sel, g_val = [], 0.0
         else:
             g_sel, g_val = lazy_greedy(Ar, wr, required=need - eps)
+            g_sel = drop_redundant(Ar, wr, g_sel, need - eps)
         self.phase_s["greedy"] = time.perf_counter() - t1
         _advance(bar, "LP relaxation")
         best_sel = np.asarray(g_sel, dtype=np.int64)

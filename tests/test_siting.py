@@ -10,7 +10,8 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from coverage._errors import SitingError
-from coverage._reduce import dominated_columns, lazy_greedy, merge_identical_rows, superset_rows
+from coverage._reduce import (dominated_columns, drop_redundant, lazy_greedy, merge_identical_rows,
+                              superset_rows)
 from coverage.siting import LSCP, MCLP, coverage_from_cost_matrix, coverage_from_points
 
 # Hand instance: 5 demand rows (weights), 4 candidates.
@@ -233,3 +234,12 @@ def test_progress_bars_run(capsys):
     m = MCLP(A_HAND, W, p=2).solve(progress=True)
     assert m.objective == 155
     assert "siting" in capsys.readouterr().err
+
+
+def test_drop_redundant_by_hand():
+    # col0 {0,1}, col1 {1,2}, col2 {0}; picked 2, 1, 0 → col0 is redundant once 2 and 1 are in
+    A = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0]], dtype=bool))
+    w = np.array([1.0, 1.0, 1.0])
+    assert drop_redundant(A, w, [2, 1, 0], required=3.0) == [2, 1]
+    # with a share target of 2 of 3, col2 goes too (col1 covers rows 1, 2)
+    assert drop_redundant(A, w, [2, 1, 0], required=2.0) == [1]
