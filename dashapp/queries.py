@@ -214,7 +214,7 @@ def gap_columns(lang: str) -> list[dict[str, Any]]:
 
 def proposal_columns(lang: str) -> list[dict[str, Any]]:
     return [
-        {"field": "action_label", "headerName": t("proposal_kind", lang), "checkboxSelection": True, "width": 120},
+        {"field": "action_label", "headerName": t("proposal_kind", lang), "width": 120},
         {"field": "type_label", "headerName": t("facility_type", lang), "width": 110},
         {"field": "where", "headerName": t("township", lang), "width": 140},
         {"field": "reason", "headerName": t("reason", lang), "width": 200},

@@ -33,7 +33,7 @@ def download_gaps(_x: Any, _c: Any, _g: Any, target_id: str, county: str, year: 
                   scenario: Any, lang: str) -> tuple:
     """The gap list of the current view in the clicked format."""
     fmt = _FMT.get(ctx.triggered_id)
-    if fmt is None:
+    if fmt is None or not (_x or _c or _g):
         return no_update, no_update
     try:
         edits = list(ScenarioState.from_json(scenario).edits)
@@ -59,6 +59,8 @@ def download_gaps(_x: Any, _c: Any, _g: Any, target_id: str, county: str, year: 
 def download_static_map(_n: Any, target_id: str, county: str, year: Any, scenario: Any, bounds: Any,
                         types: list | None, lang: str) -> Any:
     """A standalone HTML map (folium) of the current view."""
+    if not _n:
+        return no_update
     try:
         edits = list(ScenarioState.from_json(scenario).edits)
         text = exports.static_map_html(target_id, year, county or None, edits, bounds, types or [],

@@ -55,6 +55,8 @@ def add_on_click(click: dict | None, mode: str, ftype: str, tier: str, capacity:
 )
 def close_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang: str) -> tuple:
     """Close the selected facility in the scenario."""
+    if not n:
+        return no_update, no_update
     lang = normalise_lang(lang)
     try:
         fid = Selection.from_json(selection).facility_id
@@ -75,6 +77,8 @@ def close_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang
 )
 def upgrade_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang: str) -> tuple:
     """Upgrade the selected basic 儿童之家 to 示范型 in the scenario."""
+    if not n:
+        return no_update, no_update
     lang = normalise_lang(lang)
     try:
         fid = Selection.from_json(selection).facility_id
@@ -85,6 +89,8 @@ def upgrade_selected(n: int | None, selection: Any, scenario: Any, year: Any, la
 
 @callback(_STORE, Input(Id.UNDO_EDIT, "n_clicks"), State(Id.STORE_SCENARIO, "data"), prevent_initial_call=True)
 def undo_edit(n: int | None, scenario: Any) -> Any:
+    if not n:
+        return no_update
     try:
         return qs.undo(scenario)
     except CovplanError:
@@ -93,6 +99,8 @@ def undo_edit(n: int | None, scenario: Any) -> Any:
 
 @callback(_STORE, Input(Id.CLEAR_EDITS, "n_clicks"), State(Id.STORE_SCENARIO, "data"), prevent_initial_call=True)
 def clear_edits(n: int | None, scenario: Any) -> Any:
+    if not n:
+        return no_update
     try:
         return qs.clear(scenario)
     except CovplanError:
@@ -152,6 +160,8 @@ def show_diff(scenario: Any, year: Any, lang: str) -> Any:
 )
 def save_scenario(n: int | None, name: str, scenario: Any, year: Any, lang: str) -> tuple:
     """Save the scenario under scenarios/saved/ with a validated name."""
+    if not n:
+        return no_update, no_update
     lang = normalise_lang(lang)
     try:
         path = qs.save(name or "", scenario, year)
@@ -172,7 +182,7 @@ def save_scenario(n: int | None, name: str, scenario: Any, year: Any, lang: str)
 def open_scenario(n: int | None, name: str | None, lang: str) -> tuple:
     """Reopen a saved scenario into this session."""
     lang = normalise_lang(lang)
-    if not name:
+    if not n or not name:
         return no_update, no_update, no_update
     try:
         data = qs.open_saved(name)

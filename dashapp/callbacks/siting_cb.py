@@ -28,6 +28,8 @@ from layers._errors import CovplanError
 )
 def propose_sites(_n: Any, target_id: str, year: Any, county: str, scenario: Any, lang: str) -> tuple:
     """Run the siting of the chosen target on the current scenario and list the actions."""
+    if not _n:
+        return no_update, no_update, no_update, no_update
     lang = normalise_lang(lang)
     try:
         edits = list(ScenarioState.from_json(scenario).edits)
@@ -55,6 +57,8 @@ def qs_empty() -> dict:
 )
 def accept(_n: Any, selected: list | None, stored: list | None, scenario: Any, year: Any, lang: str) -> tuple:
     """Append the selected proposals' edits to the session's scenario."""
+    if not _n:
+        return no_update, no_update
     lang = normalise_lang(lang)
     try:
         return qs.accept_proposals(scenario, stored, selected, year), ""

@@ -1,0 +1,317 @@
+"""The app's callbacks, called directly on the mini dataset (tests/data/mini).
+
+Hand-worked facts of the mini dataset used below (see its manifest and facility files):
+2024 儿童之家 are F001 示范型 in 联城街道 (331102007), F002 基础型 in 南明山街道
+(331102008) and F009 基础型 in 太平乡 (331102200); in 2022 F001 was still 基础型. So for
+``demo_child_home_per_township`` (≥ 1 示范型 per township) 2024 has 1 township met and
+2 not met, and 2022 has 3 not met. Township strips (lon 119.8–119.95): 南明山 lat
+28.38–28.45, 联城 28.445–28.51, 太平乡 28.51–28.58.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from contextvars import copy_context
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dash import html, no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+from dashapp import exports, queries, queries_scenario, service
+from dashapp.callbacks import export_cb, map_cb, nav_cb, panel_cb, scenario_cb, siting_cb, summary_cb
+from dashapp.ids import Id
+from layers.crs import wgs84_to_gcj02
+from layers.load import load_dataset
+
+MINI = Path(__file__).resolve().parent / "data" / "mini"
+TARGET = "demo_child_home_per_township"
+LIANCHENG, NANMINGSHAN, TAIPING = "331102007", "331102008", "331102200"
+IN_TAIPING = {"lat": 28.545, "lng": 119.875}
+IN_NANMINGSHAN = {"lat": 28.4125, "lng": 119.875}
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mini_service():
+    svc = service.configure(MINI)
+    yield svc
+    service.configure(None)
+
+
+def xlsx_members(data: bytes) -> dict[str, bytes]:
+    """Members of an .xlsx with the creation/modification times masked."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        out = {name: zf.read(name) for name in zf.namelist()}
+    out["docProps/core.xml"] = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"T", out["docProps/core.xml"])
+    return out
+
+
+def with_trigger(prop_id: str, fn, *args):
+    """Run a callback as Dash would after ``prop_id`` fired (for ``ctx.triggered_id``)."""
+
+    def run():
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": 1}]))
+        return fn(*args)
+
+    return copy_context().run(run)
+
+
+def view(store=None, year=2024, county="", selection=None, target=TARGET, lang="zh"):
+    return map_cb.update_target_view(target, county, year, store, selection, "none", lang)
+
+
+def add(store, latlng, *, ftype="child_home", tier="demonstration", name="", basemap="none", capacity=None):
+    return scenario_cb.add_on_click({"latlng": latlng}, "add", ftype, tier, capacity, name, store, basemap, 2024,
+                                    "zh")
+
+
+# ------------------------------------------------------------------------------ map view
+def test_township_colours_match_the_hand_worked_statuses():
+    hide, counts, rows, areas, uncovered, timing = view()
+    assert hide["status"] == {LIANCHENG: "met", NANMINGSHAN: "not_met", TAIPING: "not_met"}
+    assert counts.children[2].children.startswith("未达标 2")  # status counts: met, not met, …
+    assert sorted(r["unit_code"] for r in rows) == [NANMINGSHAN, TAIPING]
+    assert all(r["shortfall"] == 1.0 and r["shortfall_unit_label"] == "个设施" for r in rows)
+    assert rows[0]["bounds"][0][1] == 119.8  # zoom target: the township's own box
+    assert areas["features"] == [] and uncovered["features"] == []  # not an access target
+    assert "毫秒" in timing
+    hide22 = view(year=2022)[0]
+    assert set(hide22["status"].values()) == {"not_met"}
+
+
+def test_village_and_county_targets_are_shown_per_township():
+    # fitness_every_village: no village of the mini dataset has a fitness facility → all 3 not met
+    hide = view(target="fitness_every_village")[0]
+    assert hide["status"] == {LIANCHENG: "not_met", NANMINGSHAN: "not_met", TAIPING: "not_met"}
+    # a county target colours every township of the county (莲都区 has F011 妇幼保健院 → met)
+    hide = view(target="mch_institution_city_county")[0]
+    assert set(hide["status"].values()) == {"met"} and len(hide["status"]) == 3
+
+
+def test_english_labels_and_links():
+    hide = view(lang="en")[0]
+    assert hide["tip"][NANMINGSHAN].startswith("南明山街道 · Not met")
+    links = nav_cb.view_links(TARGET, "331102", 2024, "none", "en")
+    assert links[2] == f"/?lang=zh&target={TARGET}&county=331102&year=2024&basemap=none"
+    assert links[3].startswith("/?lang=en&")
+
+
+def test_gap_row_click_zooms_to_the_unit_and_selects_it():
+    rows = view()[2]
+    cell = {"rowId": rows[0]["row_id"], "colId": "unit_name"}
+    viewport, selection = map_cb.zoom_to_gap_row(cell, rows)
+    assert viewport["bounds"] == rows[0]["bounds"] and viewport["transition"] == "flyToBounds"
+    assert selection == {"township_code": rows[0]["unit_code"], "facility_id": None}
+    assert map_cb.zoom_to_gap_row({"rowId": "nope"}, rows) == (no_update, no_update)
+
+
+def test_facility_layer_and_legend_follow_the_chosen_types():
+    base, added, legend = map_cb.update_facilities(["child_home"], 2024, None, "none", "zh")
+    assert sorted(f["properties"]["facility_id"] for f in base["features"]) == ["F001", "F002", "F009"]
+    assert added["features"] == []
+    assert "儿童之家" in json.dumps(legend.to_plotly_json(), ensure_ascii=False, default=str)
+    assert map_cb.choose_target("childcare_slots_per_1000", "zh")[0] == ["childcare"]
+    shifted = map_cb.update_facilities(["child_home"], 2024, None, "amap", "zh")[0]
+    f0 = next(f for f in shifted["features"] if f["properties"]["facility_id"] == "F001")
+    g0 = next(f for f in base["features"] if f["properties"]["facility_id"] == "F001")
+    lon, lat = wgs84_to_gcj02(*g0["geometry"]["coordinates"])
+    assert f0["geometry"]["coordinates"] == pytest.approx([lon, lat], abs=1e-6)
+
+
+# ------------------------------------------------------------------------------ scenario mode
+def test_adding_a_demonstration_home_flips_the_township_to_met():
+    store, msg = add({"name": "", "edits": []}, IN_TAIPING)
+    assert msg == ""
+    edit = store["edits"][0]
+    assert edit == {"op": "add_facility", "type": "child_home", "facility_id": "APP-001", "lon": 119.875,
+                    "lat": 28.545, "crs": "wgs84", "tier": "demonstration"}
+    hide, _, rows, *_ = view(store)
+    assert hide["status"] == {LIANCHENG: "met", NANMINGSHAN: "not_met", TAIPING: "met"}
+    assert [r["unit_code"] for r in rows] == [NANMINGSHAN]
+    _, added, _ = map_cb.update_facilities(["child_home"], 2024, store, "none", "zh")
+    assert [f["properties"]["facility_id"] for f in added["features"]] == ["APP-001"]
+    edits_list = scenario_cb.show_edits(store, "zh")
+    assert "新增设施" in edits_list.children[0].children
+    head, table = scenario_cb.show_diff(store, 2024, "zh")
+    shown_up = head.children[0].to_plotly_json()["props"]["data-flips-up"]
+    # second method: compare the two evaluations here, row by row
+    before = service.get_service().evaluation(2024, (), None).units
+    after = service.get_service().evaluation(2024, store["edits"], None).units
+    merged = before.merge(after, on=["target_id", "unit_level", "unit_code"], suffixes=("_b", "_a"))
+    expected_up = int(((merged.status_b == "not_met") & (merged.status_a == "met")).sum())
+    flipped = merged[(merged.status_b == "not_met") & (merged.status_a == "met")]
+    assert (TARGET, TAIPING) in set(zip(flipped.target_id, flipped.unit_code))
+    assert shown_up == str(expected_up)
+
+
+def test_two_sessions_never_see_each_others_edits():
+    base_count = len(load_dataset(MINI).facilities)
+    store_a, _ = add(None, IN_TAIPING)
+    store_b, _ = add(None, IN_NANMINGSHAN)
+    a = view(store_a)[0]["status"]
+    b = view(store_b)[0]["status"]
+    a_again = view(store_a)[0]["status"]
+    base = view(None)[0]["status"]
+    assert (a[TAIPING], a[NANMINGSHAN]) == ("met", "not_met")
+    assert (b[TAIPING], b[NANMINGSHAN]) == ("not_met", "met")
+    assert a_again == a
+    assert (base[TAIPING], base[NANMINGSHAN]) == ("not_met", "not_met")
+    assert len(load_dataset(MINI).facilities) == base_count  # the base dataset is never edited
+
+
+def test_clicks_on_gcj02_tiles_are_converted_back_to_wgs84():
+    lon, lat = wgs84_to_gcj02(119.875, 28.545)
+    store, _ = add(None, {"lat": float(lat), "lng": float(lon)}, basemap="amap")
+    assert store["edits"][0]["crs"] == "gcj02"
+    ds, _ = service.get_service().scenario_data(store["edits"], 2024)
+    pt = ds.facilities_for(2024).set_index("facility_id").loc["APP-001", "geometry"]
+    assert (pt.x, pt.y) == pytest.approx((119.875, 28.545), abs=1e-6)
+    assert ds.facilities_for(2024).set_index("facility_id").loc["APP-001", "township_code"] == TAIPING
+
+
+def test_bad_clicks_give_a_message_and_leave_the_scenario_alone():
+    store, msg = add(None, {"lat": 40.0, "lng": 100.0})
+    assert store is no_update and "outside Lishui" in msg.children
+    store, msg = add(None, IN_TAIPING, ftype="childcare", capacity="lots")
+    assert store is no_update and "capacity" in msg.children
+    assert scenario_cb.add_on_click({"latlng": IN_TAIPING}, "view", "child_home", "basic", None, "", None, "none",
+                                    2024, "zh") == (no_update, no_update)
+
+
+def test_close_and_upgrade_a_selected_facility():
+    sel = {"township_code": NANMINGSHAN, "facility_id": "F002"}
+    panel, close_disabled, upgrade_disabled = panel_cb.show_selection(sel, 2024, None, "zh")
+    assert (close_disabled, upgrade_disabled) == (False, False)  # F002 is a basic home
+    store, _ = scenario_cb.upgrade_selected(1, sel, None, 2024, "zh")
+    assert store["edits"] == [{"op": "upgrade_facility", "facility_id": "F002", "tier": "demonstration"}]
+    assert view(store)[0]["status"][NANMINGSHAN] == "met"
+    store2, _ = scenario_cb.close_selected(1, {"facility_id": "F001"}, None, 2024, "zh")
+    assert view(store2)[0]["status"][LIANCHENG] == "not_met"
+    assert scenario_cb.undo_edit(1, store2) == {"name": "", "edits": []}
+    bad, msg = scenario_cb.close_selected(1, {"facility_id": "NOPE"}, None, 2024, "zh")
+    assert bad is no_update and "NOPE" in msg.children
+
+
+def test_hostile_names_stay_text_in_every_view():
+    store, _ = add(None, IN_TAIPING, name=HOSTILE)
+    _, added, _ = map_cb.update_facilities([], 2024, store, "none", "zh")
+    assert added["features"][0]["properties"]["name"] == HOSTILE
+    sel = with_trigger(f"{Id.EDITS_LAYER}.clickData", map_cb.click_facility, None, added["features"][0])
+    assert sel["facility_id"] == "APP-001"
+    panel, *_ = panel_cb.show_selection(sel, 2024, store, "zh")
+    assert isinstance(panel[0], html.H3) and panel[0].children == HOSTILE  # a text child, not markup
+    dumped = json.dumps([c.to_plotly_json() for c in panel], default=str, ensure_ascii=False)
+    assert '"type": "Img"' not in dumped
+    page = exports.static_map_html(TARGET, 2024, None, store["edits"], None, ["child_home"], "zh")
+    assert HOSTILE not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_township_panel_lists_targets_facilities_and_trend():
+    sel = map_cb.click_township({"properties": {"code": NANMINGSHAN}})
+    panel, close_disabled, _ = panel_cb.show_selection(sel, 2024, None, "zh")
+    assert close_disabled is True
+    text = json.dumps([c.to_plotly_json() for c in panel], default=str, ensure_ascii=False)
+    assert "南明山街道（331102008）" in text
+    assert "张村儿童之家" in text and "南明山托育园（示例）" in text  # its 2024 facilities
+    from dashapp.queries_detail import township_detail
+
+    d = township_detail(NANMINGSHAN, 2024, [], "zh")
+    by_target = {r["target_id"]: r["status"] for r in d["targets"]}
+    assert by_target[TARGET] == "not_met"
+    assert by_target["mch_institution_city_county"] == "met"  # the county row of 莲都区
+    trend = {r["target_id"]: r for r in d["trend"]}
+    assert trend[TARGET]["2022"] == "未达标" and trend[TARGET]["2024"] == "未达标"
+    assert trend[TARGET]["flag"] == "预计达标困难"  # not met in 2024 and no smaller shortfall than 2022
+    assert len(d["facilities"]) == 4  # F002, F005, F008, F011 lie in 南明山街道 in 2024
+
+
+# ------------------------------------------------------------------------------ exports
+def test_gap_downloads_are_the_bytes_covplan_gaps_writes(tmp_path):
+    from covplan.cli import main
+
+    for fmt, button in (("csv", Id.EXPORT_CSV), ("xlsx", Id.EXPORT_XLSX), ("geojson", Id.EXPORT_GEOJSON)):
+        out = tmp_path / f"gaps.{fmt}"
+        assert main(["--data", str(MINI), "gaps", "--target", TARGET, "--year", "2024", "-o", str(out)]) == 0
+        sent, _ = with_trigger(f"{button}.n_clicks", export_cb.download_gaps, 1, None, None, TARGET, "", 2024, [],
+                               None, "zh")
+        got = base64.b64decode(sent["content"])
+        if fmt == "xlsx":
+            # openpyxl stamps the write time into docProps/core.xml and the zip headers,
+            # so two runs of `covplan gaps` differ there too: compare every member instead
+            assert xlsx_members(got) == xlsx_members(out.read_bytes())
+        else:
+            assert got == out.read_bytes(), fmt
+        assert sent["filename"] == f"township_gaps_2024_{TARGET}.{fmt}"
+    frame = pd.read_csv(io.BytesIO(out.with_suffix(".csv").read_bytes()), encoding="utf-8-sig")
+    assert set(frame["统计代码"].astype(str)) >= {NANMINGSHAN, TAIPING}
+
+
+def test_static_map_export_is_a_standalone_page():
+    sent = export_cb.download_static_map(1, TARGET, "", 2024, None, [[28.38, 119.8], [28.58, 119.95]],
+                                         ["child_home"], "zh")
+    page = sent["content"]
+    assert sent["filename"] == f"covplan_map_{TARGET}.html"
+    assert page.startswith("<!DOCTYPE html>") and "L.map" in page
+    assert "合成演示数据" in page  # the provenance is stated in the file itself
+
+
+# ------------------------------------------------------------------------------ save / open / upload
+def test_save_open_and_upload_scenarios(tmp_path, monkeypatch):
+    import scenarios.store as store_mod
+
+    monkeypatch.setattr(store_mod, "SCENARIOS_ROOT", tmp_path)
+    store, _ = add(None, IN_TAIPING)
+    msg, options = scenario_cb.save_scenario(1, "太平乡方案", store, 2024, "zh")
+    assert "情景已保存" in msg.children and (tmp_path / "saved" / "太平乡方案.toml").is_file()
+    assert [o["value"] for o in options] == ["太平乡方案"]
+    bad, _ = scenario_cb.save_scenario(1, "../../etc/passwd", store, 2024, "zh")
+    assert "scenario name" in bad.children and not any(tmp_path.parent.glob("passwd*"))
+    opened, _, name = scenario_cb.open_scenario(1, "太平乡方案", "zh")
+    assert opened["edits"] == store["edits"] and name == "太平乡方案"
+    text = (tmp_path / "saved" / "太平乡方案.toml").read_bytes()
+    upload = "data:application/toml;base64," + base64.b64encode(text).decode()
+    data, _ = scenario_cb.upload_scenario(upload, "x.toml", "zh")
+    assert data["edits"] == store["edits"]
+    refused, msg = scenario_cb.upload_scenario(upload, "x.py", "zh")
+    assert refused is no_update and ".toml" in msg.children
+    huge = "data:;base64," + "A" * (queries.MAX_UPLOAD_BYTES * 2)
+    refused, msg = scenario_cb.upload_scenario(huge, "big.toml", "zh")
+    assert refused is no_update and "larger than" in msg.children
+
+
+# ------------------------------------------------------------------------------ siting, summary
+def test_propose_sites_and_accept_them_into_the_scenario():
+    stored, rows, points, msg = siting_cb.propose_sites(1, TARGET, 2024, "", None, "zh")
+    # one action per failing township: 南明山 and 太平乡 each upgrade their basic home
+    assert len(rows) == 2 and len(points["features"]) == 2
+    store, _ = siting_cb.accept(1, rows, stored, None, 2024, "zh")
+    status = view(store)[0]["status"]
+    assert set(status.values()) == {"met"}
+
+
+def test_summary_counts_targets_per_county_and_year():
+    from dashapp.summary import county_status
+
+    fig_c, fig_t, rows = summary_cb.update_summary(2024, None, "zh")
+    res = service.get_service().evaluation(2024, (), None)
+    status = county_status(res.rollup).set_index("target_id")["status"]
+    assert status["mch_institution_city_county"] == "met"  # F011 妇幼保健院 of 莲都区
+    assert status[TARGET] == "not_met"  # 2 of its 3 townships lack a 示范型 home
+    bars = {tr["name"]: tr["y"][0] for tr in fig_c["data"]}
+    assert fig_c["data"][0]["x"] == ["莲都区"]
+    assert bars == {"达标": int((status == "met").sum()), "未达标": int((status == "not_met").sum()),
+                    "无数据": int((status == "no_data").sum())}
+    # city-only targets (e.g. 精神卫生福利设施) have no county row and are not in the chart
+    with_county = res.rollup.loc[res.rollup["level"] == "county", "target_id"].nunique()
+    assert sum(bars.values()) + int((status == "not_applicable").sum()) == with_county
+    assert with_county < res.rollup["target_id"].nunique()
+    assert fig_t["data"][0]["x"] == ["2022", "2024"]
+    assert len(rows) == res.rollup["target_id"].nunique()
