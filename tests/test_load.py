@@ -221,3 +221,24 @@ def test_indicator_frame_is_long(mini_copy: Path) -> None:
     row = ds.indicators[(ds.indicators["indicator"] == "child_social_workers")].iloc[0]
     assert (row["unit_level"], row["unit_code"], row["value"]) == ("township", "331102007", 2.0)
     assert isinstance(ds.indicators, pd.DataFrame)
+
+
+def test_embedded_dataset_loads_and_matches_the_sources(shared_data: Path) -> None:
+    """The shipped data/ folder (default) passes validation and agrees with ../shared/data."""
+    ds = load_dataset()
+    assert ds.name == "lishui"
+    twp_src = pd.read_csv(shared_data / "lishui_townships.csv", dtype=str)
+    vil_src = pd.read_csv(shared_data / "lishui_villages.csv", dtype=str)
+    census = pd.read_csv(shared_data / "lishui_census2020_county.csv", dtype={"code": str})
+    assert sorted(ds.counties["code"]) == sorted(census["code"])
+    assert sorted(ds.townships["code"]) == sorted(twp_src["code"]) and len(ds.townships) == 173
+    assert sorted(ds.villages["code"]) == sorted(vil_src["code"]) and len(ds.villages) == 2008
+    assert ds.city["pop_total"] == int(census["POPU"].sum()) == 2_507_396
+    assert ds.years == [2020, 2022, 2024]
+    assert ds.layer_provenance["counties"] == "real" and ds.layer_provenance["townships"] == "estimated"
+    assert ds.facilities["provenance"].eq("synthetic").all()
+    assert (ds.villages["provenance"] == "real").sum() == 92
+    for frame in (ds.counties, ds.townships, ds.villages, ds.facilities):
+        assert frame.crs.to_epsg() == 4326
+    assert ds.network_path is not None and ds.network_path.is_file()
+    assert load_dataset() is ds  # cached
