@@ -26,9 +26,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import Point
 
-from layers.build.tiling import to_store, to_work
+from layers.build.tiling import TO_STORE, TO_WORK
 from layers.settings import STORAGE_CRS
 from layers.vocab import FACILITY_COLUMNS, FACILITY_TYPES
 
@@ -135,8 +136,17 @@ class Context:
         self.counties = counties.sort_values("code").reset_index(drop=True)
         self.townships = townships.sort_values("code").reset_index(drop=True)
         self.villages = villages.sort_values("code").reset_index(drop=True)
-        self.tw = self.townships.set_index("code")
-        self.vw = self.villages.set_index("code")
+        # plain dicts: pandas lookups in the per-facility loops would dominate the build time
+        self.tname = dict(zip(self.townships["code"], self.townships["name"]))
+        self.seat = {c: (float(x), float(y)) for c, x, y in zip(
+            self.townships["code"], self.townships["seat_lon"], self.townships["seat_lat"])}
+        self.poly = dict(zip(self.townships["code"], self.townships.geometry))
+        for geom in self.poly.values():
+            shapely.prepare(geom)
+        self.vpoint = {c: (round(g.x, 6), round(g.y, 6))
+                       for c, g in zip(self.villages["code"], self.villages.geometry)}
+        self.villages_of: dict[str, pd.DataFrame] = {
+            t: sub.sort_values("code") for t, sub in self.villages.groupby("township_code", sort=True)}
         self.county_name = dict(zip(self.counties["code"], self.counties["name"]))
         self.short = {c: short_village_name(n, t) for c, n, t in zip(
             self.villages["code"], self.villages["name"], self.villages["committee_type"])}
@@ -164,7 +174,7 @@ class Context:
 
     # ------------------------------------------------------------------ places
     def township_name(self, code: str) -> str:
-        return str(self.tw.at[code, "name"])
+        return str(self.tname[code])
 
     def township_short(self, code: str) -> str:
         name = self.township_name(code)
@@ -181,26 +191,25 @@ class Context:
     def jitter(self, lon: float, lat: float, township: str, rng: np.random.Generator,
                radius_m: float) -> tuple[float, float]:
         """A point within ``radius_m`` (EPSG:4549 metres) of lon/lat, inside the township."""
-        poly = self.tw.at[township, "geometry"]
-        centre = to_work(Point(lon, lat))
+        poly = self.poly[township]
+        cx, cy = TO_WORK.transform(lon, lat)
         for _ in range(30):
             r = radius_m * np.sqrt(rng.random())
             a = rng.uniform(0.0, 2 * np.pi)
-            p = to_store(Point(centre.x + r * np.cos(a), centre.y + r * np.sin(a)))
-            plon, plat = round(p.x, 6), round(p.y, 6)
-            if poly.contains(Point(plon, plat)):
+            px, py = TO_STORE.transform(cx + r * np.cos(a), cy + r * np.sin(a))
+            plon, plat = round(px, 6), round(py, 6)
+            if shapely.contains_xy(poly, plon, plat):
                 return plon, plat
-        if poly.contains(Point(round(lon, 6), round(lat, 6))):
+        if shapely.contains_xy(poly, round(lon, 6), round(lat, 6)):
             return round(lon, 6), round(lat, 6)
         rp = poly.representative_point()
         return round(rp.x, 6), round(rp.y, 6)
 
     def village_point(self, village: str) -> tuple[float, float]:
-        g = self.vw.at[village, "geometry"]
-        return round(g.x, 6), round(g.y, 6)
+        return self.vpoint[village]
 
     def seat_point(self, township: str) -> tuple[float, float]:
-        return float(self.tw.at[township, "seat_lon"]), float(self.tw.at[township, "seat_lat"])
+        return self.seat[township]
 
     # ------------------------------------------------------------------ records
     def new_id(self, prefix: str, unit_code: str) -> str:

@@ -6,8 +6,9 @@
   4.8 莲都, against the plan's 4.5). Institutions sit in urban communities (each with
   p = 0.35 + 0.30·s, so the ≥ 50 % urban-community coverage is missed in the weaker counties)
   and at the seats of half the 镇; raw sizes 20–120 托位 are scaled to the county total.
-  Institutions from 2020 held 70 % of their 2024 托位 in 2020 and 85 % in 2022; 普惠 with
-  p = 0.50 + 0.20·s, some becoming 普惠 in 2022.
+  Institutions from 2020 held 70 % of their 2024 托位 in 2020 and 85 % in 2022; 6 % of them
+  closed again (gone from the 2022 or 2024 inventory); 普惠 with p = 0.50 + 0.20·s, some
+  becoming 普惠 in 2022.
 * **幼儿园 kindergarten.** 2020 学位 per township ≈ 0.95 × 1.2 × under-3 population (the 3–5
   cohort taken as 1.2 × the under-3 one), in 240-place kindergartens at the seat and in the
   largest villages. New kindergartens (2022/2024) in 街道 and 镇 and expansions of 20 % of
@@ -68,13 +69,18 @@ def add_childcare(ctx: Context) -> None:
             fac = ctx.add("CC", t.code, "childcare", f"{ctx.township_short(t.code)}镇托育园", t.code, "",
                           point, "exact", opened=draw_year(rng, 0.45, 0.75))
             facs.append((fac, float(rng.uniform(20, 80))))
-        scale = target / sum(raw for _, raw in facs)
+        for fac, _raw in facs:  # a few early institutions closed again (market churn)
+            if fac.opened == 2020 and ctx.rng(fac.village_code or fac.township_code, "childcare_close").random() < 0.06:
+                fac.closed = 2022 if ctx.rng(fac.village_code or fac.township_code, "childcare_close_year").random() < 0.5 else 2024
+        scale = target / sum(raw for fac, raw in facs if fac.exists_in(2024))
         for fac, raw in facs:
             rng = ctx.rng(fac.village_code or fac.township_code, "childcare_cap")
             cap = max(10, int(round(raw * scale)))
             inclusive = bool(rng.random() < 0.50 + 0.20 * s)
             fac.base.update(capacity=cap, is_inclusive=inclusive)
-            if fac.opened == 2020 and rng.random() < 0.8:
+            if fac.closed is not None:
+                fac.base["capacity"] = max(10, int(round(cap * 0.70)))
+            elif fac.opened == 2020 and rng.random() < 0.8:
                 fac.base["capacity"] = max(10, int(round(cap * 0.70)))
                 fac.changes.append((2022, {"capacity": max(10, int(round(cap * 0.85)))}))
                 fac.changes.append((2024, {"capacity": cap}))
@@ -94,8 +100,7 @@ def add_kindergartens(ctx: Context) -> None:
         rng = ctx.rng(t.code, "kindergarten")
         places = 0.95 * 1.2 * t.pop_under3
         n = max(1, int(round(places / 240.0)))
-        sub = ctx.villages[ctx.villages["township_code"] == t.code].sort_values(
-            ["pop_total", "code"], ascending=[False, True])
+        sub = ctx.villages_of[t.code].sort_values(["pop_total", "code"], ascending=[False, True])
         each = _round_to(places / n, 30, 60)
         for k in range(n):
             if k == 0:

@@ -2,9 +2,11 @@
 
 Each rule adds :class:`~layers.build.facilities.Fac` records to a
 :class:`~layers.build.facilities.Context`. ``s`` is the county strength (0.45 景宁 … 0.95
-莲都, :data:`~layers.build.facilities.COUNTY_STRENGTH`); probabilities below are of a unit
-*having* the facility in 2024, and ``draw_year(a, b)`` spreads opening over the years so that
-a share ``a`` of the 2024 stock existed in 2020 and ``b`` in 2022.
+莲都, :data:`~layers.build.facilities.COUNTY_STRENGTH`); ``p`` below is the probability of a
+village *having* the facility in 2024, and for township facilities the share of a county's
+townships that have it (a seeded pick of round(p × n) townships, so small counties get their
+share too). Opening years are drawn so that a fixed share of the 2024 stock existed in 2020
+and in 2022.
 
 * **儿童之家 child_home**: each village with p = 0.80 + 0.15·s; opened so that a share
   0.70 + 0.10·s of the 2024 homes existed in 2020 (60 % of the rest by 2022). One 示范型 in a
@@ -31,9 +33,10 @@ import numpy as np
 from layers.build.facilities import Context, draw_year
 
 
-def _villages_by_township(ctx: Context):
-    for tcode, sub in ctx.villages.groupby("township_code", sort=True):
-        yield tcode, sub.sort_values("code")
+def _villages_by_township(ctx: Context, county: str):
+    for tcode in sorted(ctx.villages_of):
+        if tcode[:6] == county:
+            yield tcode, ctx.villages_of[tcode]
 
 
 def add_child_homes(ctx: Context) -> None:
@@ -41,9 +44,7 @@ def add_child_homes(ctx: Context) -> None:
     for county in ctx.counties["code"]:
         s = ctx.strength(county)
         homes_of: dict[str, list] = {}
-        for tcode, sub in _villages_by_township(ctx):
-            if tcode[:6] != county:
-                continue
+        for tcode, sub in _villages_by_township(ctx, county):
             homes = []
             for v in sub.itertuples():
                 rng = ctx.rng(v.code, "child_home")
@@ -130,12 +131,24 @@ def add_fitness(ctx: Context) -> None:
 
 def _township_network(ctx: Context, prefix: str, ftype: str, suffix: str, stream: str,
                       prob, shares: tuple[float, float], radius_m: float = 700.0) -> None:
-    """One facility near the seat of each township that draws one (``prob(t, s)``)."""
+    """One facility near the seat of a share ``prob(t, s)`` of the townships.
+
+    Townships of a county with the same ``prob`` form a group; in each group the
+    round(prob × n) townships with the lowest seeded draw get the facility, so every county
+    gets its intended share (no lottery on small groups).
+    """
+    groups: dict[tuple[str, float], list[str]] = {}
     for t in ctx.townships.itertuples():
-        s = ctx.strength(t.county_code)
-        rng = ctx.rng(t.code, stream)
-        if rng.random() >= prob(t, s):
+        p = round(float(prob(t, ctx.strength(t.county_code))), 9)
+        groups.setdefault((t.county_code, p), []).append(t.code)
+    chosen: set[str] = set()
+    for (_county, p), codes in sorted(groups.items()):
+        order = sorted(codes, key=lambda c: (ctx.rng(c, stream + "_pick").random(), c))
+        chosen.update(order[: int(round(p * len(codes)))])
+    for t in ctx.townships.itertuples():
+        if t.code not in chosen:
             continue
+        rng = ctx.rng(t.code, stream)
         at_seat = rng.random() < 0.15
         point = (round(t.seat_lon, 6), round(t.seat_lat, 6)) if at_seat else \
             ctx.jitter(t.seat_lon, t.seat_lat, t.code, rng, radius_m)

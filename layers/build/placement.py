@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from layers.build.tiling import to_store, to_work
+from layers.build.tiling import TO_STORE, TO_WORK, to_work
 from layers.settings import STORAGE_CRS
 
 URBAN_RADIUS_M: float = 1500.0
@@ -115,31 +115,35 @@ def place_villages(villages: pd.DataFrame, townships: gpd.GeoDataFrame, seed: in
     lat = v["real_lat"].to_numpy(float).copy()
     method = np.where(np.isnan(lon), "", REAL_METHOD).astype(object)
     tw = townships.set_index("code")
+    urban_of = (v["is_urban"].to_numpy(bool) | (v["committee_type"] == "residents_committee").to_numpy())
+    codes = v["code"].to_numpy()
     for tcode, idx in v.groupby("township_code").groups.items():
         poly = tw.at[tcode, "geometry"]
+        shapely.prepare(poly)
         seat = to_work(Point(tw.at[tcode, "seat_lon"], tw.at[tcode, "seat_lat"]))
-        poly_work = to_work(poly)
-        inner, near = _regions(poly_work, seat)
-        placed = [seat] + [to_work(Point(lon[i], lat[i])) for i in idx if method[i] == REAL_METHOD]
+        inner, near = _regions(to_work(poly), seat)
+        placed = [(seat.x, seat.y)] + [TO_WORK.transform(lon[i], lat[i]) for i in idx
+                                       if method[i] == REAL_METHOD]
         for i in idx:
             if method[i] == REAL_METHOD:
                 continue
-            urban = bool(v.at[i, "is_urban"]) or v.at[i, "committee_type"] == "residents_committee"
-            rng = np.random.default_rng([seed, int(v.at[i, "code"]), 2])
+            urban = bool(urban_of[i])
+            rng = np.random.default_rng([seed, int(codes[i]), 2])
             for _attempt in range(20):
                 if urban:
                     cand = sample_near(seat, near, rng, N_CANDIDATES[True], URBAN_RADIUS_M / 2)
                 else:
                     cand = sample_in(inner, rng, N_CANDIDATES[False])
-                dist = shapely.distance(shapely.points(cand)[:, None], np.array(placed)[None, :]).min(axis=1)
+                diff = cand[:, None, :] - np.asarray(placed)[None, :, :]
+                dist = np.sqrt((diff ** 2).sum(axis=2)).min(axis=1)
                 x, y = cand[int(np.argmax(dist))]
-                plon, plat = (round(c, 6) for c in to_store(Point(x, y)).coords[0])
-                if poly.contains(Point(plon, plat)):
+                plon, plat = (round(c, 6) for c in TO_STORE.transform(x, y))
+                if shapely.contains_xy(poly, plon, plat):
                     break
             else:
-                raise RuntimeError(f"village {v.at[i, 'code']}: no point found inside township {tcode}")
+                raise RuntimeError(f"village {codes[i]}: no point found inside township {tcode}")
             lon[i], lat[i] = plon, plat
-            placed.append(Point(x, y))
+            placed.append((x, y))
             method[i] = URBAN_METHOD if urban else RURAL_METHOD
     out = v.drop(columns=["real_lon", "real_lat"])
     out["provenance"] = np.where(method == REAL_METHOD, "real", "synthetic")

@@ -37,18 +37,18 @@ GRID_DEG: float = 1e-6
 #: a placed seat keeps at least this distance from other townships' points (m)
 MIN_SEAT_SPACING_M: float = 2000.0
 
-_TO_WORK = Transformer.from_crs(STORAGE_CRS, WORKING_CRS, always_xy=True)
-_TO_STORE = Transformer.from_crs(WORKING_CRS, STORAGE_CRS, always_xy=True)
+TO_WORK = Transformer.from_crs(STORAGE_CRS, WORKING_CRS, always_xy=True)
+TO_STORE = Transformer.from_crs(WORKING_CRS, STORAGE_CRS, always_xy=True)
 
 
 def to_work(geom):
     """Project a shapely geometry from EPSG:4326 to EPSG:4549."""
-    return shapely.transform(geom, lambda xy: np.column_stack(_TO_WORK.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(geom, lambda xy: np.column_stack(TO_WORK.transform(xy[:, 0], xy[:, 1])))
 
 
 def to_store(geom):
     """Project a shapely geometry from EPSG:4549 to EPSG:4326."""
-    return shapely.transform(geom, lambda xy: np.column_stack(_TO_STORE.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(geom, lambda xy: np.column_stack(TO_STORE.transform(xy[:, 0], xy[:, 1])))
 
 
 def simplify_counties(outlines: gpd.GeoDataFrame, tolerance_m: float = SIMPLIFY_TOLERANCE_M
@@ -178,10 +178,10 @@ def _generators(townships: pd.DataFrame, villages: pd.DataFrame, county: str
     t = townships[townships["county_code"] == county]
     v = villages[(villages["county_code"] == county) & villages["real_lon"].notna()]
     for code, lon, lat in zip(t["code"], t["seat_lon"], t["seat_lat"]):
-        x, y = _TO_WORK.transform(lon, lat)
+        x, y = TO_WORK.transform(lon, lat)
         pts.setdefault((round(x, 3), round(y, 3)), code)
     for code, lon, lat in zip(v["township_code"], v["real_lon"], v["real_lat"]):
-        x, y = _TO_WORK.transform(lon, lat)
+        x, y = TO_WORK.transform(lon, lat)
         pts.setdefault((round(x, 3), round(y, 3)), code)
     keys = sorted(pts)
     return keys, [pts[k] for k in keys]
