@@ -27,30 +27,12 @@ __all__ = [
     "normalise_name",
 ]
 
-#: suffixes stripped from unit names, longest first within each level
-_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "village": (
-        "社区居民委员会",
-        "村民委员会",
-        "居民委员会",
-        "社区居委会",
-        "村委会",
-        "居委会",
-        "委员会",
-        "社区",
-        "村",
-    ),
-    "township": (
-        "街道办事处",
-        "镇人民政府",
-        "乡人民政府",
-        "人民政府",
-        "办事处",
-        "街道",
-        "镇",
-        "乡",
-    ),
-    "county": ("畲族自治县", "自治县", "人民政府", "区", "县", "市"),
+#: per level: (committee/government suffixes, unit-kind suffixes); at most one of each is
+#: stripped, longest first, so 一村村村委会 → 一村村 → 一村 while 一村村委会 → 一村 → 一
+_SUFFIXES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "village": (("村民委员会", "居民委员会", "村委会", "居委会", "委员会"), ("社区", "村")),
+    "township": (("办事处", "人民政府"), ("街道", "镇", "乡")),
+    "county": (("人民政府",), ("畲族自治县", "自治县", "区", "县", "市")),
 }
 #: ethnic qualifiers that users often leave out (老竹畲族镇 ~ 老竹镇)
 _ETHNIC = ("畲族",)
@@ -72,12 +54,58 @@ def clean_text(value: object) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+def _strip_one(text: str, suffixes: tuple[str, ...]) -> str:
+    for suffix in suffixes:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)]
+    return text
+
+
+def _committee_forms(text: str, level: str) -> set[str]:
+    """The unit's name without its committee suffix, in the forms people write it.
+
+    ``青岗村委会`` → {青岗, 青岗村}; ``永晖社区居委会`` → {永晖社区}; ``七居委会`` → {七, 七社区};
+    ``联城街道办事处`` → {联城街道}.
+    """
+    for suffix in _SUFFIXES[level][0]:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            base = text[: -len(suffix)]
+            forms = {base}
+            if level == "village" and suffix.startswith("村"):
+                forms.add(base + "村")
+            elif level == "village" and suffix.startswith("居") and not base.endswith("社区"):
+                forms.add(base + "社区")
+            return forms
+    return set()
+
+
+def _aliases(name: object, level: str) -> set[str]:
+    """Every spelling that denotes the unit ``name`` (unit side of the second matching tier)."""
+    exact = _exact_key(name)
+    out = {exact} | _committee_forms(exact, level)
+    for form in list(out):
+        out.add(_strip_one(form, _SUFFIXES[level][1]))
+    if level in ("township", "county"):
+        for form in list(out):
+            for word in _ETHNIC:
+                if word in form and form.replace(word, ""):
+                    out.add(form.replace(word, ""))
+    return {a for a in out if a}
+
+
+def _user_forms(text: object, level: str) -> set[str]:
+    """What a user's spelling may mean (user side of the second tier): no kind stripping."""
+    exact = _exact_key(text)
+    return {exact} | _committee_forms(exact, level)
+
+
 def normalise_name(name: object, level: str = "village") -> str:
     """Matching key of a unit name.
 
-    Full-width → half-width (NFKC), spaces and punctuation removed, then the administrative
-    suffixes of ``level`` (``village``, ``township`` or ``county``) stripped repeatedly, never
-    down to an empty string; ``畲族`` is dropped inside township/county names.
+    Full-width → half-width (NFKC), spaces and punctuation removed, then at most one
+    committee/government suffix (村民委员会, 居委会, 办事处, 人民政府 …) and one unit-kind suffix
+    (村, 社区, 街道, 镇, 乡, 县, 区, 市 …) of ``level`` stripped, never down to an empty
+    string; ``畲族`` is dropped inside township/county names.
 
     Examples
     --------
@@ -86,23 +114,15 @@ def normalise_name(name: object, level: str = "village") -> str:
     >>> normalise_name("联城街道办事处", "township"), normalise_name("老竹镇", "township")
     ('联城', '老竹')
     """
-    text = _PUNCT.sub("", clean_text(name))
     if level not in _SUFFIXES:
         raise ValueError(f"unknown unit level {level!r}")
+    text = _strip_one(_PUNCT.sub("", clean_text(name)), _SUFFIXES[level][0])
     if level in ("township", "county"):
         for word in _ETHNIC:
             stripped = text.replace(word, "")
             if stripped:
                 text = stripped
-    changed = True
-    while changed:
-        changed = False
-        for suffix in _SUFFIXES[level]:
-            if text.endswith(suffix) and len(text) > len(suffix):
-                text = text[: -len(suffix)]
-                changed = True
-                break
-    return text
+    return _strip_one(text, _SUFFIXES[level][1])
 
 
 def _exact_key(name: object) -> str:
@@ -178,10 +198,13 @@ class UnitNameIndex:
         table["exact"] = table["name"].map(_exact_key)
         self.table = table.reset_index(drop=True)
         self._by_key: dict[str, list[int]] = {}
+        self._by_alias: dict[str, list[int]] = {}
         self._by_exact: dict[str, list[int]] = {}
-        for i, (key, exact) in enumerate(zip(self.table["key"], self.table["exact"])):
+        for i, (name, key, exact) in enumerate(zip(self.table["name"], self.table["key"], self.table["exact"])):
             self._by_key.setdefault(key, []).append(i)
             self._by_exact.setdefault(exact, []).append(i)
+            for alias in _aliases(name, level):
+                self._by_alias.setdefault(alias, []).append(i)
         self._names = sorted(set(self.table["name"]))
 
     def _filter(self, rows: list[int], county: str | None, township: str | None) -> list[int]:
@@ -208,8 +231,10 @@ class UnitNameIndex:
     ) -> NameMatch:
         """Match ``name``, restricted to ``county``/``township`` codes when given.
 
-        An exact spelling (after NFKC and removal of spaces) wins over a suffix-stripped one,
-        so ``张村`` and ``张村村`` stay distinct when both exist.
+        Three tiers, the first that finds a unit wins: the exact spelling (after NFKC and
+        removal of spaces); the usual short forms of the official name (``新华村`` finds
+        ``新华村委会`` and not ``新华社区居委会``; ``联城`` finds ``联城街道``); then the
+        fully stripped key of :func:`normalise_name`.
         """
         text = clean_text(name)
         if not text:
@@ -218,11 +243,13 @@ class UnitNameIndex:
             rows = [i for i, c in enumerate(self.table["code"]) if c == text]
             if rows:
                 return self._result(rows)
-        for index, key in (
-            (self._by_exact, _exact_key(text)),
-            (self._by_key, normalise_name(text, self.level)),
+        alias_rows = sorted({i for form in _user_forms(text, self.level) for i in self._by_alias.get(form, [])})
+        for rows in (
+            self._by_exact.get(_exact_key(text), []),
+            alias_rows,
+            self._by_key.get(normalise_name(text, self.level), []),
         ):
-            rows = self._filter(index.get(key, []), county, township)
+            rows = self._filter(rows, county, township)
             if rows:
                 return self._result(rows)
         # suggestions: within the county/township when given, else everywhere

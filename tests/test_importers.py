@@ -90,7 +90,25 @@ def test_exact_spelling_wins_over_stripped_key() -> None:
     idx = UnitNameIndex(units, "village")
     assert idx.match("张村").code == "1"
     assert idx.match("张村村委会").code == "2"
-    assert idx.match("张村村").status == "ambiguous"  # key 张 fits both
+    assert idx.match("张村村").code == "2"  # 张村村委会 is the committee of the village 张村
+
+
+def test_short_forms_on_the_real_village_list(shared_data) -> None:
+    """Spellings planners use, against the 2008 real 2023 names (independent of the dataset)."""
+    v = pd.read_csv(shared_data / "lishui_villages.csv", dtype=str).rename(columns={"parent_code": "township_code"})
+    idx = UnitNameIndex(v, "village")
+    assert idx.match("青岗").code == idx.match("青岗村").code == "331102007211"
+    assert idx.match("永晖社区").code == idx.match("永晖社区居民委员会").code == "331102001001"
+    assert idx.match("七村").name == "七村村委会"
+    assert {c[1] for c in idx.match("七").candidates} == {"七居委会", "七村村委会"}
+    xinhua = idx.match("新华")
+    assert xinhua.status == "ambiguous" and len(xinhua.candidates) == (v["name"].str.match("新华(村|社区)")).sum()
+    # the county breaks ties between equal names in different counties
+    zhangcun = v[v["name"] == "张村村委会"]
+    assert len(zhangcun) > 1 and idx.match("张村").status == "ambiguous"
+    for _, row in zhangcun.iterrows():
+        if (zhangcun["county_code"] == row["county_code"]).sum() == 1:
+            assert idx.match("张村", county=row["county_code"]).code == row["code"]
 
 
 # ---------------------------------------------------------------------------- parsers
