@@ -168,7 +168,8 @@ class ProposalSet:
         path = Path(path)
         frame = self.to_frame()
         frame["action"] = frame["action"].map(lambda v: label(f"action_{v}"))
-        frame["facility_type"] = frame["facility_type"].map(lambda v: label(v) if v else "")
+        frame["facility_type"] = frame["facility_type"].map(
+            lambda v: "、".join(label(x) for x in str(v).split(";")) if v else "")
         frame["tier"] = frame["tier"].map(lambda v: label(v) if isinstance(v, str) and v else "")
         headers = {c: label(c) for c in ACTION_COLUMNS}
         headers.update(action=label("proposal_kind"), facility_type=label("facility_type"),
@@ -180,6 +181,17 @@ class ProposalSet:
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False, encoding="utf-8-sig")
         return path
+
+
+def input_provenance(ds, fac, costs: dict[str, Any]) -> str:
+    """Provenance of what a proposal rests on: facilities, population, village points, costs."""
+    def vals(frame, col: str) -> str:
+        if frame is None or col not in frame.columns or len(frame) == 0:
+            return "none"
+        return "|".join(sorted(set(frame[col].astype(str))))
+
+    return (f"facilities={vals(fac, 'provenance')};population={vals(ds.villages, 'pop_provenance')};"
+            f"village_points={vals(ds.villages, 'provenance')};costs={costs.get('provenance')}")
 
 
 def number_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -361,7 +373,7 @@ def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
     fac = ds.facilities_for(year)
     weight_col = POP_WEIGHT.get(ftype, getattr(target, "population", "pop_total") or "pop_total")
     out = ProposalSet(method="presence_upgrade_or_central_village",
-                      provenance=f"costs={costs.get('provenance')}")
+                      provenance=input_provenance(ds, fac, costs))
     for _, row in failing_rows(units, target.id).iterrows():
         lv, code = str(row["unit_level"]), str(row["unit_code"])
         need = _needed(row)
@@ -416,7 +428,8 @@ def propose_facility_share(ds, target, units: pd.DataFrame, year: int | None = N
     tier first. Other facility-share targets have no siting action and get a note.
     """
     costs = costs or load_costs()
-    out = ProposalSet(method="facility_share_upgrades", provenance=f"costs={costs.get('provenance')}")
+    out = ProposalSet(method="facility_share_upgrades",
+                      provenance=input_provenance(ds, ds.facilities_for(year), costs))
     # the numerator is a facility condition such as ``tier == "demonstration"``
     text = str(getattr(target, "numerator", "") or "")
     tier = next((t for t in UPGRADE_FROM if f'"{t}"' in text or f"'{t}'" in text), None)

@@ -37,7 +37,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from coverage._errors import SitingError
-from coverage.proposals import (ProposalSet, build_cost, failing_rows, load_costs, matching,
+from coverage.proposals import (ProposalSet, build_cost, failing_rows, input_provenance, load_costs, matching,
                                 number_actions, selector, units_of, weighted_median_sites,
                                 working_xy)
 
@@ -299,8 +299,7 @@ def propose_capacity(ds, target, units: pd.DataFrame, year: int | None = None,
     fac = ds.facilities_for(year)
     sites = fac[fac["type"] == ftype]
     out = ProposalSet(method="capacitated_township_allocation",
-                      provenance=f"facilities=synthetic|real per record;population=estimated;"
-                                 f"costs={costs.get('provenance')}")
+                      provenance=input_provenance(ds, fac, costs))
     rows = failing_rows(units, target.id)
     for _, row in rows[rows["unit_level"] == "county"].iterrows():
         county = str(row["unit_code"])

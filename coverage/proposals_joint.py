@@ -36,7 +36,7 @@ import pandas as pd
 from coverage._errors import SitingError
 from coverage.joint import Action, JointModel, Requirement, ratio_requirement
 from coverage.proposals import (POP_WEIGHT, UPGRADE_FROM, ProposalSet, _dist, failing_rows,
-                                fitout_cost, load_costs, number_actions, selector, units_of,
+                                fitout_cost, input_provenance, load_costs, number_actions, selector, units_of,
                                 upgrade_cost, working_xy)
 
 #: target kinds the joint model takes
@@ -92,7 +92,7 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
     cap = costs["capacity"]
     fac = ds.facilities_for(year)
     vill = ds.villages.set_index(ds.villages["code"].astype(str))
-    out = ProposalSet(method="joint_milp", provenance=f"costs={costs.get('provenance')}")
+    out = ProposalSet(method="joint_milp", provenance=input_provenance(ds, fac, costs))
     reqs: list[Requirement] = []
     presence: list[tuple[Requirement, str, str, str, str | None, str | None]] = []
     shares: list[tuple[Any, str, str, float, str]] = []
@@ -227,8 +227,6 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
     out.status, out.gap, out.objective = model.status, float(model.gap), float(model.total_cost)
     out.actions = _actions_from(model, info, vill, costs)
     number_actions(out.actions)
-    out.provenance += ";facilities=" + "|".join(sorted(set(fac["provenance"].astype(str)))) + \
-        ";population=" + "|".join(sorted(set(ds.villages["pop_provenance"].astype(str))))
     return out
 
 

@@ -1,6 +1,6 @@
 """``covplan scenario``: run a what-if scenario against its base, list saved scenarios.
 
-* ``scenario run FILE [--year Y] [-o FILE.xlsx|.csv] [--json]`` — apply the scenario's edits
+* ``scenario run FILE [--year Y] [--target ID] [-o FILE.xlsx|.csv] [--json]`` — apply the scenario's edits
   to a copy of the dataset, evaluate every target on both, and print what changed: units
   that flip between met and not met, shortfalls that change, people newly covered.
 * ``scenario list`` — the example scenarios and the saved ones (``scenarios/saved/``).
@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "difference from the base for every plan target.")
     r.add_argument("file", type=Path, metavar="FILE", help="scenario file (.toml)")
     r.add_argument("--year", type=int, metavar="Y", help="inventory year (default: the scenario's)")
+    r.add_argument("--target", action="append", metavar="ID",
+                   help="evaluate only this target (repeatable; default: every target)")
     r.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write the comparison: .xlsx (汇总/状态变化/缺口变化) or .csv")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -85,6 +87,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sc = load_scenario(args.file)
     ds, targets = load_base(args, sc)
+    if args.target:
+        known = {t.id for t in targets}
+        unknown = [t for t in args.target if t not in known]
+        if unknown:
+            raise sc.error(f"unknown target id {', '.join(map(repr, unknown))}; "
+                           f"valid ids: {', '.join(sorted(known))}")
+        # targets the scenario overrides stay in, so its override edits still apply
+        keep = set(args.target) | {e.get("target") for e in sc.edits if e.op == "override_target"}
+        targets = [t for t in targets if t.id in keep]
     diff = run_scenario(sc, ds, targets, year=args.year)
     if args.json:
         s = diff.summary

@@ -137,3 +137,74 @@ def test_cli_errors_exit_2(env, tmp_path: Path, capsys):
                  "-o", str(tmp_path / "x.csv")]) == 2
     assert "--p/--share apply to access targets" in capsys.readouterr().err
     assert main(["scenario", "list"]) == 0
+
+
+# ---------------------------------------------------------------- the embedded Lishui dataset
+EXAMPLES = Path(__file__).resolve().parent.parent / "scenarios" / "examples"
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    from coverage.targets import load_targets
+    from layers.load import load_dataset
+
+    return load_dataset(), load_targets()
+
+
+def test_every_example_applies_to_the_embedded_data(embedded):
+    from scenarios.apply import apply_scenario
+    from scenarios.model import load_scenario
+
+    ds, targets = embedded
+    files = sorted(EXAMPLES.glob("*.toml"))
+    assert len(files) >= 5
+    n_before = len(ds.facilities)
+    for f in files:
+        sc = load_scenario(f)
+        assert sc.base == "embedded" and sc.year in ds.years and sc.description
+        ds2, t2 = apply_scenario(sc, ds, targets)
+        assert len(ds2.facilities) >= n_before - 2
+    assert len(ds.facilities) == n_before  # the cached base is untouched
+
+
+def test_stricter_standard_example_end_to_end(embedded, tmp_path: Path, capsys):
+    ds, _ = embedded
+    # independent count: counties whose 托位 per 1,000 residents lie in [4.5, 5.5)
+    fac = ds.facilities_for(2024)
+    slots = fac[fac["type"] == "childcare"].groupby("county_code")["capacity"].sum()
+    pop = ds.counties.set_index("code")["pop_total"]
+    ratio = (slots.reindex(pop.index).fillna(0) / pop * 1000)
+    expected = sorted(ratio[(ratio >= 4.5) & (ratio < 5.5)].index)
+    assert expected  # the example is meaningful on this data
+    out = tmp_path / "stricter.xlsx"
+    assert main(["scenario", "run", str(EXAMPLES / "stricter_childcare_standard.toml"),
+                 "--target", "childcare_slots_per_1000", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"转为未达标 {len(expected)}" in text
+    import openpyxl
+
+    ws = openpyxl.load_workbook(out)["状态变化"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    flipped = sorted(r["统计代码"] for r in rows
+                     if r["目标编号"] == "childcare_slots_per_1000" and r["层级"] == "县（市、区）")
+    assert flipped == expected
+    assert all(r["状态变化"] == "转为未达标" for r in rows)
+
+
+def test_mclp_proposals_cover_the_people_they_claim(embedded):
+    """Network coverage matrix vs the evaluation's own access computation, on the real network."""
+    from coverage.proposals_access import propose_access
+    from scenarios.diff import people_newly_covered
+    from scenarios.apply import apply_scenario
+    from scenarios.model import Scenario
+
+    ds, targets = embedded
+    fit = next(t for t in targets if t.id == "fitness_10min_circle")
+    ps = propose_access(ds, fit, p=3, year=2024)
+    assert ps.method == "MCLP:network" and ps.status == "optimal" and len(ps.actions) == 3
+    claimed = sum(a["people_covered"] for a in ps.actions)
+    sc = Scenario.from_edits("mclp", ps.edits(), year=2024)
+    ds2, t2 = apply_scenario(sc, ds, [fit])
+    assert people_newly_covered(ds, ds2, [fit], t2, 2024) == {fit.id: pytest.approx(claimed)}
+    assert ps.objective == pytest.approx(claimed)  # the MCLP objective: people newly covered
