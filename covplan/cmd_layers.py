@@ -89,6 +89,10 @@ def dataset_info(ds: Dataset) -> dict[str, Any]:
                        ("indicators", ds.indicators)):
         if "provenance" in frame.columns and len(frame):
             records[key] = {str(k): int(v) for k, v in frame["provenance"].value_counts().sort_index().items()}
+    population: dict[str, dict[str, int]] = {}
+    for key, frame in (("counties", ds.counties), ("townships", ds.townships), ("villages", ds.villages)):
+        if "pop_provenance" in frame.columns and len(frame):
+            population[key] = {str(k): int(v) for k, v in frame["pop_provenance"].value_counts().sort_index().items()}
     grouped: dict[str, list[str]] = {}
     for name, prov in ds.layer_provenance.items():
         grouped.setdefault(prov, []).append(name)
@@ -102,6 +106,7 @@ def dataset_info(ds: Dataset) -> dict[str, Any]:
         "layers": layers,
         "facilities_by_year_and_type": by_type,
         "record_provenance": records,
+        "population_provenance": population,
         "layers_by_provenance": grouped,
     }
 
@@ -123,16 +128,21 @@ def format_info(info: dict[str, Any]) -> str:
     years = sorted(info["facilities_by_year_and_type"])
     if years:
         out += ["", f"{_both('facility_type')} × {_both('year')}:"]
-        out.append("  " + " " * 40 + "".join(f"{y:>8}" for y in years))
+        out.append("  " + " " * 46 + "".join(f"{y:>8}" for y in years))
         for ftype in FACILITY_TYPES:
             counts = [info["facilities_by_year_and_type"][y].get(ftype, 0) for y in years]
             if any(counts):
                 name = f"{label(ftype, 'zh')} {ftype}"
-                out.append("  " + _ljust(name, 40) + "".join(f"{c:>8,}" for c in counts))
+                out.append("  " + _ljust(name, 46) + "".join(f"{c:>8,}" for c in counts))
     out += ["", f"{_both('record_provenance')}:"]
     for key, counts in info["record_provenance"].items():
         parts = ", ".join(f"{label(p, 'zh')}/{p} {n:,}" for p, n in counts.items())
         out.append(f"  {key}: {parts}")
+    if info.get("population_provenance"):
+        out += ["", f"{_both('pop_total')} — {_both('provenance')}:"]
+        for key, counts in info["population_provenance"].items():
+            parts = ", ".join(f"{label(p, 'zh')}/{p} {n:,}" for p, n in counts.items())
+            out.append(f"  {key}: {parts}")
     out.append("")
     for prov in ("real", "derived", "estimated", "synthetic"):
         names = info["layers_by_provenance"].get(prov)

@@ -38,6 +38,8 @@ def test_info_table_labels_provenance(capsys) -> None:
     row = next(ln for ln in out.splitlines() if "child_home" in ln)
     assert row.split()[-2:] == ["2", "3"]  # 2022, 2024 (README table)
     assert "villages: 真实数据/real 1, 合成演示数据/synthetic 7" in out
+    pop = out.split("常住人口 / Residents — 数据来源性质 / Provenance:")[1]
+    assert "counties: 合成演示数据/synthetic 1" in pop and "villages: 合成演示数据/synthetic 8" in pop
 
 
 def test_info_json(capsys) -> None:
@@ -54,6 +56,7 @@ def test_info_json(capsys) -> None:
     assert sum(info["facilities_by_year_and_type"]["2022"].values()) == 8
     assert info["city"]["pop_total"] == 17800
     assert info["record_provenance"]["villages"] == {"real": 1, "synthetic": 7}
+    assert info["population_provenance"]["townships"] == {"synthetic": 3}
 
 
 def test_import_facilities_command(capsys, tmp_path: Path) -> None:
