@@ -13,7 +13,6 @@ and the units of the covered counties left without a boundary; geometry repairs 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,9 +311,3 @@ def import_boundaries(
     return BoundaryImport(path, level, out, pd.DataFrame(report, columns=list(REPORT_COLUMNS)),
                           n_features=len(gdf), encoding=enc, notes=notes)
 
-
-def boundaries_as_json(result: BoundaryImport) -> str:
-    """Counts of a :class:`BoundaryImport` as JSON (for scripts)."""
-    return json.dumps({"features": result.n_features, "matched": len(result.boundaries),
-                       **{k: result.count(k) for k in ("unmatched", "missing", "repaired", "merged")}},
-                      ensure_ascii=False)

@@ -10,6 +10,8 @@ only disagreeing rows are examined one by one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -20,7 +22,7 @@ from layers.dataset import Dataset
 from layers.names import NameMatch, UnitNameIndex
 from layers.settings import LISHUI_BBOX, STORAGE_CRS, WORKING_CRS
 
-__all__ = ["Locator", "in_bbox"]
+__all__ = ["Issue", "Locator", "in_bbox"]
 
 _LABEL = {"wgs84": "WGS84", "gcj02": "GCJ-02（高德）", "bd09": "BD-09（百度）", "cgcs2000": "CGCS2000"}
 _CLI = {"wgs84": "wgs84", "gcj02": "gcj02", "bd09": "bd09", "cgcs2000": "cgcs2000"}
@@ -33,9 +35,19 @@ def in_bbox(lon, lat, bbox=LISHUI_BBOX) -> np.ndarray:
     return (lon >= bbox[0]) & (lon <= bbox[2]) & (lat >= bbox[1]) & (lat <= bbox[3])
 
 
-def _issue(field: str, zh: str, en: str):
-    from layers.importers import Issue  # late import: importers imports this module
+@dataclass(frozen=True)
+class Issue:
+    """A reason to reject or flag a row: the field concerned, in Chinese and English."""
 
+    field: str
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"[{self.field}] {self.zh} / {self.en}"
+
+
+def _issue(field: str, zh: str, en: str) -> Issue:
     return Issue(field, zh, en)
 
 
@@ -257,8 +269,9 @@ class Locator:
                 n_alt[alt] = n_alt.get(alt, 0) + 1
                 rej.append(_issue("lon", f"坐标在{lname}，距所填{sname} {d:,.0f} 米；按 {_LABEL[alt]} 解读则落在{sname}内，"
                                          f"疑似 {_LABEL[alt]} 坐标，请用 --crs {_CLI[alt]} 导入",
-                                  f"point lies in {located}, {d:,.0f} m from the stated township {stated}; read as "
-                                  f"{alt} it falls inside: the coordinates look {alt}; re-import with --crs {_CLI[alt]}"))
+                                  f"point lies in {lname} ({located}), {d:,.0f} m from the stated township {sname} "
+                                  f"({stated}); read as {alt} it falls inside: the coordinates look {alt}; "
+                                  f"re-import with --crs {_CLI[alt]}"))
                 return
             if not self.prefer_point:
                 rej.append(_issue("lon", f"坐标位于{lname}，不在所填{sname}内（相距 {d:,.0f} 米）",
@@ -266,7 +279,8 @@ class Locator:
                                   f"{sname} ({stated})"))
                 return
             flg.append(_issue("township", f"坐标位于{lname}，与所填{sname}不符，以坐标为准",
-                              f"point lies in {located}, not in the stated {stated}; the point was kept"))
+                              f"point lies in {lname} ({located}), not in the stated {sname} ({stated}); "
+                              "the point was kept"))
             stated, village = located, None
         twp = stated or located
         cands = rec["m_village_cands"]

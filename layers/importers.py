@@ -44,7 +44,7 @@ from layers import importers_table as T
 from layers._errors import CovplanError, ImportInputError
 from layers.crs import normalise_crs_name
 from layers.dataset import Dataset
-from layers.import_locate import Locator
+from layers.import_locate import Issue, Locator
 from layers.load import coerce_layer
 from layers.names import clean_text
 from layers.settings import STORAGE_CRS
@@ -53,18 +53,6 @@ from layers.vocab import FACILITY_COLUMNS, FACILITY_TYPES, PROVENANCE_VALUES
 __all__ = ["FacilityImport", "Issue", "import_facilities", "write_report"]
 
 EXTRA_COLUMNS: tuple[str, ...] = ("source_file", "source_row", "import_flags")
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A reason to reject or flag a row: the field concerned, in Chinese and English."""
-
-    field: str
-    zh: str
-    en: str
-
-    def __str__(self) -> str:
-        return f"[{self.field}] {self.zh} / {self.en}"
 
 
 @dataclass
