@@ -109,10 +109,12 @@ def target_labels(result: Any, targets: Iterable[Any] | None = None, lang: str =
         tid = str(getattr(t, "id", ""))
         if tid:
             out[tid] = str(getattr(t, f"label_{lang}", "") or getattr(t, "label_zh", "") or tid)
-    has_label = "target_label" in units.columns
-    for tid, grp in units.groupby("target_id", sort=False):
-        if tid not in out:
-            out[str(tid)] = str(grp["target_label"].iloc[0]) if has_label else str(tid)
+    missing = [str(t) for t in pd.unique(units["target_id"]) if str(t) not in out]
+    if missing and "target_label" in units.columns:
+        first = units.drop_duplicates("target_id").set_index("target_id")["target_label"]
+        out.update({t: str(first.get(t, t)) for t in missing})
+    else:
+        out.update({t: t for t in missing})
     return out
 
 
@@ -176,31 +178,35 @@ def _merge_provenance(values: Iterable[Any]) -> str:
     return ";".join(out)
 
 
-def _aggregate_values(rows: pd.DataFrame, unit: str) -> tuple[Any, Any, float]:
+def _num(value: Any) -> float:
+    """``value`` as a float (NaN when missing or not a number)."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out
+
+
+def _aggregate_values(rows: list[dict], unit: str) -> tuple[Any, Any, float]:
     """required, actual and shortfall of several unmet villages rolled into one township row.
 
     Additive units (facilities, slots, people, …) are summed. Percentage points are not:
     the township row keeps the common requirement, the lowest actual value and the largest
     shortfall.
     """
-    shortfall = pd.to_numeric(rows["shortfall"], errors="coerce")
-    req_num = pd.to_numeric(rows["required"], errors="coerce")
-    act_num = pd.to_numeric(rows["actual"], errors="coerce")
+    req = [_num(r.get("required")) for r in rows]
+    act = [v for v in (_num(r.get("actual")) for r in rows) if not np.isnan(v)]
+    short = [v for v in (_num(r.get("shortfall")) for r in rows) if not np.isnan(v)]
+    req_ok = [v for v in req if not np.isnan(v)]
     if unit in ADDITIVE_UNITS:
-        return (
-            float(req_num.sum()) if req_num.notna().any() else np.nan,
-            float(act_num.sum()) if act_num.notna().any() else np.nan,
-            float(shortfall.sum()),
-        )
-    if req_num.notna().all():
-        req: Any = float(req_num.max()) if req_num.nunique() <= 1 else "/".join(
-            f"{v:g}" for v in sorted(req_num.unique())
-        )
+        return (float(sum(req_ok)) if req_ok else np.nan, float(sum(act)) if act else np.nan,
+                float(sum(short)))
+    if len(req_ok) == len(req):
+        distinct = sorted(set(req_ok))
+        required: Any = distinct[0] if len(distinct) == 1 else "/".join(f"{v:g}" for v in distinct)
     else:
-        req = "/".join(dict.fromkeys(_as_str(v) for v in rows["required"]))
-    act = float(act_num.min()) if act_num.notna().any() else np.nan
-    short = float(shortfall.max()) if shortfall.notna().any() else np.nan
-    return req, act, short
+        required = "/".join(dict.fromkeys(_as_str(r.get("required")) for r in rows))
+    return required, (min(act) if act else np.nan), (max(short) if short else np.nan)
 
 
 def _unit_geometries(dataset: Any) -> dict[str, Any]:
@@ -276,19 +282,19 @@ def township_gaps(
     geoms = _unit_geometries(dataset)
 
     rows = units[units["target_id"].isin(selected)]
-    bad = rows[rows["status"] == "not_met"]
     records: list[dict[str, Any]] = []
 
-    def base(first: pd.Series, code: str, level: str, section: str) -> dict[str, Any]:
+    def base(first: dict, code: str, level: str, section: str) -> dict[str, Any]:
         info = towns.get(code, {})
+        tid = str(first["target_id"])
         return {
             "section": section,
             "unit_level": level,
             "unit_code": code,
             "county_code": info.get("county_code", _as_str(first.get("county_code"))),
             "county_name": info.get("county_name", _as_str(first.get("county_name"))),
-            "target_id": str(first["target_id"]),
-            "target_label": labels.get(str(first["target_id"]), str(first["target_id"])),
+            "target_id": tid,
+            "target_label": labels.get(tid, tid),
             "evaluated_level": str(first["unit_level"]),
             "shortfall_unit": _as_str(first.get("shortfall_unit")),
             "action": _as_str(first.get("action")),
@@ -298,14 +304,18 @@ def township_gaps(
             "source_lines": _as_str(first.get("source_lines")),
         }
 
+    def plan_level(r: dict) -> bool:
+        v = r.get("is_plan_level", True)
+        return True if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)
+
     # township-, county- and city-level rows: one gap row each
-    for _, r in bad[bad["unit_level"] != "village"].iterrows():
+    direct = rows[(rows["status"] == "not_met") & (rows["unit_level"] != "village")]
+    for r in direct.to_dict("records"):
         level = str(r["unit_level"])
         code = _as_str(r["unit_code"])
         rec = base(r, code, level, "township" if level == "township" else "county")
         if level == "county":
-            rec["county_code"] = code
-            rec["county_name"] = _as_str(r.get("unit_name"))
+            rec["county_code"], rec["county_name"] = code, _as_str(r.get("unit_name"))
         elif level == "city":
             rec["county_code"], rec["county_name"] = "", ""
         name = towns.get(code, {}).get("name") if level == "township" else None
@@ -316,44 +326,46 @@ def township_gaps(
             not_met_units="",
             required=r.get("required"),
             actual=r.get("actual"),
-            shortfall=pd.to_numeric(pd.Series([r.get("shortfall")]), errors="coerce").iloc[0],
-            is_plan_level=bool(r.get("is_plan_level", True)),
+            shortfall=_num(r.get("shortfall")),
+            is_plan_level=plan_level(r),
             provenance=_as_str(r.get("provenance")),
         )
         records.append(rec)
 
     # village-level rows: aggregate the unmet villages to their township
-    villages = rows[rows["unit_level"] == "village"].copy()
+    villages = rows[rows["unit_level"] == "village"]
     if not villages.empty:
         tcode = _col(villages, "township_code").map(_as_str)
-        villages["_township"] = np.where(
-            tcode != "", tcode, villages["unit_code"].astype(str).str[:9]
+        town_of = pd.Series(
+            np.where(tcode != "", tcode, villages["unit_code"].astype(str).str[:9]), index=villages.index
         )
-        evaluated = villages[villages["status"].isin(_EVALUATED)]
-        n_eval = evaluated.groupby(["target_id", "_township"]).size()
-        unmet = villages[villages["status"] == "not_met"]
-        for (tid, town), grp in unmet.groupby(["target_id", "_township"], sort=False):
-            first = grp.iloc[0]
+        evaluated = villages["status"].isin(_EVALUATED)
+        n_eval = town_of[evaluated].groupby([villages.loc[evaluated, "target_id"], town_of[evaluated]]).size()
+        n_eval_map = {k: int(v) for k, v in n_eval.items()}
+        unmet = villages["status"] == "not_met"
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for town, r in zip(town_of[unmet], villages[unmet].to_dict("records")):
+            groups.setdefault((str(r["target_id"]), str(town)), []).append(r)
+        for (tid, town), grp in groups.items():
+            first = grp[0]
             unit = _as_str(first.get("shortfall_unit"))
             req, act, short = _aggregate_values(grp, unit)
-            names = [_as_str(n) or _as_str(c) for n, c in zip(_col(grp, "unit_name"), grp["unit_code"])]
-            actions = list(dict.fromkeys(_as_str(a) for a in _col(grp, "action")))
-            if len(actions) == 1:
-                action = actions[0]
-            else:
-                action = "；".join(f"{n}：{a}" for n, a in zip(names, _col(grp, "action")))
-            rec = base(first, str(town), "township", "township")
+            names = [_as_str(r.get("unit_name")) or _as_str(r["unit_code"]) for r in grp]
+            acts = [_as_str(r.get("action")) for r in grp]
+            distinct = list(dict.fromkeys(acts))
+            action = distinct[0] if len(distinct) == 1 else "；".join(f"{n}：{a}" for n, a in zip(names, acts))
+            rec = base(first, town, "township", "township")
             rec.update(
-                unit_name=towns.get(str(town), {}).get("name", ""),
-                n_units_evaluated=int(n_eval.get((tid, town), len(grp))),
+                unit_name=towns.get(town, {}).get("name", ""),
+                n_units_evaluated=n_eval_map.get((tid, town), len(grp)),
                 n_units_not_met=len(grp),
                 not_met_units="、".join(names),
                 required=req,
                 actual=act,
                 shortfall=short,
                 action=action,
-                is_plan_level=bool(_col(grp, "is_plan_level", True).astype(bool).any()),
-                provenance=_merge_provenance(_col(grp, "provenance")),
+                is_plan_level=any(plan_level(r) for r in grp),
+                provenance=_merge_provenance(dict.fromkeys(_as_str(r.get("provenance")) for r in grp)),
             )
             records.append(rec)
 
@@ -406,13 +418,9 @@ def _single_year(units: pd.DataFrame) -> int | None:
     return int(years[0]) if len(years) == 1 else None
 
 
-def _combined_status(statuses: pd.Series) -> str:
-    """Township status of a village-level target: not_met if any village is not met."""
-    s = set(statuses)
-    for status in ("not_met", "no_data", "met"):
-        if status in s:
-            return status
-    return "not_applicable"
+#: status of a township for a village-level target: the first of these among its villages
+_STATUS_ORDER: tuple[str, ...] = ("not_met", "no_data", "met", "not_applicable")
+_STATUS_RANK: dict[str, int] = {s: i for i, s in enumerate(_STATUS_ORDER)}
 
 
 def gaps_wide(
@@ -454,8 +462,9 @@ def gaps_wide(
     lookup = _township_lookup(dataset)
     if chosen is not None:
         towns = towns[towns["county_code"].astype(str) == chosen[0]]
-    rows = units[units["target_id"].isin(selected) & units["unit_level"].isin(["township", "village"])]
-    rows = rows.copy()
+    keep = [c for c in ("target_id", "unit_level", "unit_code", "township_code", "status", "shortfall",
+                        "shortfall_unit") if c in units.columns]
+    rows = units.loc[units["target_id"].isin(selected) & units["unit_level"].isin(["township", "village"]), keep]
     tcode = _col(rows, "township_code").map(_as_str)
     rows["_township"] = np.where(
         (rows["unit_level"] == "village") & (tcode != ""), tcode, rows["unit_code"].astype(str).str[:9]
@@ -469,20 +478,26 @@ def gaps_wide(
             "county_name": [lookup[c]["county_name"] for c in codes],
         }
     )
-    target_cols = [t for t in selected if t in set(rows["target_id"])]
+    present = set(pd.unique(rows["target_id"]))
+    target_cols = [t for t in selected if t in present]
+    # township status of each target: the first of not_met, no_data, met, not_applicable
+    rank = rows["status"].map(_STATUS_RANK).fillna(len(_STATUS_RANK) - 1)
+    best = rank.groupby([rows["target_id"], rows["_township"]]).min()
+    status_of = best.map(dict(enumerate(_STATUS_ORDER)))
+    unmet = rows[rows["status"] == "not_met"]
+    short = pd.to_numeric(_col(unmet, "shortfall"), errors="coerce")
+    keys = [unmet["target_id"], unmet["_township"]]
+    short_sum, short_max = short.groupby(keys).sum(), short.groupby(keys).max()
+    units_of = rows.groupby("target_id")["shortfall_unit"].first() if "shortfall_unit" in rows else {}
     statuses = {}
     for tid in target_cols:
-        sub = rows[rows["target_id"] == tid]
-        st = out["unit_code"].map(sub.groupby("_township")["status"].agg(_combined_status))
+        st = out["unit_code"].map(status_of.xs(tid, level=0))
         statuses[tid] = st
         if value == "status":
             out[tid] = st.astype(object)
             continue
-        unit = _as_str(_col(sub, "shortfall_unit").iloc[0])
-        unmet = sub[sub["status"] == "not_met"]
-        short = pd.to_numeric(_col(unmet, "shortfall"), errors="coerce")
-        by_town = short.groupby(unmet["_township"]).agg("sum" if unit in ADDITIVE_UNITS else "max")
-        vals = out["unit_code"].map(by_town)
+        by_town = short_sum if _as_str(units_of.get(tid)) in ADDITIVE_UNITS else short_max
+        vals = out["unit_code"].map(by_town.xs(tid, level=0) if tid in by_town.index.get_level_values(0) else {})
         out[tid] = np.where(st == "not_met", vals, np.where(st.isna(), np.nan, 0.0))
     status_frame = pd.DataFrame(statuses, index=out.index)
     out["n_not_met"] = (status_frame == "not_met").sum(axis=1).astype(int)
@@ -499,6 +514,8 @@ def gaps_wide(
 # --------------------------------------------------------------------------- summary
 _ROLLUP_COLS = frozenset({"target_id", "level", "unit_code", "met", "not_met", "no_data",
                           "not_applicable", "plan_status"})
+_SUMMARY_INPUT = ("target_id", "unit_level", "unit_code", "county_code", "year", "status",
+                  "shortfall", "shortfall_unit", "is_plan_level", "provenance")
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "target_id", "target_label", "unit_level", "n_units", "met", "not_met", "no_data",
     "not_applicable", "shortfall", "shortfall_unit", "plan_status", "provenance",
@@ -559,7 +576,8 @@ def summary_table(
         additive units, the largest gap for percentage points; ``plan_status`` empty where
         the plan states no result at that scope; ``provenance`` merged over the rows used.
     """
-    units = _year_units(result_units(result), year)
+    units = result_units(result)
+    units = _year_units(units[[c for c in _SUMMARY_INPUT if c in units.columns]], year)
     selected = resolve_targets(result, target)
     labels = target_labels(result, targets)
     yr = _single_year(units)
@@ -570,11 +588,13 @@ def summary_table(
         roll = _rollup_rows(result, yr, "county", county[0])
         plan_status = {}
     rows_out = []
+    units = units[units["target_id"].isin(selected)]
+    if county is not None:
+        cc = _col(units, "county_code").map(_as_str)
+        units = units[(cc == county[0]) | (units["unit_code"].astype(str) == county[0])]
+    by_target = dict(tuple(units.groupby("target_id", sort=False)))
     for tid in selected:
-        sub = units[units["target_id"] == tid]
-        if county is not None:
-            cc = _col(sub, "county_code").map(_as_str)
-            sub = sub[(cc == county[0]) | (sub["unit_code"].astype(str) == county[0])]
+        sub = by_target.get(tid, units.iloc[0:0])
         if "is_plan_level" in sub.columns and sub["is_plan_level"].fillna(False).astype(bool).any():
             sub = sub[sub["is_plan_level"].fillna(False).astype(bool)]
         unit = _as_str(_col(sub, "shortfall_unit").iloc[0]) if len(sub) else ""
@@ -602,6 +622,6 @@ def summary_table(
             "shortfall": float(total) if pd.notna(total) else 0.0,
             "shortfall_unit": unit,
             "plan_status": status,
-            "provenance": _merge_provenance(_col(sub, "provenance")),
+            "provenance": _merge_provenance(pd.unique(_col(sub, "provenance"))),
         })
     return pd.DataFrame(rows_out, columns=list(SUMMARY_COLUMNS))

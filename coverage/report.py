@@ -105,9 +105,11 @@ def trend_summary(
     rows = []
     if units.empty:
         return pd.DataFrame(columns=["target_id", "year", "n_units", "met", "met_share"])
-    wanted = [t for t in target_ids if t in set(units["target_id"])]
+    have = set(pd.unique(units["target_id"]))
+    wanted = [t for t in target_ids if t in have]
     for year, grp in units.groupby(pd.to_numeric(units["year"]), sort=True):
-        present = [t for t in wanted if t in set(grp["target_id"])]
+        in_year = set(pd.unique(grp["target_id"]))
+        present = [t for t in wanted if t in in_year]
         if not present:
             continue
         s = summary_table(grp, target=present, county=county)
@@ -168,24 +170,83 @@ def _at_risk_table(trend: Any, target_ids: list[str], county: tuple[str, str] | 
 
 # --------------------------------------------------------------------------- map
 def _map_geoms(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Polygons simplified by ~60 m (in EPSG:4549), back in EPSG:4326, for a light page."""
+    """Polygons simplified by ~60 m (in EPSG:4549), back in EPSG:4326, rounded to 1e-5°."""
     if gdf.empty:
         return gdf.geometry
     simple = gdf.geometry.to_crs(WORKING_CRS).simplify(_SIMPLIFY_M, preserve_topology=True)
-    return simple.to_crs(STORAGE_CRS)
+    return simple.to_crs(STORAGE_CRS).set_precision(1e-5)
+
+
+def _folium_classes():
+    """Two small folium elements: the unit polygons once, and one status layer per target.
+
+    The polygons are written into the page a single time; each target layer is an
+    ``L.geoJson`` over the same data that reads its own status and tooltip from the
+    feature's properties, so thirty targets do not repeat the geometry thirty times.
+    """
+    import folium
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class SharedUnits(MacroElement):
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "var {{ this.get_name() }} = {{ this.data|tojson }};"
+            "{% endmacro %}"
+        )
+
+        def __init__(self, data: dict) -> None:
+            super().__init__()
+            self._name = "CovplanUnits"
+            self.data = data
+
+    class StatusLayer(folium.map.Layer):
+        _template = Template(
+            """{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJson({{ this.units.get_name() }}, {
+  filter: function (f) { return f.properties.s[{{ this.key|tojson }}] !== undefined; },
+  style: function (f) {
+    var c = {{ this.colours|tojson }}[f.properties.s[{{ this.key|tojson }}]] || "#ffffff";
+    return {fillColor: c, color: "#555555", weight: 0.8, fillOpacity: 0.65};
+  },
+  onEachFeature: function (f, layer) {
+    layer.bindTooltip(f.properties.t[{{ this.key|tojson }}], {sticky: true});
+  }
+});
+{% endmacro %}"""
+        )
+
+        def __init__(self, name: str, units: SharedUnits, key: str, show: bool) -> None:
+            super().__init__(name=name, overlay=True, control=True, show=show)
+            self._name = "CovplanStatusLayer"
+            self.units, self.key, self.colours = units, key, STATUS_COLOURS
+
+    return SharedUnits, StatusLayer
+
+
+def _tooltip(name: Any, status: str | None, gap: Any, lang: str) -> str:
+    """Tooltip HTML: our tags around escaped data only."""
+    parts = [f"<b>{_e(name)}</b>", _e(label(status, lang) if status else "—")]
+    if gap is not None:
+        parts.append(f"{_e(label('shortfall', lang))}：{_e(_number(gap.shortfall))}"
+                     f"{_e(label(gap.shortfall_unit, lang))}")
+        if gap.not_met_units:
+            parts.append(f"{_e(label('not_met_unit_names', lang))}：{_e(gap.not_met_units)}")
+        if gap.action:
+            parts.append(f"{_e(label('action', lang))}：{_e(gap.action)}")
+    return "<br>".join(parts)
 
 
 def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict[str, str],
                   county: tuple[str, str] | None, lang: str, year: int | None) -> str:
-    """The folium map document: one FeatureGroup per target, townships coloured by status."""
+    """The folium map document: one switchable layer per target, units coloured by status."""
     import folium
 
-    towns = dataset.townships
+    shared_units, status_layer = _folium_classes()
     counties = dataset.counties
     if county is not None:
-        towns = towns[towns["county_code"].astype(str) == county[0]]
         counties = counties[counties["code"].astype(str) == county[0]]
-    minx, miny, maxx, maxy = (counties if len(counties) else towns).to_crs(STORAGE_CRS).total_bounds
+    minx, miny, maxx, maxy = counties.to_crs(STORAGE_CRS).total_bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9,
                       tiles="OpenStreetMap", control_scale=True)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -193,50 +254,53 @@ def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict
     gaps = township_gaps(result, dataset, county=code, target=target_ids, year=year)
     detail = {(r.unit_code, r.target_id): r for r in gaps.itertuples(index=False)}
     wide = gaps_wide(result, dataset, county=code, target=target_ids, year=year)
-    town_geoms = _map_geoms(wide)
-    county_geoms = _map_geoms(counties)
     units = _year_units(result_units(result), year)
-    fields = ["name", "status", "shortfall", "detail"]
-    aliases = [_e(label(k, lang)) for k in ("unit_name", "status", "shortfall", "action")]
+    upper = units[units["unit_level"].isin(["county", "city"]) & units["target_id"].isin(target_ids)]
+    if code is not None:
+        upper = upper[upper["unit_code"].astype(str) == code]
+
+    def collection(codes, names, geoms) -> dict:
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": g.__geo_interface__, "properties": {"code": str(c), "s": {}, "t": {}}}
+            for c, g in zip(codes, geoms)
+        ]}, dict(zip(map(str, codes), names))
+
+    towns_fc, town_names = collection(wide["unit_code"], wide["unit_name"], _map_geoms(wide))
+    upper_gdf = counties[["code", "name", "geometry"]]
+    if code is None and (upper["unit_level"] == "city").any():
+        city = gpd.GeoDataFrame({"code": ["331100"], "name": [CITY_NAME]},
+                                geometry=[counties.geometry.union_all()], crs=counties.crs)
+        upper_gdf = pd.concat([upper_gdf, city], ignore_index=True)
+    upper_fc, upper_names = collection(upper_gdf["code"], upper_gdf["name"], _map_geoms(upper_gdf))
+    town_idx = {f["properties"]["code"]: f["properties"] for f in towns_fc["features"]}
+    upper_idx = {f["properties"]["code"]: f["properties"] for f in upper_fc["features"]}
+
+    layers: list[tuple[str, str, Any]] = []  # (target id, key, which collection)
     for i, tid in enumerate(target_ids):
+        key = f"k{i}"
         if tid in wide.columns:
-            codes, names, geoms = wide["unit_code"], wide["unit_name"], town_geoms
-            status = wide[tid]
-        else:
-            rows = units[(units["target_id"] == tid) & (units["unit_level"] == "county")]
-            st = dict(zip(rows["unit_code"].astype(str), rows["status"]))
-            if not st:
-                continue
-            codes, names, geoms = counties["code"].astype(str), counties["name"], county_geoms
-            status = codes.map(st)
-        features = []
-        for code, name, geom, s in zip(codes, names, geoms, status):
-            s = s if isinstance(s, str) else None
-            gap = detail.get((str(code), tid))
-            short = ""
-            action = ""
-            if gap is not None:
-                short = f"{_number(gap.shortfall)}{label(gap.shortfall_unit, lang)}"
-                action = gap.action or ""
-                if gap.not_met_units:
-                    action = f"{gap.not_met_units}：{action}" if action else gap.not_met_units
-            features.append({
-                "type": "Feature",
-                "geometry": geom.__geo_interface__,
-                "properties": {
-                    "name": _e(name), "status": _e(label(s, lang) if s else "—"),
-                    "shortfall": _e(short), "detail": _e(action),
-                    "fill": STATUS_COLOURS.get(s or "", "#ffffff"),
-                },
-            })
-        layer = folium.FeatureGroup(name=_e(labels.get(tid, tid)), show=(i == 0))
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": features},
-            style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555",
-                                      "weight": 0.8, "fillOpacity": 0.65},
-            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
-        ).add_to(layer)
-        layer.add_to(fmap)
+            for c, st in zip(wide["unit_code"], wide[tid]):
+                st = st if isinstance(st, str) else None
+                if st is None:
+                    continue
+                town_idx[c]["s"][key] = st
+                town_idx[c]["t"][key] = _tooltip(town_names[c], st, detail.get((c, tid)), lang)
+            layers.append((tid, key, "towns"))
+            continue
+        rows = upper[upper["target_id"] == tid]
+        # a county/city target: counties where evaluated per county, else the city outline
+        rows = rows[rows["unit_level"] == "county"] if (rows["unit_level"] == "county").any() else rows
+        for c, st in zip(rows["unit_code"].astype(str), rows["status"]):
+            if c in upper_idx:
+                upper_idx[c]["s"][key] = st
+                upper_idx[c]["t"][key] = _tooltip(upper_names[c], st, detail.get((c, tid)), lang)
+        if len(rows):
+            layers.append((tid, key, "upper"))
+    shared = {"towns": shared_units(towns_fc), "upper": shared_units(upper_fc)}
+    for element in shared.values():
+        element.add_to(fmap)
+    for n, (tid, key, which) in enumerate(layers):
+        status_layer(_e(labels.get(tid, tid)), shared[which], key, show=(n == 0)).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap.get_root().render()
 
@@ -262,7 +326,8 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
     chosen = resolve_county(dataset, county)
     labels = target_labels(result, targets, lang)
     units = _year_units(result_units(result), year)
-    target_ids = [t for t in labels if t in set(units["target_id"])]
+    have = set(pd.unique(units["target_id"]))
+    target_ids = [t for t in labels if t in have]
     scope = chosen[1] if chosen else CITY_NAME
     year = _single_year(units)
     title = f"{scope}{label('report_title', lang)}" + (f"（{year}年）" if year and lang == "zh" else
