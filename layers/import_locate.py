@@ -226,14 +226,14 @@ class Locator:
             lo, la = rec["lon_raw"], rec["lat_raw"]
             if not in_bbox(lo, la) and in_bbox(la, lo):
                 rec["lon_raw"], rec["lat_raw"] = la, lo
-                flags[i].append(_issue("lon", f"经纬度填反（经度{lo:g}、纬度{la:g}），已自动互换",
-                                       f"lat/lon looked swapped (lon {lo:g}, lat {la:g}); swapped back"))
+                flags[i].append(_issue("lon", f"经纬度填反（经度{lo:.10g}、纬度{la:.10g}），已自动互换",
+                                       f"lat/lon looked swapped (lon {lo:.10g}, lat {la:.10g}); swapped back"))
             rec["lon"], rec["lat"] = to_wgs84(rec["lon_raw"], rec["lat_raw"], rec["crs"])
         inside = [i for i in has_pt if in_bbox(records[i]["lon"], records[i]["lat"])]
         for i in sorted(set(has_pt) - set(inside)):
             r = records[i]
-            rejects[i].append(_issue("lon", f"坐标（{r['lon_raw']:g}, {r['lat_raw']:g}）不在丽水市范围内",
-                                     f"point ({r['lon_raw']:g}, {r['lat_raw']:g}) is outside Lishui "
+            rejects[i].append(_issue("lon", f"坐标（{r['lon_raw']:.10g}, {r['lat_raw']:.10g}）不在丽水市范围内",
+                                     f"point ({r['lon_raw']:.10g}, {r['lat_raw']:.10g}) is outside Lishui "
                                      f"(bbox {LISHUI_BBOX})"))
         located, dist = self._locate_points(
             np.array([records[i]["lon"] for i in inside]), np.array([records[i]["lat"] for i in inside]))

@@ -398,3 +398,14 @@ def test_nothing_is_lost_on_random_garbage(ds, tmp_path: Path) -> None:
     assert res.n_imported > 0 and res.n_rejected > 0
     got = set(res.facilities["source_row"]) | set(res.rejects["源文件行号"])
     assert got == set(range(2, 62))
+
+
+def test_invalid_coordinates_are_rejected(ds, tmp_path: Path) -> None:
+    p = _csv(tmp_path, "名称,类型,经度,纬度\n甲,幼儿园,inf,28.47\n乙,幼儿园,119.86,nan\n丙,幼儿园,1e400,28.47\n"
+                       "丁,幼儿园,119.86,28.47\n戊,幼儿园,119°99',28.47\n")
+    res = import_facilities(p, ds)
+    assert res.facilities["name"].tolist() == ["丁"]
+    rej = res.rejects.set_index("名称")
+    assert set(rej.index) == {"甲", "乙", "丙", "戊"}
+    assert all("not finite" in rej.loc[n, "reason"] for n in ("甲", "乙", "丙"))
+    assert "minutes/seconds must be below 60" in rej.loc["戊", "reason"]
