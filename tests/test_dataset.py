@@ -152,15 +152,15 @@ def test_population_sums_are_exact(counties, townships, villages):
         assert (gdf["pop_provenance"] == "estimated").all()
 
 
-def test_population_weighting_favours_urban_units(townships, villages):
+def test_population_weighting_favours_urban_units(townships, villages, shared_data):
     mean_by_kind = villages.groupby("committee_type")["pop_total"].mean()
     assert mean_by_kind["residents_committee"] > 3 * mean_by_kind["villagers_committee"]
     by_type = townships.groupby("township_type")["pop_total"].mean()
     assert by_type["街道"] > by_type["镇"] > by_type["乡"]
-    # urban share of each county = the census urban share (within rounding of the pools)
+    # the urban units of each county hold exactly the census urban population (POPU × POPU_URB)
     urban = villages[villages["is_urban"].astype(bool)].groupby("county_code")["pop_total"].sum()
-    total = villages.groupby("county_code")["pop_total"].sum()
-    assert ((urban / total).round(3) > 0.45).all()
+    for code, cols in _census_expected(shared_data).items():
+        assert int(urban[code]) == cols["pop_urban"], code
 
 
 # ----------------------------------------------------------------------------- geometry

@@ -17,8 +17,10 @@ villages. The split, per county and per population column:
 4. **Age structure.** For the age/sex columns the weight is further multiplied by
    :data:`AGE_FACTORS` (urban units have relatively more young children and fewer 65+); the
    county totals of every column still come out exact.
-5. **Integer counts.** Largest-remainder rounding within each (county, column), ties broken by
-   village code, so every sum is exact: Σ villages = township, Σ townships = census county.
+5. **Integer counts.** Largest-remainder rounding, first of the county total to the two
+   pools, then of each pool to its units (ties broken by village code), so every sum is exact:
+   Σ villages = township, Σ townships = census county, and the urban units of a county hold
+   exactly its census urban population.
 """
 
 from __future__ import annotations
@@ -125,19 +127,17 @@ def split_population(villages: pd.DataFrame, townships: pd.DataFrame,
         v[col] = np.zeros(len(v), dtype=np.int64)
     for county in counties.itertuples():
         in_county = (v["county_code"] == county.code).to_numpy()
-        pools = [(urban & in_county, county.pop_urban / county.pop_total),
-                 (~urban & in_county, 1.0 - county.pop_urban / county.pop_total)]
-        pools = [(mask, share) for mask, share in pools if mask.any()]
+        urban_share = county.pop_urban / county.pop_total
+        pools = [(urban & in_county, urban_share, 0), (~urban & in_county, 1.0 - urban_share, 1)]
+        pools = [p for p in pools if p[0].any()]
         for col in POPULATION_COLUMNS:
-            total = int(getattr(county, col))
-            f_urban, f_rural = AGE_FACTORS[col]
-            weights = np.zeros(len(v))
-            for mask, share in pools:
-                w = base * mask
-                pool_factor = f_urban if (urban & mask).any() else f_rural
-                weights += w / w.sum() * share * pool_factor
-            idx = np.flatnonzero(in_county)
-            v.loc[idx, col] = largest_remainder(total, weights[idx])
+            # stage 1: the county total to the urban and rural pools (integers)
+            pool_weights = np.array([share * AGE_FACTORS[col][kind] for _, share, kind in pools])
+            pool_totals = largest_remainder(int(getattr(county, col)), pool_weights)
+            # stage 2: each pool total to its units by weight
+            for (mask, _share, _kind), pool_total in zip(pools, pool_totals):
+                idx = np.flatnonzero(mask)
+                v.loc[idx, col] = largest_remainder(int(pool_total), base[idx])
     v["pop_provenance"] = "estimated"
     sums = v.groupby("township_code")[list(POPULATION_COLUMNS)].sum()
     t = townships.copy()
