@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -101,13 +99,6 @@ def test_errors_are_one_line_exit_2(capsys, tmp_path: Path) -> None:
     code = main(["--data", str(tmp_path), "info"])
     err = capsys.readouterr().err
     assert code == 2 and "no manifest.toml" in err
-
-
-def test_console_entry_point_runs_in_a_subprocess(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "covplan", "--data", str(MINI), "info", "--json"],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["layers"]["villages"]["count"] == 8
 
 
 @pytest.mark.parametrize("bad", [["import", "facilities", "x.csv"], ["import", "boundaries", "x.shp", "-o", "o.geojson"]])
