@@ -575,6 +575,8 @@ def summary_table(
         and ``not_applicable`` counted apart; ``shortfall`` summed over unmet units for
         additive units, the largest gap for percentage points; ``plan_status`` empty where
         the plan states no result at that scope; ``provenance`` merged over the rows used.
+        For one county, targets with no row in that county, or that the plan states only
+        city-wide (roll-up ``count_level`` city), are left out.
     """
     units = result_units(result)
     units = _year_units(units[[c for c in _SUMMARY_INPUT if c in units.columns]], year)
@@ -599,6 +601,8 @@ def summary_table(
             sub = sub[sub["is_plan_level"].fillna(False).astype(bool)]
         unit = _as_str(_col(sub, "shortfall_unit").iloc[0]) if len(sub) else ""
         r = roll.get(tid)
+        if county is not None and (sub.empty or (r is not None and _as_str(r.get("count_level")) == "city")):
+            continue  # a target the plan states only city-wide is not a county's to report
         if r is not None:
             level = _as_str(r.get("count_level")) or "/".join(dict.fromkeys(sub["unit_level"].astype(str)))
             counted = sub[sub["unit_level"].astype(str) == level] if level else sub

@@ -57,7 +57,7 @@ th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top}
 th{background:#ddebf7}
 td.num{text-align:right}
 .not_met{color:#b35806;font-weight:bold}
-iframe{width:100%;height:620px;border:1px solid #999}
+iframe{width:100%;height:760px;border:1px solid #999}
 footer{margin-top:2em;font-size:12px;color:#555}
 """
 
@@ -217,7 +217,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.units.get_name() }}, {
         )
 
         def __init__(self, name: str, units: SharedUnits, key: str, show: bool) -> None:
-            super().__init__(name=name, overlay=True, control=True, show=show)
+            super().__init__(name=name, overlay=False, control=True, show=show)
             self._name = "CovplanStatusLayer"
             self.units, self.key, self.colours = units, key, STATUS_COLOURS
 
@@ -248,7 +248,9 @@ def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict
         counties = counties[counties["code"].astype(str) == county[0]]
     minx, miny, maxx, maxy = counties.to_crs(STORAGE_CRS).total_bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9,
-                      tiles="OpenStreetMap", control_scale=True)
+                      tiles=None, control_scale=True)
+    # the basemap is an overlay, so the target layers can be radio buttons (one at a time)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=True, control=True).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     code = county[0] if county else None
     gaps = township_gaps(result, dataset, county=code, target=target_ids, year=year)

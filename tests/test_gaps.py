@@ -396,3 +396,13 @@ def test_summary_reads_the_evaluator_rollup():
     q = summary_table(res, county=(QINGTIAN, "青田县")).set_index("target_id")
     assert (q.loc["mch_institution_city_county", "not_met"], q.loc["mch_institution_city_county", "plan_status"]) == (
         1, "not_met")
+
+
+def test_county_summary_leaves_out_city_only_targets():
+    res = make_result()
+    city_only = _row("mental_health_welfare_city", "city", "331100", "丽水市", "met", 1, 1, 0, "facilities")
+    res.units = pd.concat([res.units, pd.DataFrame([city_only])], ignore_index=True)
+    assert "mental_health_welfare_city" in set(summary_table(res)["target_id"])
+    s = summary_table(res, county=(LIANDU, "莲都区"))
+    assert "mental_health_welfare_city" not in set(s["target_id"])
+    assert len(s) == 6
