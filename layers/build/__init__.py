@@ -107,8 +107,8 @@ def build_layers(shared_dir: Path, seed: int = DEFAULT_SEED) -> Layers:
     outlines = tiling.simplify_counties(src.county_outlines)
     counties = units.county_table(src, outlines)
 
-    t_table = tiling.place_missing_seats(src, units.township_table(src), units.village_table(src), outlines)
     v_table = units.village_table(src)
+    t_table = tiling.place_missing_seats(src, units.township_table(src), v_table, outlines)
     polys = tiling.tile_townships(t_table, v_table, outlines)
     townships = gpd.GeoDataFrame(t_table.merge(polys, on="code", validate="one_to_one"),
                                  geometry="geometry", crs=STORAGE_CRS)
