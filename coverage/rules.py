@@ -29,20 +29,41 @@ _POP_FIELDS = {"pop_total", "pop_under3", "pop_under18", "pop_women", "pop_65plu
 
 
 # ----------------------------------------------------------------------------- helpers
+class Const:
+    """A column holding one value on every row (expanded only when blocks are stacked)."""
+
+    __slots__ = ("value", "dtype")
+
+    def __init__(self, value: Any, dtype: Any):
+        self.value = value
+        self.dtype = dtype
+
+
 class RowBlock(dict):
-    """Result rows as column → numpy array (cheaper to stack than DataFrames).
+    """Result rows as column → numpy array or :class:`Const` (cheap to build and stack).
 
     Rules build blocks; :func:`coverage.evaluate.evaluate` stacks every block of a run
     and makes one DataFrame at the end.
     """
 
+    def __init__(self, columns: dict[str, Any], n: int):
+        super().__init__(columns)
+        self.n = int(n)
+
     def __len__(self) -> int:  # number of rows, not of columns
-        return len(self["unit_code"]) if "unit_code" in self else 0
+        return self.n
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as an array of length ``len(self)``."""
+        value = self[name]
+        if isinstance(value, Const):
+            return np.full(self.n, value.value, dtype=value.dtype)
+        return value
 
     def to_frame(self) -> pd.DataFrame:
         from coverage.evaluate import RESULT_COLUMNS
 
-        df = pd.DataFrame({c: self[c] for c in RESULT_COLUMNS})
+        df = pd.DataFrame({c: self.column(c) for c in RESULT_COLUMNS})
         df["year"] = df["year"].astype("int64")
         df["is_plan_level"] = df["is_plan_level"].astype(bool)
         return df
@@ -51,13 +72,27 @@ class RowBlock(dict):
     def from_frame(cls, df: pd.DataFrame) -> "RowBlock":
         from coverage.evaluate import RESULT_COLUMNS
 
-        return cls({c: df[c].to_numpy(dtype=object if df[c].dtype != float else float) for c in RESULT_COLUMNS})
+        return cls({c: df[c].to_numpy(dtype=object if df[c].dtype != float else float) for c in RESULT_COLUMNS},
+                   len(df))
 
     @classmethod
     def concat(cls, blocks: list["RowBlock"]) -> "RowBlock":
         if not blocks:
             raise ValueError("no row blocks to stack")
-        return cls({c: np.concatenate([b[c] for b in blocks]) for c in blocks[0]})
+        total = sum(b.n for b in blocks)
+        out: dict[str, Any] = {}
+        for c in blocks[0]:
+            parts = [b[c] for b in blocks]
+            dtype = parts[0].dtype
+            if dtype != object and any(p.dtype == object for p in parts):
+                dtype = object
+            arr = np.empty(total, dtype=dtype)
+            i = 0
+            for b, p in zip(blocks, parts):
+                arr[i:i + b.n] = p.value if isinstance(p, Const) else p
+                i += b.n
+            out[c] = arr
+        return cls(out, total)
 
 
 def make_rows(
@@ -66,31 +101,36 @@ def make_rows(
 ) -> RowBlock:
     """Result rows for the units of one level; every value is a scalar or one per unit."""
     n = len(units)
-    return RowBlock(
-        target_id=_col(target.id, n, object),
-        kind=_col(target.kind, n, object),
-        unit_level=_col(level, n, object),
-        unit_code=units["unit_code"].to_numpy(dtype=object),
-        unit_name=units["unit_name"].to_numpy(dtype=object),
-        county_code=units["county_code"].to_numpy(dtype=object),
-        county_name=units["county_name"].to_numpy(dtype=object),
-        township_code=units["township_code"].to_numpy(dtype=object),
-        year=np.full(n, int(ctx.year), dtype=np.int64),
+    if units is ctx.units[level]:
+        ids = ctx.units.arrays(level)
+    else:
+        ids = {c: units[c].to_numpy(dtype=object) for c in ("unit_code", "unit_name", "county_code",
+                                                            "county_name", "township_code")}
+    return RowBlock(dict(
+        target_id=Const(target.id, object),
+        kind=Const(target.kind, object),
+        unit_level=Const(level, object),
+        unit_code=ids["unit_code"],
+        unit_name=ids["unit_name"],
+        county_code=ids["county_code"],
+        county_name=ids["county_name"],
+        township_code=ids["township_code"],
+        year=Const(int(ctx.year), np.int64),
         status=_col(status, n, object),
         required=_col(required, n, float),
         actual=_col(actual, n, float),
         shortfall=_col(shortfall, n, float),
         shortfall_unit=_col(shortfall_unit, n, object),
         action=_col(action, n, object),
-        is_plan_level=np.full(n, level in target.plan_levels, dtype=bool),
-        clause=_col(target.source.clause, n, object),
-        source_lines=_col(target.source_lines, n, object),
+        is_plan_level=Const(level in target.plan_levels, bool),
+        clause=Const(target.source.clause, object),
+        source_lines=Const(target.source_lines, object),
         provenance=_col(provenance, n, object),
         method=_col(method, n, object),
-    )
+    ), n)
 
 
-def _col(value: Any, n: int, dtype) -> np.ndarray:
+def _col(value: Any, n: int, dtype) -> np.ndarray | Const:
     if isinstance(value, (np.ndarray, pd.Series, list, tuple)):
         arr = np.asarray(value, dtype=dtype)
         if len(arr) != n:
@@ -98,7 +138,7 @@ def _col(value: Any, n: int, dtype) -> np.ndarray:
         return arr
     if value is None:
         value = np.nan if dtype is float else ""
-    return np.full(n, value, dtype=dtype)
+    return Const(value, dtype)
 
 
 def facility_label(sel: FacilitySelector, unit_level: str | None = None) -> str:
@@ -112,35 +152,45 @@ def facility_label(sel: FacilitySelector, unit_level: str | None = None) -> str:
     return text
 
 
-def applicability(condition, units: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(applicable, no_data) masks of a unit condition; no condition → all applicable.
+def unit_applicability(condition, ctx, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """(applicable, no_data) masks of a unit condition over ``ctx.units[level]`` (cached; read-only).
 
-    A unit whose condition fields are missing (NaN) is ``no_data``, not "not applicable".
+    No condition → every unit applicable. A unit whose condition fields are missing
+    (NaN) is ``no_data``, not "not applicable".
     """
-    n = len(units)
-    if condition is None:
-        return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-    applicable = condition.mask(units)
-    nodata = units[sorted(condition.fields)].isna().any(axis=1).to_numpy()
-    return applicable & ~nodata, nodata
+    return ctx.units.condition_masks(condition, level)
 
 
 def provenance_text(facilities: np.ndarray | str | None = None, population: str | None = None,
-                    indicators: Any = None) -> Any:
-    """``facilities=synthetic;population=estimated`` style text (vectorised over arrays)."""
-    parts: list[Any] = []
+                    indicators: np.ndarray | str | None = None) -> Any:
+    """``facilities=synthetic;population=estimated`` style text.
+
+    Parameters
+    ----------
+    facilities, indicators : ndarray of int or str, optional
+        Provenance rank per unit (0 real … 3 synthetic, see
+        :data:`coverage.rules_index.PROVENANCE_RANK`) or one provenance name.
+    population : str, optional
+        Provenance of the population figures used.
+
+    Returns
+    -------
+    str or ndarray of str
+        One text, or one per unit when a rank array is given.
+    """
+    from coverage.rules_index import PROVENANCE_NAMES
+
+    pop = f";population={population}" if population else ""
     if facilities is not None:
-        parts.append("facilities=" + pd.Series(facilities, dtype=object) if not isinstance(facilities, str)
-                     else f"facilities={facilities}")
-    if population:
-        parts.append(f"population={population}")
-    if indicators is not None:
-        parts.append("indicators=" + pd.Series(indicators, dtype=object) if not isinstance(indicators, str)
-                     else f"indicators={indicators}")
-    out: Any = parts[0]
-    for p in parts[1:]:
-        out = out + ";" + p
-    return out.to_numpy(dtype=object) if isinstance(out, pd.Series) else out
+        prefix, value = "facilities=", facilities
+    elif indicators is not None:
+        prefix, value, pop = "indicators=", indicators, ""
+    else:
+        return pop.lstrip(";")
+    if isinstance(value, str):
+        return f"{prefix}{value}{pop}"
+    table = np.array([f"{prefix}{name}{pop}" for name in PROVENANCE_NAMES], dtype=object)
+    return table[np.asarray(value, dtype=np.int64)]
 
 
 def uses_population(condition) -> bool:
@@ -160,17 +210,6 @@ def fill_action(template: str, n: np.ndarray, **extra: np.ndarray) -> np.ndarray
     return out
 
 
-def parent_codes(members: pd.DataFrame, level: str) -> np.ndarray:
-    """Code of the enclosing unit of ``level`` for each member unit."""
-    if level == "city":
-        return np.full(len(members), CITY_CODE, dtype=object)
-    if level == "county":
-        return members["county_code"].to_numpy(dtype=object)
-    if level == "township":
-        return members["township_code"].to_numpy(dtype=object)
-    raise ValueError(f"{level!r} cannot enclose other units")
-
-
 # ----------------------------------------------------------------------------- presence
 def presence(target: PlanTarget, ctx) -> RowBlock:
     """≥ k facilities of a type/tier/level in each unit (optionally only where a condition holds).
@@ -182,7 +221,7 @@ def presence(target: PlanTarget, ctx) -> RowBlock:
     frames = []
     for level in target.unit_levels:
         units = ctx.units[level]
-        counts = ctx.index.count(sel, level).reindex(units.index, fill_value=0).to_numpy(dtype=float)
+        counts = ctx.index.count(sel, level)
         status = np.where(counts >= k, "met", "not_met").astype(object)
         shortfall = np.maximum(k - counts, 0.0)
         action = np.full(len(units), "", dtype=object)
@@ -190,7 +229,7 @@ def presence(target: PlanTarget, ctx) -> RowBlock:
         name = facility_label(sel, level)
         if sel.tier == "demonstration":
             base = FacilitySelector(type=sel.type, tier="basic", level=sel.level)
-            basic = ctx.index.count(base, level).reindex(units.index, fill_value=0).to_numpy()
+            basic = ctx.index.count(base, level)
             upg = np.minimum(basic, shortfall)
             for i in np.flatnonzero(need):
                 action[i] = f"新建{int(shortfall[i])}个{name}" + (
@@ -203,12 +242,12 @@ def presence(target: PlanTarget, ctx) -> RowBlock:
             over = counts > target.max_count
             status[over] = "not_met"
             action[over] = [f"现有{int(c)}个，超过规划的{k}–{target.max_count}个，宜整合" for c in counts[over]]
-        applicable, nodata = applicability(target.condition, units)
+        applicable, nodata = unit_applicability(target.condition, ctx, level)
         status[~applicable] = "not_applicable"
         status[nodata] = "no_data"
         shortfall[~applicable] = 0.0
         action[~applicable] = ""
-        fprov = ctx.index.provenance(sel, level, units.index)
+        fprov = ctx.index.provenance_rank(sel, level)
         pop = ctx.units.population_provenance[level] if uses_population(target.condition) else None
         cond = f"，仅{target.condition.text}的单位" if target.condition else ""
         rng = f"{k}–{target.max_count}" if target.max_count is not None else f"≥{k}"
@@ -232,8 +271,8 @@ def unit_share(target: PlanTarget, ctx) -> RowBlock:
     """
     sel, mlevel = target.facility, target.member_level
     members = ctx.units[mlevel]
-    applicable, nodata = applicability(target.condition, members)
-    counts = ctx.index.count(sel, mlevel).reindex(members.index, fill_value=0).to_numpy(dtype=float)
+    applicable, nodata = unit_applicability(target.condition, ctx, mlevel)
+    counts = ctx.index.count(sel, mlevel)
     has = counts >= 1
     mname = facility_label(sel, mlevel)
     status = np.where(has, "met", "not_met").astype(object)
@@ -248,21 +287,23 @@ def unit_share(target: PlanTarget, ctx) -> RowBlock:
     frames = [make_rows(
         target, ctx, mlevel, members, status=status, required=1.0, actual=counts, shortfall=short,
         shortfall_unit="facilities", action=action,
-        provenance=provenance_text(ctx.index.provenance(sel, mlevel, members.index), pop),
+        provenance=provenance_text(ctx.index.provenance_rank(sel, mlevel), pop),
         method=f"{ctx.year}年{mname}数量≥1{cond}（明细，非规划考核层级）",
     )]
     p = target.threshold
     for level in target.unit_levels:
         parents = ctx.units[level]
-        key = pd.Index(parent_codes(members, level))
-        n = pd.Series(applicable.astype(int)).groupby(key).sum().reindex(parents.index, fill_value=0).to_numpy()
-        k = pd.Series((applicable & has).astype(int)).groupby(key).sum().reindex(parents.index, fill_value=0).to_numpy()
-        nd = pd.Series(nodata.astype(int)).groupby(key).sum().reindex(parents.index, fill_value=0).to_numpy()
+        ppos = ctx.units.parent_positions(mlevel, level)
+        inside = ppos >= 0
+        size = len(parents)
+        n = np.bincount(ppos[inside], weights=applicable[inside], minlength=size)
+        k = np.bincount(ppos[inside], weights=(applicable & has)[inside], minlength=size)
+        nd = np.bincount(ppos[inside], weights=nodata[inside], minlength=size)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(n > 0, k / np.maximum(n, 1), np.nan)
         lacking = np.zeros(len(parents), dtype=float)
         if target.parent_must_have:
-            own = ctx.index.count(sel, level).reindex(parents.index, fill_value=0).to_numpy()
+            own = ctx.index.count(sel, level)
             lacking = (own < 1).astype(float)
         if target.report_only:
             need = np.zeros(len(parents))
@@ -282,23 +323,18 @@ def unit_share(target: PlanTarget, ctx) -> RowBlock:
                 if need[i]:
                     bits.append(f"在{int(need[i])}个{UNIT_NAME_ZH[mlevel]}新建{mname}（覆盖率需达{p:.0%}）")
                 act[i] = "；".join(bits)
-        fprov = ctx.index.provenance(sel, mlevel, pd.Index(members["unit_code"]))
-        worst = pd.Series(fprov).groupby(key).agg(_worst).reindex(parents.index).fillna(ctx.index.layer_provenance)
+        worst = np.full(len(parents), -1, dtype=np.int64)
+        np.maximum.at(worst, ppos[inside], ctx.index.provenance_rank(sel, mlevel)[inside])
+        worst[worst < 0] = ctx.index.layer_rank
         frames.append(make_rows(
             target, ctx, level, parents, status=st, required=np.nan if target.report_only else p,
             actual=share, shortfall=need + lacking, shortfall_unit=target.shortfall_unit or "facilities",
-            action=act, provenance=provenance_text(worst.to_numpy(dtype=object), pop),
+            action=act, provenance=provenance_text(worst, pop),
             method=(f"{ctx.year}年有{mname}的{UNIT_NAME_ZH[mlevel]}{cond}占比"
                     + ("" if target.report_only else f"≥{p:.0%}")
                     + (f"，且本级有{facility_label(sel, level)}" if target.parent_must_have else "")),
         ))
     return RowBlock.concat(frames)
-
-
-def _worst(values: pd.Series) -> str:
-    from coverage.rules_index import worst_provenance
-
-    return worst_provenance(values)
 
 
 def _registry() -> dict:
@@ -319,5 +355,5 @@ def _registry() -> dict:
 #: kind → rule function (access/linkage are dispatched by coverage.evaluate)
 RULES: dict = _registry()
 
-__all__ = ["RULES", "RowBlock", "make_rows", "presence", "unit_share", "facility_label", "applicability",
+__all__ = ["RULES", "RowBlock", "make_rows", "presence", "unit_share", "facility_label", "unit_applicability",
            "provenance_text", "ceil_need"]

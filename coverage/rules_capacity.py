@@ -36,8 +36,8 @@ def capacity_ratio(target: PlanTarget, ctx) -> RowBlock:
         if target.population not in units.columns:
             raise EvaluationError(f"{target.id}: {level} units have no {target.population!r} column")
         pop = pd.to_numeric(units[target.population], errors="coerce").to_numpy(dtype=float)
-        cap = ctx.index.total(sel, "capacity", level).reindex(units.index, fill_value=0).to_numpy(dtype=float)
-        miss = ctx.index.missing_count(sel, "capacity", level).reindex(units.index, fill_value=0).to_numpy()
+        cap = ctx.index.total(sel, "capacity", level)
+        miss = ctx.index.missing_count(sel, "capacity", level)
         ok_pop = np.isfinite(pop) & (pop > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(ok_pop, cap / np.where(ok_pop, pop, 1.0) * per, np.nan)
@@ -56,7 +56,7 @@ def capacity_ratio(target: PlanTarget, ctx) -> RowBlock:
         frames.append(make_rows(
             target, ctx, level, units, status=status, required=r, actual=ratio, shortfall=need,
             shortfall_unit=target.shortfall_unit or "slots", action=action,
-            provenance=provenance_text(ctx.index.provenance(sel, level, units.index),
+            provenance=provenance_text(ctx.index.provenance_rank(sel, level),
                                        ctx.units.population_provenance[level]),
             method=method,
         ))
@@ -86,8 +86,8 @@ def capacity_change(target: PlanTarget, ctx) -> RowBlock:
     frames = []
     for level in target.unit_levels:
         units = ctx.units[level]
-        now = ctx.index.total(sel, "capacity", level).reindex(units.index, fill_value=0).to_numpy(dtype=float)
-        then = bidx.total(sel, "capacity", level).reindex(units.index, fill_value=0).to_numpy(dtype=float)
+        now = ctx.index.total(sel, "capacity", level)
+        then = bidx.total(sel, "capacity", level)
         added = now - then
         plan = level in target.plan_levels
         if plan:
@@ -98,19 +98,13 @@ def capacity_change(target: PlanTarget, ctx) -> RowBlock:
             need = np.zeros(len(units))
             status = np.full(len(units), "not_applicable", dtype=object)
             action = np.full(len(units), "", dtype=object)
-        prov = [_worse(a, b) for a, b in zip(ctx.index.provenance(sel, level, units.index),
-                                            bidx.provenance(sel, level, units.index))]
+        prov = np.maximum(ctx.index.provenance_rank(sel, level), bidx.provenance_rank(sel, level))
         frames.append(make_rows(
             target, ctx, level, units, status=status, required=thr if plan else np.nan, actual=added,
             shortfall=need, shortfall_unit=target.shortfall_unit or "places", action=action,
-            provenance=provenance_text(np.asarray(prov, dtype=object)),
+            provenance=provenance_text(prov),
             method=(f"{ctx.year}年{facility_label(sel)}{cname}合计−{base}年合计"
                     + (f"≥{thr:g}" if plan else "（明细，规划仅提出全市目标）")),
         ))
     return RowBlock.concat(frames)
 
-
-def _worse(a: str, b: str) -> str:
-    from coverage.rules_index import worst_provenance
-
-    return worst_provenance([a, b])

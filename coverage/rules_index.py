@@ -27,6 +27,7 @@ from layers.settings import CITY_CODE, CITY_NAME
 
 PROVENANCE_RANK: dict[str, int] = {"real": 0, "derived": 1, "estimated": 2, "synthetic": 3}
 _RANK_NAME = {v: k for k, v in PROVENANCE_RANK.items()}
+PROVENANCE_NAMES = np.array([_RANK_NAME[i] for i in range(4)], dtype=object)
 
 #: facility column holding the code of the unit of each level
 UNIT_KEY: dict[str, str] = {"village": "village_code", "township": "township_code", "county": "county_code"}
@@ -35,6 +36,7 @@ _UNIT_ATTRS = (
     "township_type", "is_urban", "committee_type", "urban_rural_code", "pop_urban",
     *POPULATION_COLUMNS, "pop_provenance",
 )
+_ID_COLUMNS = ("unit_code", "unit_name", "county_code", "county_name", "township_code")
 _TEXT_FACILITY_COLS = ("facility_id", "type", "tier", "level", "county_code", "township_code",
                        "village_code", "serves_place_id", "provenance", "place_kind")
 
@@ -88,51 +90,114 @@ class UnitTables:
                 crow[col] = float(pd.to_numeric(ds.counties[col], errors="coerce").sum(min_count=1))
         self.tables["city"] = pd.DataFrame([crow], index=pd.Index([CITY_CODE], name="code"))
         self.population_provenance["city"] = self.population_provenance["county"]
+        self._arrays: dict[str, dict[str, np.ndarray]] = {}
+        self._parents: dict[tuple[str, str], np.ndarray] = {}
+        self._conditions: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._indicators_raw = ds.indicators
-        self._indicators: dict[tuple[int, str, str], pd.DataFrame] | None = None
+        self._indicators: dict[str, np.ndarray] | None = None
+        self._indicator_tables: dict[tuple[int, str, str], pd.DataFrame] = {}
 
     def indicator_table(self, year: int, indicator: str, level: str) -> pd.DataFrame:
-        """Indicator rows of (year, indicator, level) indexed by unit code: ``value``, ``provenance``.
+        """Indicator rows of (year, indicator, level) indexed by unit code (cached per key).
 
+        Columns ``value``, ``provenance`` and ``prov_rank`` (−1 when not a known value).
         Duplicate rows for a unit: the last one wins (layer validation rejects duplicates).
         """
         if self._indicators is None:
-            self._indicators = {}
             ind = self._indicators_raw
-            if ind is not None and not ind.empty:
-                df = pd.DataFrame({
-                    "year": pd.to_numeric(ind["year"], errors="coerce").to_numpy(),
-                    "indicator": ind["indicator"].astype(str).to_numpy(),
-                    "unit_level": ind["unit_level"].astype(str).to_numpy(),
-                    "unit_code": ind["unit_code"].astype(str).to_numpy(),
+            if ind is None or ind.empty:
+                self._indicators = {}
+            else:
+                self._indicators = {
+                    "year": pd.to_numeric(ind["year"], errors="coerce").to_numpy(dtype=float),
+                    "indicator": ind["indicator"].to_numpy(dtype=object),
+                    "unit_level": ind["unit_level"].to_numpy(dtype=object),
+                    "unit_code": ind["unit_code"].astype(str).to_numpy(dtype=object),
                     "value": pd.to_numeric(ind["value"], errors="coerce").to_numpy(dtype=float),
-                    "provenance": (ind["provenance"].astype(str).to_numpy() if "provenance" in ind.columns
-                                   else np.full(len(ind), "", dtype=object)),
-                })
-                for key, sub in df.groupby(["year", "indicator", "unit_level"], sort=False):
-                    tab = sub.drop_duplicates("unit_code", keep="last").set_index("unit_code")
-                    self._indicators[(int(key[0]), key[1], key[2])] = tab[["value", "provenance"]]
-        empty = pd.DataFrame({"value": pd.Series(dtype=float), "provenance": pd.Series(dtype=object)})
-        return self._indicators.get((int(year), indicator, level), empty)
+                    "provenance": (ind["provenance"].to_numpy(dtype=object, na_value="")
+                                   if "provenance" in ind.columns else np.full(len(ind), "", dtype=object)),
+                }
+        key = (int(year), indicator, level)
+        if key not in self._indicator_tables:
+            raw = self._indicators
+            if raw:
+                m = (raw["year"] == key[0]) & (raw["indicator"] == indicator) & (raw["unit_level"] == level)
+                idx = np.flatnonzero(m)
+            else:
+                idx = np.zeros(0, dtype=np.int64)
+            codes = pd.Index(raw["unit_code"][idx] if raw else np.zeros(0, dtype=object), dtype=object)
+            keep = ~codes.duplicated(keep="last")
+            prov = raw["provenance"][idx][keep] if raw else np.zeros(0, dtype=object)
+            self._indicator_tables[key] = pd.DataFrame({
+                "value": raw["value"][idx][keep] if raw else np.zeros(0),
+                "provenance": prov,
+                "prov_rank": np.array([PROVENANCE_RANK.get(p, -1) for p in prov], dtype=np.int64),
+            }, index=codes[keep])
+        return self._indicator_tables[key]
 
     def __getitem__(self, level: str) -> pd.DataFrame:
         return self.tables[level]
 
+    def parent_positions(self, member_level: str, parent_level: str) -> np.ndarray:
+        """Row of the enclosing ``parent_level`` unit for each ``member_level`` unit (−1: none)."""
+        key = (member_level, parent_level)
+        if key not in self._parents:
+            members = self.tables[member_level]
+            if parent_level == "city":
+                pos = np.zeros(len(members), dtype=np.int64)
+            else:
+                col = {"county": "county_code", "township": "township_code"}[parent_level]
+                pos = self.tables[parent_level].index.get_indexer(pd.Index(members[col].to_numpy(dtype=object)))
+            self._parents[key] = pos
+        return self._parents[key]
+
+    def condition_masks(self, condition, level: str) -> tuple[np.ndarray, np.ndarray]:
+        """(applicable, no_data) masks of a unit condition over ``units[level]`` (cached).
+
+        A unit whose condition fields are missing (NaN) is ``no_data``, not "not applicable".
+        """
+        key = (condition, level)
+        if key not in self._conditions:
+            units = self.tables[level]
+            n = len(units)
+            if condition is None:
+                self._conditions[key] = (np.ones(n, dtype=bool), np.zeros(n, dtype=bool))
+            else:
+                applicable = condition.mask(units)
+                nodata = units[sorted(condition.fields)].isna().any(axis=1).to_numpy()
+                self._conditions[key] = (applicable & ~nodata, nodata)
+        return self._conditions[key]
+
+    def arrays(self, level: str) -> dict[str, np.ndarray]:
+        """The id columns of a level as object arrays (cached: rows are built from them)."""
+        if level not in self._arrays:
+            df = self.tables[level]
+            self._arrays[level] = {c: df[c].to_numpy(dtype=object) for c in _ID_COLUMNS}
+        return self._arrays[level]
+
 
 class YearIndex:
-    """Facilities of one inventory year with memoised counts and sums per unit.
+    """Facilities of one inventory year, with memoised per-unit counts and sums.
+
+    Each facility's position in every unit table (by its code attributes) is computed
+    once; counts, sums and worst provenance per unit are then ``numpy.bincount`` /
+    ``maximum.at`` over those positions. Every per-unit method returns an array aligned
+    with the rows of ``units[level]``.
 
     Parameters
     ----------
     ds : Dataset
     year : int
         An inventory year present in ``ds.facilities``.
+    units : UnitTables
+        The unit tables of ``ds`` (positions refer to their rows).
     """
 
-    def __init__(self, ds: Dataset, year: int):
+    def __init__(self, ds: Dataset, year: int, units: UnitTables):
         if year not in ds.years:
             raise EvaluationError(f"year {year} is not an inventory year of dataset {ds.name!r} ({ds.years})")
         self.year = int(year)
+        self.units = units
         raw = ds.facilities_for(year)
         fac = pd.DataFrame({c: _text_col(raw, c) for c in _TEXT_FACILITY_COLS})
         for col in ("capacity", "building_area_m2", "daily_visitors"):
@@ -141,86 +206,119 @@ class YearIndex:
             fac[col] = raw[col].to_numpy() if col in raw.columns else None
         served = set(fac.loc[fac["type"] == "mother_baby_room", "serves_place_id"]) - {""}
         fac["has_mother_baby_room"] = (fac["type"] == "public_place") & fac["facility_id"].isin(served)
-        fac["city_code"] = CITY_CODE
-        fac["prov_rank"] = fac["provenance"].map(PROVENANCE_RANK).fillna(3).astype(int)
+        fac["prov_rank"] = fac["provenance"].map(PROVENANCE_RANK).fillna(3).astype(np.int64)
         self.facilities = fac
+        self.positions: dict[str, np.ndarray] = {"city": np.zeros(len(fac), dtype=np.int64)}
+        for level, col in UNIT_KEY.items():
+            self.positions[level] = units[level].index.get_indexer(pd.Index(fac[col].to_numpy(dtype=object)))
+        # small integer codes: comparing ints is much cheaper than comparing text
+        self._codes: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+        for col in ("type", "tier", "level"):
+            codes, uniques = pd.factorize(fac[col].to_numpy(dtype=object))
+            self._codes[col] = (codes, {u: i for i, u in enumerate(uniques)})
+        self._rank = fac["prov_rank"].to_numpy()
         self.layer_provenance = (
             ds.layer_provenance.get(f"facilities_{year}") or ds.layer_provenance.get("facilities")
             or worst_provenance(fac["provenance"].unique()) or "synthetic"
         )
         self._memo: dict[tuple, Any] = {}
 
+    @property
+    def layer_rank(self) -> int:
+        """Provenance rank of the facility layer of this year."""
+        return PROVENANCE_RANK.get(self.layer_provenance, 3)
+
     # -------------------------------------------------------------------- selection
-    def select(self, sel: FacilitySelector, unit_level: str, condition=None) -> pd.DataFrame:
-        """Facilities matching ``sel`` (``level = "same"`` → ``unit_level``) and ``condition``."""
-        key = ("select", sel, unit_level, condition)
+    def mask(self, sel: FacilitySelector, unit_level: str, condition=None, numerator=None) -> np.ndarray:
+        """Boolean mask over this year's facilities: ``sel`` (``level = "same"`` → ``unit_level``),
+        then ``condition`` and ``numerator`` (facility conditions)."""
+        key = ("mask", sel, unit_level, condition, numerator)
         if key not in self._memo:
-            fac = self.facilities
-            mask = (fac["type"] == sel.type).to_numpy().copy()
-            if sel.tier is not None:
-                mask &= (fac["tier"] == sel.tier).to_numpy()
-            if sel.level is not None:
-                mask &= (fac["level"] == (unit_level if sel.level == SAME_LEVEL else sel.level)).to_numpy()
-            sub = fac[mask]
-            if condition is not None:
-                sub = sub[condition.mask(sub)]
-            self._memo[key] = sub
+            if numerator is not None:
+                m = self.mask(sel, unit_level, condition).copy()
+                idx = np.flatnonzero(m)
+                m[idx] = numerator.mask(self.facilities.iloc[idx])
+            elif condition is not None:
+                m = self.mask(sel, unit_level).copy()
+                idx = np.flatnonzero(m)
+                m[idx] = condition.mask(self.facilities.iloc[idx])
+            else:
+                m = self._is("type", sel.type)
+                if sel.tier is not None:
+                    m &= self._is("tier", sel.tier)
+                if sel.level is not None:
+                    m &= self._is("level", unit_level if sel.level == SAME_LEVEL else sel.level)
+            self._memo[key] = m
         return self._memo[key]
 
-    def _group(self, sub: pd.DataFrame, unit_level: str) -> pd.core.groupby.DataFrameGroupBy:
-        return sub.groupby("city_code" if unit_level == "city" else UNIT_KEY[unit_level], sort=False)
+    def _is(self, col: str, value: str) -> np.ndarray:
+        codes, lookup = self._codes[col]
+        return codes == lookup.get(value, -2)
 
-    def count(self, sel: FacilitySelector, unit_level: str, condition=None, numerator=None) -> pd.Series:
-        """Number of matching facilities per unit code (units without any are absent)."""
+    def select(self, sel: FacilitySelector, unit_level: str, condition=None) -> pd.DataFrame:
+        """The matching facilities (plain DataFrame, no geometry)."""
+        return self.facilities[self.mask(sel, unit_level, condition)]
+
+    def _pos(self, m: np.ndarray, unit_level: str) -> tuple[np.ndarray, np.ndarray]:
+        pos = self.positions[unit_level][m]
+        keep = pos >= 0
+        return pos[keep], keep
+
+    def count(self, sel: FacilitySelector, unit_level: str, condition=None, numerator=None) -> np.ndarray:
+        """Number of matching facilities per unit (float array aligned with ``units[level]``)."""
         key = ("count", sel, unit_level, condition, numerator)
         if key not in self._memo:
-            sub = self.select(sel, unit_level, condition)
-            if numerator is not None:
-                sub = sub[numerator.mask(sub)]
-            self._memo[key] = self._group(sub, unit_level).size()
+            pos, _ = self._pos(self.mask(sel, unit_level, condition, numerator), unit_level)
+            self._memo[key] = np.bincount(pos, minlength=len(self.units[unit_level])).astype(float)
         return self._memo[key]
 
-    def total(self, sel: FacilitySelector, column: str, unit_level: str) -> pd.Series:
-        """Σ ``column`` of matching facilities per unit code (missing values count as 0)."""
+    def total(self, sel: FacilitySelector, column: str, unit_level: str) -> np.ndarray:
+        """Σ ``column`` of matching facilities per unit (missing values count as 0)."""
         key = ("total", sel, column, unit_level)
         if key not in self._memo:
-            sub = self.select(sel, unit_level)
-            self._memo[key] = self._group(sub, unit_level)[column].sum(min_count=0)
+            m = self.mask(sel, unit_level)
+            pos, keep = self._pos(m, unit_level)
+            w = np.nan_to_num(self.facilities[column].to_numpy(dtype=float)[m][keep], nan=0.0)
+            self._memo[key] = np.bincount(pos, weights=w, minlength=len(self.units[unit_level]))
         return self._memo[key]
 
-    def missing_count(self, sel: FacilitySelector, column: str, unit_level: str) -> pd.Series:
+    def missing_count(self, sel: FacilitySelector, column: str, unit_level: str) -> np.ndarray:
         """Number of matching facilities per unit whose ``column`` is missing."""
         key = ("missing", sel, column, unit_level)
         if key not in self._memo:
-            sub = self.select(sel, unit_level)
-            self._memo[key] = sub[column].isna().groupby(sub[self._key(unit_level)]).sum()
+            m = self.mask(sel, unit_level)
+            pos, keep = self._pos(m, unit_level)
+            w = np.isnan(self.facilities[column].to_numpy(dtype=float)[m][keep]).astype(float)
+            self._memo[key] = np.bincount(pos, weights=w, minlength=len(self.units[unit_level])).astype(np.int64)
         return self._memo[key]
 
-    def provenance(self, sel: FacilitySelector, unit_level: str, codes: pd.Index) -> np.ndarray:
-        """Worst record provenance of the matching facilities of each unit in ``codes``.
+    def provenance_rank(self, sel: FacilitySelector, unit_level: str) -> np.ndarray:
+        """Worst record provenance (rank 0 real … 3 synthetic) of each unit's matching facilities.
 
         Units without a matching facility get the facility layer's provenance: the
         absence of a facility rests on the inventory.
         """
         key = ("prov", sel, unit_level)
         if key not in self._memo:
-            sub = self.select(sel, unit_level)
-            self._memo[key] = self._group(sub, unit_level)["prov_rank"].max()
-        ranks = self._memo[key].reindex(codes)
-        base = PROVENANCE_RANK.get(self.layer_provenance, 3)
-        vals = np.maximum(ranks.fillna(base).to_numpy(dtype=int), 0)
-        names = np.array([_RANK_NAME[i] for i in range(4)], dtype=object)
-        return names[vals]
+            m = self.mask(sel, unit_level)
+            pos, keep = self._pos(m, unit_level)
+            out = np.full(len(self.units[unit_level]), -1, dtype=np.int64)
+            np.maximum.at(out, pos, self._rank[m][keep])
+            out[out < 0] = self.layer_rank
+            self._memo[key] = out
+        return self._memo[key]
 
-    @staticmethod
-    def _key(unit_level: str) -> str:
-        return "city_code" if unit_level == "city" else UNIT_KEY[unit_level]
+    def provenance(self, sel: FacilitySelector, unit_level: str) -> np.ndarray:
+        """As :meth:`provenance_rank`, as names (``real`` … ``synthetic``)."""
+        return PROVENANCE_NAMES[self.provenance_rank(sel, unit_level)]
 
 
 def _text_col(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A text column as an object array: missing → "", surrounding blanks stripped."""
     if col not in df.columns:
         return np.full(len(df), "", dtype=object)
-    return df[col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    arr = df[col].to_numpy(dtype=object, na_value="")
+    return np.array([v.strip() if isinstance(v, str) else ("" if v is None else str(v)) for v in arr], dtype=object)
 
 
 # ----------------------------------------------------------------------------- caches
@@ -248,7 +346,8 @@ def unit_tables(ds: Dataset) -> UnitTables:
 
 def year_index(ds: Dataset, year: int) -> YearIndex:
     """Cached :class:`YearIndex` of ``ds`` for ``year`` (per dataset object, revision, year)."""
-    return _cached(_YEARS, (id(ds), ds.revision, int(year)), ds, lambda: YearIndex(ds, int(year)))
+    return _cached(_YEARS, (id(ds), ds.revision, int(year)), ds,
+                   lambda: YearIndex(ds, int(year), unit_tables(ds)))
 
 
 def clear_caches() -> None:

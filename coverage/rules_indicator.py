@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from coverage.rules import UNIT_NAME_ZH, RowBlock, applicability, make_rows, provenance_text
+from coverage.rules import UNIT_NAME_ZH, RowBlock, make_rows, provenance_text, unit_applicability
 from coverage.targets import COUNT_INDICATORS, PlanTarget
 from layers import vocab
 
@@ -37,10 +37,12 @@ def indicator(target: PlanTarget, ctx) -> RowBlock:
     """
     level = vocab.INDICATORS[target.indicator]
     units = ctx.units[level]
-    vals = ctx.units.indicator_table(ctx.year, target.indicator, level).reindex(units.index)
-    value = vals["value"].to_numpy(dtype=float)
+    table = ctx.units.indicator_table(ctx.year, target.indicator, level)
+    pos = table.index.get_indexer(units.index)
+    found = pos >= 0
+    value = np.where(found, table["value"].to_numpy(dtype=float)[pos], np.nan)
     is_count = target.indicator in COUNT_INDICATORS
-    applicable, nodata = applicability(target.condition, units)
+    applicable, nodata = unit_applicability(target.condition, ctx, level)
     if target.band is not None:
         lo, hi = target.band
         gap = np.where(value < lo, lo - value, np.where(value > hi, value - hi, 0.0))
@@ -73,9 +75,11 @@ def indicator(target: PlanTarget, ctx) -> RowBlock:
     if target.action_zh:
         bad = status == "not_met"
         action[bad] = [target.action_zh.format(n=int(np.ceil(s))) for s in shortfall[bad]]
-    prov = vals["provenance"].astype("string").fillna("").to_numpy(dtype=object)
-    layer = ctx.dataset.layer_provenance.get("indicators", "")
-    prov = np.where(prov == "", layer or "none", prov)
+    from coverage.rules_index import PROVENANCE_RANK
+
+    layer = PROVENANCE_RANK.get(ctx.dataset.layer_provenance.get("indicators", ""), 3)
+    prov = np.where(found, table["prov_rank"].to_numpy(dtype=np.int64)[pos], -1)
+    prov[prov < 0] = layer
     cond = f"（仅{target.condition.text}）" if target.condition else ""
     return make_rows(
         target, ctx, level, units, status=status, required=required, actual=value, shortfall=shortfall,

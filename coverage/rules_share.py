@@ -27,9 +27,8 @@ def facility_share(target: PlanTarget, ctx) -> RowBlock:
     frames = []
     for level in target.unit_levels:
         units = ctx.units[level]
-        n = ctx.index.count(sel, level, target.facility_condition).reindex(units.index, fill_value=0).to_numpy(dtype=float)
-        k = ctx.index.count(sel, level, target.facility_condition, target.numerator).reindex(
-            units.index, fill_value=0).to_numpy(dtype=float)
+        n = ctx.index.count(sel, level, target.facility_condition)
+        k = ctx.index.count(sel, level, target.facility_condition, target.numerator)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(n > 0, k / np.maximum(n, 1), np.nan)
         need = np.maximum(ceil_need(p * n) - k, 0.0)
@@ -49,7 +48,7 @@ def facility_share(target: PlanTarget, ctx) -> RowBlock:
         frames.append(make_rows(
             target, ctx, level, units, status=status, required=p, actual=share, shortfall=need,
             shortfall_unit=target.shortfall_unit or "upgrades", action=action,
-            provenance=provenance_text(ctx.index.provenance(sel, level, units.index)),
+            provenance=provenance_text(ctx.index.provenance_rank(sel, level)),
             method=(f"{ctx.year}年本{UNIT_NAME_ZH[level]}{name}{cond}中满足“{target.numerator.text}”"
                     f"的占比≥{p:.0%}；缺口=ceil({p:g}×总数)−已满足数"),
         ))
