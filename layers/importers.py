@@ -123,12 +123,10 @@ class FacilityImport:
         if driver is None:
             raise ImportInputError(f"{out}: output must end in .geojson or .gpkg / 输出格式须为 .geojson 或 .gpkg")
         out.parent.mkdir(parents=True, exist_ok=True)
-        gdf = self.facilities.copy()
-        for col in ("is_inclusive", "has_reading_area"):
-            gdf[col] = gdf[col].astype(object).where(gdf[col].notna(), None)
         if out.exists():
             out.unlink()
-        gdf.to_file(out, driver=driver, engine="pyogrio")
+        # nullable booleans are written as JSON true/false/null (GeoPackage: 1/0/NULL)
+        self.facilities.to_file(out, driver=driver, engine="pyogrio")
         paths = {
             "layer": out,
             "rejects": out.with_name(out.stem + ".rejects.csv"),

@@ -197,6 +197,7 @@ def test_written_layer_and_reports_round_trip(ds, tmp_path: Path) -> None:
     assert len(back) == 8 and back.columns[:4].tolist() == ["源文件行号", "字段", "原因", "reason"]
     layer = gpd.read_file(paths["layer"])
     assert layer.crs.to_epsg() == 4326 and len(layer) == 7
+    assert '"is_inclusive": true' in paths["layer"].read_text(encoding="utf-8")  # a JSON boolean
     assert set(FACILITY_COLUMNS) <= set(layer.columns)
     # the imported layer is a valid facility layer of a dataset folder
     root = tmp_path / "ds"
