@@ -87,6 +87,8 @@ class Locator:
         self.village_xy = {code: (g.x, g.y) for code, g in zip(v["code"], v.geometry.values)}
         real = v["provenance"] == "real" if "provenance" in v else np.zeros(len(v), bool)
         self.village_real = set(v.loc[real, "code"])
+        seat_prov = t["seat_provenance"] if "seat_provenance" in t else ["estimated"] * len(t)
+        self.seat_real = {code for code, prov in zip(t["code"], seat_prov) if prov == "real"}
         seats = {}
         for code, geom, slon, slat in zip(
             t["code"], t.geometry.values,
@@ -319,8 +321,9 @@ class Locator:
             precision = "village"
         elif twp:
             lon, lat = self.seats[twp]
-            flg.append(_issue("lon", "无坐标，按乡镇（街道）名称定位到乡镇驻地",
-                              "no coordinates; placed at the township seat"))
+            real = twp in self.seat_real
+            flg.append(_issue("lon", "无坐标，按乡镇（街道）名称定位到乡镇驻地" + ("" if real else "（驻地为估算位置）"),
+                              "no coordinates; placed at the township seat" + ("" if real else " (an estimated seat)")))
             precision = "township"
         else:
             rej.append(_issue("lon", "既无坐标也无村（社区）或乡镇（街道）名称，无法定位",

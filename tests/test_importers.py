@@ -410,3 +410,17 @@ def test_invalid_coordinates_are_rejected(ds, tmp_path: Path) -> None:
     assert set(rej.index) == {"甲", "乙", "丙", "戊"}
     assert all("not finite" in rej.loc[n, "reason"] for n in ("甲", "乙", "丙"))
     assert "minutes/seconds must be below 60" in rej.loc["戊", "reason"]
+
+
+def test_township_placement_says_when_the_seat_is_estimated(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(MINI, root)
+    t = gpd.read_file(root / "boundaries" / "townships.geojson")
+    t.loc[t["code"] == "331102200", "seat_provenance"] = "estimated"
+    t.to_file(root / "boundaries" / "townships.geojson", driver="GeoJSON")
+    p = _csv(tmp_path, "名称,类型,乡镇\n甲,儿童之家,太平乡\n乙,儿童之家,联城街道\n")
+    res = import_facilities(p, load_dataset(root))
+    flags = res.facilities.set_index("name")["import_flags"]
+    assert flags["甲"].endswith("placed at the township seat (an estimated seat)")
+    assert flags["乙"].endswith("placed at the township seat")
+    assert res.facilities.set_index("name").loc["乙"].geometry.coords[0] == (119.852161, 28.465462)
