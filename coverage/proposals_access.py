@@ -190,12 +190,14 @@ def access_instance(ds, target, year: int | None = None, network=None,
 def propose_access(ds, target, *, p: int | None = None, share: float | None = None,
                    year: int | None = None, network=None, time_limit_s: float = 60.0,
                    progress: bool = False, costs: dict[str, Any] | None = None,
-                   candidates: tuple[str, ...] = ("villages", "public_places")) -> ProposalSet:
+                   candidates: tuple[str, ...] = ("villages", "public_places"),
+                   method: str = "milp") -> ProposalSet:
     """New sites for an ``access`` target: MCLP with ``p`` sites, or LSCP reaching ``share``.
 
-    ``share`` defaults to the target's threshold when neither is given. Returns a
-    :class:`ProposalSet` whose status is the solver's (``optimal`` or ``time_limit`` with
-    the proven gap) and whose actions are new builds at the chosen candidates, each with
+    ``share`` defaults to the target's threshold when neither is given. ``method =
+    "greedy"`` runs only the fast greedy, for instances too large to solve exactly; its
+    ``gap`` is then measured against the LP bound. Returns a :class:`ProposalSet` whose
+    status is the solver's (``optimal``, ``time_limit`` or ``greedy``, with the proven gap) and whose actions are new builds at the chosen candidates, each with
     the people it newly covers (attributed to the site reaching most first, no double
     counting).
     """
@@ -212,7 +214,7 @@ def propose_access(ds, target, *, p: int | None = None, share: float | None = No
         model = MCLP(inst["A"], inst["weights"], p=int(p), **kw)
     else:
         model = LSCP(inst["A"], inst["weights"], share=float(share), **kw)
-    model.solve(time_limit_s=time_limit_s, progress=progress)
+    model.solve(method=method, time_limit_s=time_limit_s, progress=progress)
     out = ProposalSet(method=f"{model.kind or type(model).__name__.lower()}:{inst['method']}",
                       status=model.status, objective=float(model.objective), gap=float(model.gap),
                       provenance=f"{inst['provenance']};costs={costs.get('provenance')}")

@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=int, metavar="Y", help="inventory year (default: the latest)")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
                    help="solver time limit in seconds; the best solution found is kept (default 60)")
+    p.add_argument("--greedy", action="store_true",
+                   help="access targets: fast greedy instead of the exact MILP (gap to the LP bound reported)")
     p.add_argument("--costs", type=Path, metavar="FILE", help="cost table (default data/siting_costs.toml)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="proposals.csv",
@@ -85,7 +87,7 @@ def _select(targets: list[Any], ids: list[str] | None, all_targets: bool) -> lis
 
 def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None, p: int | None,
             share: float | None, all_targets: bool, time_limit_s: float, progress: bool,
-            costs: dict[str, Any]) -> Any:
+            costs: dict[str, Any], greedy: bool = False) -> Any:
     """Dispatch to the proposal function of the target kind (or the joint model)."""
     from coverage._errors import SitingError
     from coverage.evaluate import evaluate
@@ -100,7 +102,7 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
     t = chosen[0]
     if t.kind == "access":
         return propose_access(ds, t, p=p, share=share, year=year, time_limit_s=time_limit_s,
-                              progress=progress, costs=costs)
+                              progress=progress, costs=costs, method="greedy" if greedy else "milp")
     if p is not None or share is not None:
         raise SitingError(f"--p/--share apply to access targets; {t.id} is a {t.kind} target")
     units = evaluate(ds, [t], year=year).units
@@ -138,7 +140,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     ps = propose(ds, targets, chosen, year=year, p=args.p, share=args.share,
                  all_targets=args.all_targets, time_limit_s=args.time_limit, progress=progress,
-                 costs=costs)
+                 costs=costs, greedy=args.greedy)
     out = ps.write_csv(args.output)
     gap = "" if ps.gap != ps.gap else f", {label('optimality_gap')} {ps.gap:.4%}"
     print(f"{label('siting')}: {', '.join(t.id for t in chosen)} — {len(ps.actions)} "

@@ -223,6 +223,9 @@ def test_access_mclp_and_lscp(ds):
     assert {a["edits"][0]["op"] for a in lscp.actions} == {"add_facility"}
     # 60% = 4200: two sites suffice (3000 + 1500 or 3000 + 2500)
     assert len(propose_access(ds, _acc_target(), share=0.6, year=2024).actions) == 2
+    # the greedy variant finds the same optimum here and reports a zero gap to the LP bound
+    g = propose_access(ds, _acc_target(), p=2, year=2024, method="greedy")
+    assert g.status == "greedy" and g.objective == pytest.approx(5500.0) and g.gap == pytest.approx(0.0)
 
 
 # ---------------------------------------------------------------- joint model
@@ -291,3 +294,31 @@ def test_joint_prefers_expansion_and_upgrade_when_cheaper(ds):
     assert ps.total_cost == pytest.approx(60 + 45 + 10 + 10)
     kinds = sorted((a["action"], a["capacity"] or 0) for a in ps.actions)
     assert kinds == [("add_capacity", 30), ("add_capacity", 40), ("upgrade", 0), ("upgrade", 0)]
+
+
+def test_network_coverage_by_hand():
+    """A 4-node line network 0–400–800–1200 m; snapping legs are added to the route."""
+    import scipy.sparse as sp
+    from shapely.geometry import LineString
+
+    from coverage.network import WalkNetwork
+    from coverage.proposals_access import network_coverage
+
+    x0, y0 = 480_000.0, 3_140_000.0
+    xy = np.array([[x0 + k * 400.0, y0] for k in range(4)])
+    u, v = np.array([0, 1, 2]), np.array([1, 2, 3])
+    w = np.full(3, 400.0)
+    g = sp.csr_matrix((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(4, 4))
+    net = WalkNetwork(crs="EPSG:4549", source="hand", provenance="synthetic",
+                      node_osmid=np.arange(4), node_xy=xy, edge_u=u, edge_v=v, edge_length_m=w,
+                      edge_geometry=np.array([LineString([xy[a], xy[b]]) for a, b in zip(u, v)]),
+                      graph=g)
+    demand = np.array([[x0, y0 + 30], [x0 + 1200, y0], [x0 + 800, y0 + 600]])  # last: 600 m off
+    cand = np.array([[x0 + 400, y0 + 40], [x0 + 800, y0]])
+    # routes: d0→c0 30+400+40 = 470, d0→c1 30+800 = 830, d1→c0 800+40 = 840, d1→c1 400
+    A = network_coverage(net, demand, cand, 1000.0, max_snap_m=500.0).toarray()
+    assert A.tolist() == [[True, True], [True, True], [False, False]]
+    A = network_coverage(net, demand, cand, 800.0, max_snap_m=500.0).toarray()
+    assert A.tolist() == [[True, False], [False, True], [False, False]]
+    A = network_coverage(net, demand, cand, 469.0, max_snap_m=500.0).toarray()
+    assert A.tolist() == [[False, False], [False, True], [False, False]]
