@@ -55,88 +55,128 @@ _PRIORITY = {"not_applicable": 1, "met": 2, "no_data": 3, "not_met": 4}
 _BY_PRIORITY = np.array(["", "not_applicable", "met", "no_data", "not_met"], dtype=object)
 
 
+_STATUS_INDEX = {"met": 0, "not_met": 1, "no_data": 2, "not_applicable": 3}
+
+
 def rollup_table(units: pd.DataFrame, targets) -> pd.DataFrame:
     """Per target × year × (county, city) counts and plan-level result (:data:`ROLLUP_COLUMNS`).
 
-    Vectorised: one ``groupby`` for the counts, one for the plan-level combination and
-    a lookup of the own rows, whatever the number of targets.
+    Vectorised with integer group codes (``numpy.bincount`` / ``maximum.at``): the cost
+    grows with the number of rows, not with the number of targets or counties.
     """
     by_target = {t.id: t for t in targets}
     units = units[units["target_id"].isin(list(by_target))]
     if units.empty:
         return pd.DataFrame(columns=list(ROLLUP_COLUMNS))
-    tid = units["target_id"].to_numpy(dtype=object)
+    tcode, tuniq = pd.factorize(units["target_id"].to_numpy(dtype=object))
+    ycode, yuniq = pd.factorize(units["year"].to_numpy(dtype=np.int64))
+    cty = units["county_code"].to_numpy(dtype=object)
+    county_list = sorted(set(cty) - {""})
+    cpos = {c: i for i, c in enumerate(county_list)}
+    ccode = np.array([cpos.get(c, -1) for c in cty], dtype=np.int64)
+    nt, ny, nc = len(tuniq), len(yuniq), len(county_list)
+    g = tcode * ny + ycode                                   # (target, year) group of each row
     level = units["unit_level"].to_numpy(dtype=object)
-    cl_of = {t.id: count_level(t) for t in targets}
-    cl = np.array([cl_of[x] for x in tid], dtype=object) if len(tid) < 1000 else pd.Series(tid).map(cl_of).to_numpy()
-    counted = units[level == cl]
-    # --- the skeleton: every (target, year) × (each county, the city)
-    counties = (units.loc[units["county_code"] != "", ["county_code", "county_name"]]
-                .drop_duplicates("county_code").sort_values("county_code"))
-    pairs = units[["target_id", "year"]].drop_duplicates()
-    pairs = pairs.assign(count_level=pairs["target_id"].map(cl_of))
-    cty = pairs[pairs["count_level"] != "city"].merge(counties, how="cross")
-    cty = cty.rename(columns={"county_code": "unit_code", "county_name": "unit_name"}).assign(level="county")
-    city = pairs.assign(level="city", unit_code=CITY_CODE, unit_name=CITY_NAME)
-    out = pd.concat([cty, city], ignore_index=True)
-    # --- counts of the counted rows
-    status_cols = ["met", "not_met", "no_data", "not_applicable"]
-    c_cty = counted.groupby(["target_id", "year", "county_code", "status"]).size().unstack("status")
-    c_cty = c_cty.reindex(columns=status_cols).fillna(0)
-    c_cty.index = c_cty.index.set_names(["target_id", "year", "unit_code"])
-    c_city = counted.groupby(["target_id", "year", "status"]).size().unstack("status")
-    c_city = c_city.reindex(columns=status_cols).fillna(0)
-    counts = pd.concat([c_cty.assign(level="county").reset_index(),
-                        c_city.assign(level="city", unit_code=CITY_CODE).reset_index()], ignore_index=True)
-    out = out.merge(counts, on=["target_id", "year", "level", "unit_code"], how="left")
-    out[status_cols] = out[status_cols].fillna(0).astype(int)
-    out["n_units"] = out[status_cols].sum(axis=1)
-    # --- combination of plan-level rows inside each unit
-    plan = units[units["is_plan_level"].to_numpy(dtype=bool)]
-    pr = plan.assign(_p=plan["status"].map(_PRIORITY).fillna(0).astype(int))
-    comb_cty = pr[pr["county_code"] != ""].groupby(["target_id", "year", "county_code"])["_p"].max()
-    comb_cty.index = comb_cty.index.set_names(["target_id", "year", "unit_code"])
-    comb_city = pr.groupby(["target_id", "year"])["_p"].max()
-    bad = pr[pr["status"] == "not_met"]
-    sum_cty = bad.groupby(["target_id", "year", "county_code"]).agg(
-        _sum=("shortfall", "sum"), _units=("shortfall_unit", _single))
-    sum_cty.index = sum_cty.index.set_names(["target_id", "year", "unit_code"])
-    sum_city = bad.groupby(["target_id", "year"]).agg(_sum=("shortfall", "sum"), _units=("shortfall_unit", _single))
-    comb = pd.concat([
-        comb_cty.rename("_comb").to_frame().join(sum_cty).assign(level="county").reset_index(),
-        comb_city.rename("_comb").to_frame().join(sum_city).assign(level="city", unit_code=CITY_CODE).reset_index(),
-    ], ignore_index=True)
-    out = out.merge(comb, on=["target_id", "year", "level", "unit_code"], how="left")
-    # --- own rows (the county / city row of the target itself)
-    own = units[np.isin(level, ["county", "city"])][
-        ["target_id", "year", "unit_level", "unit_code", "status", "required", "actual", "shortfall", "shortfall_unit"]
-    ].rename(columns={"unit_level": "level", "status": "_own_status"})
-    own = own.drop_duplicates(["target_id", "year", "level", "unit_code"])
-    out = out.merge(own, on=["target_id", "year", "level", "unit_code"], how="left")
-    # --- decide
-    kind = out["target_id"].map({t.id: t.kind for t in targets}).to_numpy(dtype=object)
-    report = out["target_id"].map({t.id: t.report_only for t in targets}).to_numpy(dtype=bool)
-    plan_here = np.array([lv in by_target[t].plan_levels for t, lv in zip(out["target_id"], out["level"])], dtype=bool)
-    has_own = out["_own_status"].notna().to_numpy()
-    aggregate = np.isin(kind, list(_AGGREGATE_KINDS))
-    combined = _BY_PRIORITY[out["_comb"].fillna(0).astype(int).to_numpy()]
-    use_own = ~aggregate & plan_here & has_own
-    out["plan_status"] = np.where(report, "not_applicable", np.where(use_own, out["_own_status"].astype(object), combined))
-    own_values = has_own & (~aggregate | (out["count_level"] == out["level"]).to_numpy())
-    additive = out["_units"].isin(list(_ADDITIVE_UNITS)).to_numpy()
-    for col in ("required", "actual"):
-        out[col] = np.where(own_values, out[col], np.nan)
-    out["shortfall"] = np.where(own_values, out["shortfall"],
-                                np.where(additive, out["_sum"].fillna(0.0), np.nan))
-    out["shortfall_unit"] = np.where(own_values, out["shortfall_unit"], out["_units"].fillna("")).astype(object)
-    out["shortfall_unit"] = out["shortfall_unit"].fillna("")
-    out["year"] = out["year"].astype(int)
-    return out.loc[:, list(ROLLUP_COLUMNS)].reset_index(drop=True)
+    status = units["status"].to_numpy(dtype=object)
+    scode = np.array([_STATUS_INDEX.get(x, 3) for x in status], dtype=np.int64)
+    prio = np.array([_PRIORITY.get(x, 0) for x in status], dtype=np.int64)
+    cl_t = np.array([count_level(by_target[t]) for t in tuniq], dtype=object)
+    counted = level == cl_t[tcode]
+    in_cty = ccode >= 0
+    # counts of counted rows per (group, county) and per group (city)
+    m = counted & in_cty
+    cnt_cty = np.bincount((g[m] * nc + ccode[m]) * 4 + scode[m], minlength=nt * ny * nc * 4).reshape(-1, 4)
+    cnt_city = np.bincount(g[counted] * 4 + scode[counted], minlength=nt * ny * 4).reshape(-1, 4)
+    # plan-level combination and additive shortfall of not-met plan rows
+    plan = units["is_plan_level"].to_numpy(dtype=bool)
+    comb_cty = np.zeros(nt * ny * nc, dtype=np.int64)
+    pm = plan & in_cty
+    np.maximum.at(comb_cty, g[pm] * nc + ccode[pm], prio[pm])
+    comb_city = np.zeros(nt * ny, dtype=np.int64)
+    np.maximum.at(comb_city, g[plan], prio[plan])
+    short = units["shortfall"].to_numpy(dtype=float)
+    ucode, uuniq = pd.factorize(units["shortfall_unit"].to_numpy(dtype=object))
+    bad = plan & (scode == 1)
+    bc = bad & in_cty
+    sum_cty = np.bincount(g[bc] * nc + ccode[bc], weights=np.nan_to_num(short[bc]), minlength=nt * ny * nc)
+    sum_city = np.bincount(g[bad], weights=np.nan_to_num(short[bad]), minlength=nt * ny)
+    umin_cty, umax_cty = _minmax(g[bc] * nc + ccode[bc], ucode[bc], nt * ny * nc)
+    umin_city, umax_city = _minmax(g[bad], ucode[bad], nt * ny)
+    # own rows: the county's / the city's own row of the target
+    own_cty = np.full(nt * ny * nc, -1, dtype=np.int64)
+    oc = (level == "county") & in_cty
+    own_cty[g[oc] * nc + ccode[oc]] = np.flatnonzero(oc)
+    own_city = np.full(nt * ny, -1, dtype=np.int64)
+    ocity = level == "city"
+    own_city[g[ocity]] = np.flatnonzero(ocity)
+    # assemble: every (target, year) present × (each county unless counted city-wide, the city)
+    present = np.unique(g)
+    names = dict(zip(cty, units["county_name"].to_numpy(dtype=object)))
+    gi, ci, lv = [], [], []
+    for gg in present:
+        if cl_t[gg // ny] != "city":
+            gi.append(np.full(nc, gg))
+            ci.append(np.arange(nc))
+            lv.append(np.full(nc, "county", dtype=object))
+        gi.append(np.array([gg]))
+        ci.append(np.array([-1]))
+        lv.append(np.array(["city"], dtype=object))
+    gi, ci, lv = np.concatenate(gi), np.concatenate(ci), np.concatenate(lv)
+    is_city = ci < 0
+    slot = np.where(is_city, gi, gi * nc + np.maximum(ci, 0))
+    counts = np.where(is_city[:, None], cnt_city[gi], cnt_cty[np.where(is_city, 0, slot)])
+    comb = np.where(is_city, comb_city[gi], comb_cty[np.where(is_city, 0, slot)])
+    ssum = np.where(is_city, sum_city[gi], sum_cty[np.where(is_city, 0, slot)])
+    umin = np.where(is_city, umin_city[gi], umin_cty[np.where(is_city, 0, slot)])
+    umax = np.where(is_city, umax_city[gi], umax_cty[np.where(is_city, 0, slot)])
+    own = np.where(is_city, own_city[gi], own_cty[np.where(is_city, 0, slot)])
+    tids = tuniq[gi // ny]
+    tobj = [by_target[t] for t in tids]
+    kind_aggr = np.array([t.kind in _AGGREGATE_KINDS for t in tobj], dtype=bool)
+    report = np.array([t.report_only for t in tobj], dtype=bool)
+    plan_here = np.array([lvl in t.plan_levels for t, lvl in zip(tobj, lv)], dtype=bool)
+    has_own = own >= 0
+    own_i = np.where(has_own, own, 0)
+    own_status = status[own_i]
+    combined = _BY_PRIORITY[comb]
+    use_own = ~kind_aggr & plan_here & has_own
+    plan_status = np.where(report, "not_applicable", np.where(use_own, own_status, combined)).astype(object)
+    cl_rows = cl_t[gi // ny]
+    own_values = has_own & (~kind_aggr | (cl_rows == lv))
+    single = (umin == umax) & (umin >= 0)
+    sunit_sum = np.where(single, uuniq[np.maximum(umin, 0)] if len(uuniq) else "", "").astype(object)
+    additive = np.isin(sunit_sum, list(_ADDITIVE_UNITS))
+    req = units["required"].to_numpy(dtype=float)
+    act = units["actual"].to_numpy(dtype=float)
+    sunit_own = units["shortfall_unit"].to_numpy(dtype=object)
+    county_codes = np.array(county_list + [""], dtype=object)
+    unit_code = np.where(is_city, CITY_CODE, county_codes[ci])
+    out = pd.DataFrame({
+        "target_id": tids,
+        "year": yuniq[gi % ny].astype(int),
+        "level": lv,
+        "unit_code": unit_code,
+        "unit_name": np.array([CITY_NAME if c == CITY_CODE else names.get(c, "") for c in unit_code], dtype=object),
+        "count_level": cl_rows,
+        "n_units": counts.sum(axis=1),
+        "met": counts[:, 0], "not_met": counts[:, 1], "no_data": counts[:, 2], "not_applicable": counts[:, 3],
+        "plan_status": plan_status,
+        "required": np.where(own_values, req[own_i], np.nan),
+        "actual": np.where(own_values, act[own_i], np.nan),
+        "shortfall": np.where(own_values, short[own_i], np.where(additive, ssum, np.nan)),
+        "shortfall_unit": np.where(own_values, sunit_own[own_i], sunit_sum).astype(object),
+    })
+    return out.loc[:, list(ROLLUP_COLUMNS)]
 
 
-def _single(values: pd.Series) -> str:
-    uniq = pd.unique(values)
-    return str(uniq[0]) if len(uniq) == 1 else ""
+def _minmax(keys: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-key minimum and maximum of integer values (−1 / −1 where a key has none)."""
+    lo = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(size, -1, dtype=np.int64)
+    np.minimum.at(lo, keys, values)
+    np.maximum.at(hi, keys, values)
+    lo[hi < 0] = -1
+    return lo, hi
 
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
