@@ -249,7 +249,10 @@ def display_summary(summary: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     )
     df["shortfall_unit"] = df["shortfall_unit"].map(lambda s: label(str(s), lang) if s else "")
     df["plan_status"] = df["plan_status"].map(lambda s: label(str(s), lang) if s else "—")
-    df["shortfall"] = _numbers(df["shortfall"])
+    df["shortfall"] = [
+        f"{label('max_of_units', lang)}{_number(v)}" if is_max else _number(v)
+        for v, is_max in zip(summary["shortfall"], summary["shortfall_is_max"])
+    ]
     df["provenance"] = df["provenance"].map(lambda p: _translate_provenance(p, lang))
     return df.rename(columns={c: label(k, lang) for c, k in SUMMARY_HEADERS.items()})
 

@@ -518,7 +518,7 @@ _SUMMARY_INPUT = ("target_id", "unit_level", "unit_code", "county_code", "year",
                   "shortfall", "shortfall_unit", "is_plan_level", "provenance")
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "target_id", "target_label", "unit_level", "n_units", "met", "not_met", "no_data",
-    "not_applicable", "shortfall", "shortfall_unit", "plan_status", "provenance",
+    "not_applicable", "shortfall", "shortfall_unit", "shortfall_is_max", "plan_status", "provenance",
 )
 
 
@@ -572,8 +572,10 @@ def summary_table(
     -------
     DataFrame
         :data:`SUMMARY_COLUMNS`: ``n_units`` = met + not met (units evaluated); ``no_data``
-        and ``not_applicable`` counted apart; ``shortfall`` summed over unmet units for
-        additive units, the largest gap for percentage points; ``plan_status`` empty where
+        and ``not_applicable`` counted apart; ``shortfall`` is the roll-up's (the city's or
+        county's own shortfall where the plan states a result there, else the sum over its
+        unmet plan-level units); without one, the sum over unmet units for additive units
+        and the largest gap for percentage points (``shortfall_is_max``); ``plan_status`` empty where
         the plan states no result at that scope; ``provenance`` merged over the rows used.
         For one county, targets with no row in that county, or that the plan states only
         city-wide (roll-up ``count_level`` city), are left out.
@@ -615,8 +617,15 @@ def summary_table(
             st = sub["status"].value_counts()
             counts = {k: int(st.get(k, 0)) for k in ("met", "not_met", "no_data", "not_applicable")}
             status = plan_status.get(tid, "")
+        rolled = _num(r.get("shortfall")) if r is not None else float("nan")
         short = pd.to_numeric(_col(counted[counted["status"] == "not_met"], "shortfall"), errors="coerce")
-        total = short.sum() if unit in ADDITIVE_UNITS else (short.max() if len(short) else 0.0)
+        is_max = False
+        if not np.isnan(rolled):
+            total = rolled
+        elif unit in ADDITIVE_UNITS:
+            total = short.sum()
+        else:
+            total, is_max = (short.max() if len(short) else 0.0), bool(len(short))
         rows_out.append({
             "target_id": tid,
             "target_label": labels.get(tid, tid),
@@ -625,6 +634,7 @@ def summary_table(
             **counts,
             "shortfall": float(total) if pd.notna(total) else 0.0,
             "shortfall_unit": unit,
+            "shortfall_is_max": is_max,
             "plan_status": status,
             "provenance": _merge_provenance(pd.unique(_col(sub, "provenance"))),
         })

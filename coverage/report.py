@@ -345,9 +345,11 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
         label("units_met", lang): summary["met"],
         label("units_not_met", lang): summary["not_met"],
         label("units_no_data", lang): summary["no_data"],
-        label("shortfall", lang): [f"{_number(v)}{label(u, lang) if u else ''}" if n else ""
-                                   for v, u, n in zip(summary["shortfall"], summary["shortfall_unit"],
-                                                      summary["not_met"])],
+        label("shortfall", lang): [
+            f"{label('max_of_units', lang) if m else ''}{_number(v)}{label(u, lang) if u else ''}" if n else ""
+            for v, u, n, m in zip(summary["shortfall"], summary["shortfall_unit"], summary["not_met"],
+                                  summary["shortfall_is_max"])
+        ],
         label("plan_status", lang): summary["plan_status"].map(lambda v: label(v, lang) if v else "—"),
     })
     numeric = [label(k, lang) for k in ("units_evaluated", "units_met", "units_not_met", "units_no_data")]

@@ -126,7 +126,8 @@ def format_summary(summary: Any, lang: str = "zh") -> str:
                                      "target_label")]
     rows = []
     for r in summary.itertuples(index=False):
-        short = f"{_number(r.shortfall)}{label(r.shortfall_unit, lang)}" if r.not_met else "0"
+        prefix = label("max_of_units", lang) if r.shortfall_is_max else ""
+        short = f"{prefix}{_number(r.shortfall)}{label(r.shortfall_unit, lang)}" if r.not_met else "0"
         rows.append([
             r.target_id,
             "/".join(label(p, lang) for p in str(r.unit_level).split("/") if p),

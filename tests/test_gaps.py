@@ -328,7 +328,8 @@ def test_summary_counts():
     assert s.loc["mch_institution_city_county", "plan_status"] == ""
     assert s.loc["mch_institution_city_county", "unit_level"] == "county/city"
     wv = s.loc["women_village_committee_30"]
-    assert (wv["not_met"], wv["shortfall"], wv["shortfall_unit"]) == (2, 10.0, "pp")
+    assert (wv["not_met"], wv["shortfall"], wv["shortfall_unit"], wv["shortfall_is_max"]) == (2, 10.0, "pp", True)
+    assert not s.loc["child_home_every_village", "shortfall_is_max"]
 
 
 def test_summary_for_one_county():
@@ -387,9 +388,9 @@ def test_summary_reads_the_evaluator_rollup():
     assert (ch["unit_level"], ch["n_units"], ch["no_data"], ch["plan_status"], ch["shortfall"]) == (
         "village", 5, 1, "not_met", 3.0)
     mch = s.loc["mch_institution_city_county"]
-    # counties only (the city's own row is not counted), shortfall of the unmet county
+    # counties only (the city's own row is not counted); the city-wide shortfall is the roll-up's
     assert (mch["unit_level"], mch["n_units"], mch["met"], mch["not_met"], mch["shortfall"]) == (
-        "county", 2, 1, 1, 1.0)
+        "county", 2, 1, 1, 0.0)
     assert mch["plan_status"] == "met"
     # a target without roll-up rows falls back to counting plan-level rows
     assert s.loc["childcare_slots_per_1000", "n_units"] == 2
