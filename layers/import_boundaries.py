@@ -50,8 +50,11 @@ def detect_dbf_encoding(shp: Path) -> str:
     cpg = shp.with_suffix(".cpg")
     if cpg.is_file():
         text = cpg.read_text(encoding="ascii", errors="ignore").strip()
+        key = re.sub(r"[\s_\-]", "", text.upper())
+        if key in {"936", "CP936", "ANSI936", "GBK", "GB2312", "GB18030"}:
+            return "GB18030"
         if text:
-            return {"936": "GB18030", "GBK": "GB18030", "GB2312": "GB18030"}.get(text.upper(), text)
+            return text
     dbf = shp.with_suffix(".dbf")
     if not dbf.is_file():
         return "UTF-8"

@@ -43,7 +43,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "facility_id": ("编号", "设施编号", "机构编号", "站点编号", "id", "facility_id", "facilityid"),
     "name": ("名称", "设施名称", "机构名称", "站点名称", "场所名称", "单位名称", "name", "facility_name"),
     "type": ("类型", "设施类型", "类别", "设施类别", "机构类型", "type", "facility_type", "category"),
-    "tier": ("等级", "类型等级", "建设等级", "建设类型", "星级", "tier", "grade"),
+    "tier": ("等级", "类型等级", "建设等级", "建设类型", "tier", "grade"),
     "level": ("级别", "层级", "管理级别", "设施级别", "level"),
     "county": ("县市区", "县区", "区县", "县", "所属县市区", "所在县市区", "county", "county_name"),
     "township": ("乡镇街道", "乡镇", "街道", "所属乡镇", "所在乡镇", "所属乡镇街道", "所在乡镇街道",

@@ -58,8 +58,13 @@ def test_gbk_shapefile_without_cpg_matched_by_name(ds, twp, tmp_path: Path) -> N
     assert res.boundaries["match_method"].eq("name").all()
     assert res.count("unmatched") == 0 and res.count("missing") == 0
     # with a .cpg the declared encoding is used
-    shp.with_suffix(".cpg").write_text("936", encoding="ascii")
-    assert detect_dbf_encoding(shp) == "GB18030"
+    for declared in ("936", "GBK", "cp936", "ANSI 936"):
+        shp.with_suffix(".cpg").write_text(declared, encoding="ascii")
+        assert detect_dbf_encoding(shp) == "GB18030"
+    shp.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+    assert detect_dbf_encoding(shp) == "UTF-8"  # a .cpg is trusted (here wrongly: garbled names)
+    assert import_boundaries(shp, ds, "township", encoding="GBK").boundaries["name"].tolist() == [
+        "联城街道", "南明山街道", "太平乡"]
 
 
 def test_utf8_shapefile_is_detected(ds, twp, tmp_path: Path) -> None:
