@@ -158,7 +158,8 @@ def trend(ds: Dataset, targets: PlanTarget | Sequence[PlanTarget] | None = None,
     out["at_risk"] = live & miss
     na = (out["latest_status"] == "not_applicable").to_numpy() | report
     out["risk_label"] = np.where(out["at_risk"], label("trend_flag"),
-                                 np.where(live, "预计可达标", np.where(na | np.isfinite(projected), "", "数据不足")))
+                                 np.where(live, label("trend_on_track"),
+                                          np.where(na | np.isfinite(projected), "", label("trend_insufficient"))))
     return TrendResult(units=out, rollup=_rollup_trend(res, out, years, targets, horizon), years=years, evaluation=res)
 
 
