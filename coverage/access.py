@@ -111,8 +111,8 @@ def nearest_on_network(
     """
     demand_xy = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
     facility_xy = np.asarray(facility_xy, dtype=float).reshape(-1, 2)
-    d_node, d_snap = net.snap(demand_xy)
-    f_node, f_snap = net.snap(facility_xy)
+    d_node, d_snap = net.snap(demand_xy, max_m=max_snap_m)
+    f_node, f_snap = net.snap(facility_xy, max_m=max_snap_m)
     reachable = d_snap <= max_snap_m
     usable = f_snap <= max_snap_m
     k = len(demand_xy)

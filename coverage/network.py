@@ -137,6 +137,7 @@ class WalkNetwork:
     edge_geometry: np.ndarray
     graph: csr_matrix
     _tree: cKDTree | None = field(default=None, repr=False)
+    _tree_order: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -148,9 +149,13 @@ class WalkNetwork:
 
     @property
     def tree(self) -> cKDTree:
-        """KD-tree over the node coordinates (built once)."""
+        """KD-tree over the node coordinates, built once on a spatially sorted copy.
+
+        Tree index ``i`` is node ``self._tree_order[i]``; :meth:`snap` translates.
+        """
         if self._tree is None:
-            self._tree = cKDTree(self.node_xy)
+            self._tree_order = _spatial_order(self.node_xy)
+            self._tree = cKDTree(self.node_xy[self._tree_order])
         return self._tree
 
     def project(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -165,16 +170,20 @@ class WalkNetwork:
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         return _transformer(self.crs, settings.STORAGE_CRS).transform(xy[:, 0], xy[:, 1])
 
-    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def snap(self, xy: np.ndarray, max_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node of each point (exact, KD-tree).
 
-        Large batches are queried in a spatial order (200 m strips) for memory
-        locality, which about halves the query time, and with every core.
+        Large batches are queried in spatial order (200 m strips) for memory locality,
+        which about halves the query time. With ``max_m`` the search is first bounded to
+        that distance; the few points beyond it are queried again without a bound, so
+        the answer is exact either way.
 
         Parameters
         ----------
         xy : ndarray, shape (k, 2)
             Points in the network's CRS (EPSG:4549 for Lishui), metres.
+        max_m : float, optional
+            Expected snapping bound (a speed hint only).
 
         Returns
         -------
@@ -184,17 +193,21 @@ class WalkNetwork:
             Straight-line distance from the point to that node, metres.
         """
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        if len(xy) == 0:
+        k = len(xy)
+        if k == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        if len(xy) < SNAP_SORT_MIN:
-            dist, node = self.tree.query(xy, k=1)
-            return node.astype(np.int64), dist
-        cell = np.floor((xy - xy.min(0)) / 200.0).astype(np.int64)
-        order = np.argsort((cell[:, 0] << 32) | cell[:, 1], kind="stable")
-        d_sorted, n_sorted = self.tree.query(xy[order], k=1, workers=-1)
-        node = np.empty(len(xy), dtype=np.int64)
-        dist = np.empty(len(xy))
-        node[order], dist[order] = n_sorted, d_sorted
+        tree = self.tree
+        order = _spatial_order(xy) if k >= SNAP_SORT_MIN else np.arange(k)
+        q = xy[order]
+        bound = np.inf if max_m is None else float(max_m) * (1 + 1e-9)
+        d_s, i_s = tree.query(q, k=1, distance_upper_bound=bound)
+        miss = ~np.isfinite(d_s)
+        if miss.any():
+            d_s[miss], i_s[miss] = tree.query(q[miss], k=1)
+        node = np.empty(k, dtype=np.int64)
+        dist = np.empty(k)
+        node[order] = self._tree_order[i_s]
+        dist[order] = d_s
         return node, dist
 
     def bounds_lonlat(self) -> tuple[float, float, float, float]:
@@ -274,6 +287,12 @@ class WalkNetwork:
             edge_geometry=geoms,
             graph=graph,
         )
+
+
+def _spatial_order(xy: np.ndarray, cell_m: float = 200.0) -> np.ndarray:
+    """Permutation putting points in 200 m strips, ordered along each strip."""
+    cell = np.floor((xy - xy.min(0)) / cell_m).astype(np.int64)
+    return np.argsort((cell[:, 0] << 32) | cell[:, 1], kind="stable")
 
 
 def _csr_from_edges(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> csr_matrix:
