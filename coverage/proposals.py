@@ -476,6 +476,55 @@ def propose_facility_share(ds, target, units: pd.DataFrame, year: int | None = N
     return out
 
 
+def propose_unit_share(ds, target, units: pd.DataFrame, year: int | None = None,
+                       costs: dict[str, Any] | None = None) -> ProposalSet:
+    """New builds for a ``unit_share`` target (e.g. 托育 in ≥ 50% of urban communities).
+
+    Per failing parent unit (county, then the city with what the counties' picks leave),
+    ``ceil(shortfall)`` of its member units that do not meet the presence condition
+    (``not_met`` member rows of the evaluation) get a new facility, those with the most
+    people of the type's weight (under-3 for 托育) first; ties by code.
+    """
+    costs = costs or load_costs()
+    ftype, tier, level = selector(target)
+    member = getattr(target, "member_level", None) or "village"
+    weight_col = POP_WEIGHT.get(ftype, getattr(target, "population", "pop_total") or "pop_total")
+    out = ProposalSet(method="unit_share_largest_unserved",
+                      provenance=input_provenance(ds, ds.facilities_for(year), costs))
+    if member != "village":
+        out.notes.append(f"{target.id}: member level {member} is not sited (villages only)")
+        out.status = "no_gap"
+        return out
+    t_units = units[units["target_id"] == target.id]
+    open_members = set(t_units.loc[(t_units["unit_level"] == "village") & (t_units["status"] == "not_met"),
+                                   "unit_code"].astype(str))
+    vill = ds.villages[ds.villages["code"].astype(str).isin(open_members)].copy()
+    vill["_w"] = pd.to_numeric(vill[weight_col], errors="coerce").fillna(0)
+    vill = vill.sort_values(["_w", "code"], ascending=[False, True])
+    chosen: set[str] = set()
+    rows = failing_rows(units, target.id)
+    rows = rows[rows["unit_level"].isin(["county", "city"])]
+    rows = rows.assign(_o=rows["unit_level"].map({"county": 0, "city": 1}))
+    for _, row in rows.sort_values(["_o", "unit_code"]).iterrows():
+        lv, code = str(row["unit_level"]), str(row["unit_code"])
+        need = _needed(row) - (len(chosen) if lv == "city" else 0)
+        pool = vill if lv == "city" else vill[vill["county_code"].astype(str) == code]
+        pool = pool[~pool["code"].astype(str).isin(chosen)]
+        if need > len(pool):
+            out.notes.append(f"{target.id} {lv} {code}: needs {need}, only {len(pool)} unserved units")
+        for _, vrow in pool.head(max(need, 0)).iterrows():
+            chosen.add(str(vrow["code"]))
+            act = new_build_action(ds, target, ftype, tier, level, vrow, lv, code, costs,
+                                   f"本单位尚无{label(ftype)}且{label(weight_col)}最多"
+                                   f"（{vrow['_w']:.0f}人）的{label('village')}", weight_col)
+            act["units_fixed"] = [f"{lv}:{code}", f"village:{vrow['code']}"]
+            act["method"] = out.method
+            out.actions.append(act)
+    number_actions(out.actions)
+    out.status = "heuristic" if out.actions else "no_gap"
+    return out
+
+
 def merge_sets(sets: Iterable[ProposalSet], method: str) -> ProposalSet:
     """One proposal set from several (actions renumbered)."""
     out = ProposalSet(method=method)

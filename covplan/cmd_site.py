@@ -6,6 +6,8 @@
 * a presence target: per failing unit, upgrade the basic 儿童之家 serving most children,
   else a new build at the most central village;
 * a facility-share target (示范型 ≥ 15%): upgrades;
+* a unit-share target (托育 in ≥ 50% of urban communities): new builds in the unserved
+  member units with the most people;
 * a capacity target (托位 per 1,000): slots per county and township, and where;
 * an access target: ``--p N`` new sites (maximal covering) or ``--share S`` (fewest sites
   reaching the share; default the target's threshold);
@@ -91,7 +93,7 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
     """Dispatch to the proposal function of the target kind (or the joint model)."""
     from coverage._errors import SitingError
     from coverage.evaluate import evaluate
-    from coverage.proposals import propose_facility_share, propose_presence
+    from coverage.proposals import propose_facility_share, propose_presence, propose_unit_share
     from coverage.proposals_access import propose_access, propose_capacity
     from coverage.proposals_joint import propose_joint
 
@@ -112,8 +114,10 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
         return propose_facility_share(ds, t, units, year, costs)
     if t.kind == "capacity_ratio":
         return propose_capacity(ds, t, units, year, costs)
+    if t.kind == "unit_share":
+        return propose_unit_share(ds, t, units, year, costs)
     raise SitingError(f"target {t.id}: no siting for kind {t.kind!r} "
-                      "(presence, facility_share, capacity_ratio and access are sited)")
+                      "(presence, unit_share, facility_share, capacity_ratio and access are sited)")
 
 
 def cmd_site(args: argparse.Namespace) -> int:

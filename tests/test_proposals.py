@@ -322,3 +322,29 @@ def test_network_coverage_by_hand():
     assert A.tolist() == [[True, False], [False, True], [False, False]]
     A = network_coverage(net, demand, cand, 469.0, max_snap_m=500.0).toarray()
     assert A.tolist() == [[False, False], [False, True], [False, False]]
+
+
+def test_unit_share_new_builds_in_unserved_members(ds):
+    from coverage.proposals import propose_unit_share
+
+    @dataclass(frozen=True)
+    class U:
+        id: str
+        facility: FacilitySelector
+        member_level: str = "village"
+        kind: str = "unit_share"
+
+    t = U("urban_community_childcare_50", FacilitySelector("childcare"))
+    # county 331102 needs 1 more served urban community; the unserved ones (village rows
+    # not_met) are V4 (under-3 45) and, say, V2 (30) → V4; the city row's need of 1 is
+    # met by the county's pick; 331121 needs 2 but has only V7 (45) unserved → 1 + a note
+    units = pd.concat([
+        _rows(t.id, "county", ["331102"], 1.0), _rows(t.id, "county", ["331121"], 2.0),
+        _rows(t.id, "city", ["331100"], 1.0),
+        _rows(t.id, "village", ["331102002001", "331102001002", "331121001002"], 0.0)])
+    ps = propose_unit_share(ds, t, units, 2024)
+    assert [(a["village_code"], a["units_fixed"][0]) for a in ps.actions] == [
+        ("331102002001", "county:331102"), ("331121001002", "county:331121")]
+    assert ps.actions[0]["edits"] == [{"op": "add_facility", "type": "childcare", "village": "331102002001",
+                                       "capacity": load_costs()["capacity"]["new_site_slots"]}]
+    assert ps.notes == ["urban_community_childcare_50 county 331121: needs 2, only 1 unserved units"]
