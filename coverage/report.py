@@ -71,7 +71,11 @@ def _e(value: Any) -> str:
 
 # --------------------------------------------------------------------------- trend
 def _trend_units(trend: Any) -> pd.DataFrame:
-    """All per-unit rows of several inventory years, as one long DataFrame."""
+    """All per-unit rows of several inventory years, as one long DataFrame.
+
+    ``trend`` is a :class:`coverage.trend.TrendResult` (its ``evaluation``), a multi-year
+    EvaluationResult, a ``{year: result}`` mapping or a long DataFrame with a ``year`` column.
+    """
     if trend is None:
         return pd.DataFrame()
     if isinstance(trend, Mapping):
@@ -81,12 +85,15 @@ def _trend_units(trend: Any) -> pd.DataFrame:
             units["year"] = int(year)
             frames.append(units)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    evaluation = getattr(trend, "evaluation", None)
+    if evaluation is not None:
+        return result_units(evaluation)
     if isinstance(trend, pd.DataFrame):
-        return trend
+        return trend if "year" in trend.columns else pd.DataFrame()
     units = getattr(trend, "units", None)
-    if isinstance(units, pd.DataFrame):
+    if isinstance(units, pd.DataFrame) and "year" in units.columns:
         return units
-    msg = f"trend must be a {{year: result}} mapping or a DataFrame, not {type(trend).__name__}"
+    msg = f"trend must be a TrendResult, a {{year: result}} mapping or a DataFrame, not {type(trend).__name__}"
     raise ExportError(msg)
 
 
@@ -142,30 +149,44 @@ def _sparkline(points: list[tuple[int, float]], width: int = 140, height: int = 
     )
 
 
+_MAX_NAMES = 30  # unit names listed per target before "… (N in all)"
+
+
 def _at_risk_table(trend: Any, target_ids: list[str], county: tuple[str, str] | None,
                    labels: dict[str, str], lang: str) -> str:
-    """Units that the trend flags as expected to miss the target (if the trend says so)."""
-    frame = getattr(trend, "flags", None)
-    if not isinstance(frame, pd.DataFrame):
-        frame = trend if isinstance(trend, pd.DataFrame) else None
-    if frame is None:
+    """Units the trend flags 预计达标困难 (``at_risk``), grouped per target and level.
+
+    Reads ``trend.units`` of a TrendResult (or a DataFrame with an ``at_risk`` column).
+    County/city rows are listed by name; for townships and villages, the count and the
+    first :data:`_MAX_NAMES` names (the count says how many there are in all).
+    """
+    frame = getattr(trend, "units", None) if not isinstance(trend, pd.DataFrame) else trend
+    if not isinstance(frame, pd.DataFrame) or "at_risk" not in frame.columns or frame.empty:
         return ""
-    flag_col = next((c for c in ("at_risk", "expected_miss", "warning") if c in frame.columns), None)
-    if flag_col is None:
-        return ""
-    rows = frame[frame[flag_col].fillna(False).astype(bool) & frame["target_id"].isin(target_ids)]
-    if county is not None and "county_code" in rows.columns:
-        rows = rows[rows["county_code"].astype(str) == county[0]]
+    rows = frame[frame["at_risk"].fillna(False).astype(bool) & frame["target_id"].isin(target_ids)]
+    if county is not None:
+        cc = _col_str(rows, "county_code")
+        rows = rows[(cc == county[0]) | (_col_str(rows, "unit_code") == county[0])]
     if rows.empty:
         return ""
-    body = "".join(
-        f"<tr><td>{_e(labels.get(r['target_id'], r['target_id']))}</td><td>{_e(r.get('unit_code'))}</td>"
-        f"<td>{_e(r.get('unit_name'))}</td></tr>"
-        for _, r in rows.iterrows()
-    )
-    head = f"<tr><th>{_e(label('target_label', lang))}</th><th>{_e(label('unit_code', lang))}</th>" \
-           f"<th>{_e(label('unit_name', lang))}</th></tr>"
-    return f"<h2>{_e(label('report_at_risk', lang))}</h2><table>{head}{body}</table>"
+    order = {t: i for i, t in enumerate(target_ids)}
+    levels = {lv: i for i, lv in enumerate(("city", "county", "township", "village"))}
+    body = []
+    groups = rows.groupby(["target_id", "unit_level"], sort=False)
+    for (tid, level), grp in sorted(groups, key=lambda kv: (order.get(kv[0][0], 0), levels.get(kv[0][1], 9))):
+        names = [str(n) for n in _col_str(grp, "unit_name")]
+        shown = "、".join(names[:_MAX_NAMES]) + (f" …（{len(names)}）" if len(names) > _MAX_NAMES else "")
+        body.append(f"<tr><td>{_e(labels.get(tid, tid))}</td><td>{_e(label(str(level), lang))}</td>"
+                    f'<td class="num">{len(grp)}</td><td>{_e(shown)}</td></tr>')
+    head = "".join(f"<th>{_e(label(k, lang))}</th>" for k in ("target_label", "unit_level", "units_at_risk",
+                                                             "unit_name"))
+    return f"<h2>{_e(label('report_at_risk', lang))}</h2><table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _col_str(df: pd.DataFrame, name: str) -> pd.Series:
+    if name not in df.columns:
+        return pd.Series([""] * len(df), index=df.index, dtype=object)
+    return df[name].astype(object).where(df[name].notna(), "").astype(str)
 
 
 # --------------------------------------------------------------------------- map

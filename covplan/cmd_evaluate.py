@@ -5,7 +5,7 @@
 * ``gaps [--county NAME] [--target ID] [--year Y] [--lang zh|en] -o FILE`` — the township
   gap list; the format follows the extension (.xlsx, .csv, .geojson, .gpkg).
 * ``report [--county NAME] [--year Y] -o FILE.html`` — the standalone HTML report, with the
-  trend over every inventory year of the dataset.
+  trend over every inventory year of the dataset and the units flagged 预计达标困难.
 
 The dataset is the global ``--data DIR`` (the embedded one by default); its targets are
 ``DIR/targets`` when that folder exists, else the embedded ``data/targets``.
@@ -193,7 +193,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Write the HTML report (the trend uses every inventory year up to ``--year``)."""
+    """Write the HTML report: ``--year`` (default the latest) for the summary and the map;
+    the trend table and the 预计达标困难 flags use every inventory year of the dataset."""
     from coverage.export import ExportError
     from coverage.gaps import resolve_county
     from coverage.report import write_report
@@ -201,11 +202,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() not in (".html", ".htm"):
         msg = f"cannot write the report to {args.output.name!r}: the file must end in .html"
         raise ExportError(msg)
+    from coverage.trend import trend
+
     ds, targets = _load(args)
     resolve_county(ds, args.county)
-    year = _result_year(ds, args.year)
-    trend = {y: _evaluate(ds, targets, y) for y in ds.years if year is None or y <= year}
-    res = trend[year] if year in trend else _evaluate(ds, targets, year)
-    path = write_report(args.output, ds, res, trend, args.county, targets=targets, lang=args.lang)
+    tr = trend(ds, targets)  # evaluates every inventory year once
+    path = write_report(args.output, ds, tr.evaluation, tr, args.county, targets=targets,
+                        lang=args.lang, year=_result_year(ds, args.year))
     print(f"{path}", file=sys.stderr)
     return 0

@@ -258,6 +258,7 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "inventory_year": {"zh": "设施清单年份", "en": "Inventory year"},
     "selection": {"zh": "范围", "en": "Scope"},
     "max_of_units": {"zh": "最大", "en": "max "},
+    "units_at_risk": {"zh": "预计达标困难单位数", "en": "Units at risk"},
     # --- datasets, layers and imports (layers/, covplan info / import)
     "dataset": {"zh": "数据集", "en": "Dataset"},
     "layer": {"zh": "图层", "en": "Layer"},

@@ -98,13 +98,20 @@ def test_report_escapes_names(tmp_path):
 
 def test_county_report_and_at_risk_units(tmp_path):
     ds, res = make_dataset(), make_result()
-    flags = res.units[res.units["unit_level"] == "township"].copy()
-    flags["at_risk"] = flags["unit_code"].eq(T_YANQUAN)
+    flags = res.units[res.units["unit_level"].isin(["township", "county"])].copy()
+    flags["at_risk"] = flags["unit_code"].isin([T_YANQUAN, "331102", "331121"])
     page = render_report(ds, res, flags, county="莲都区", targets=res.targets)
     assert "<h1>莲都区设施覆盖缺口报告（2024年）</h1>" in page
-    assert "预计2025年达标困难的单位" in page
-    risk = page[page.index("预计2025年达标困难的单位"):]
-    assert f"<td>{T_YANQUAN}</td><td>岩泉街道</td>" in risk and "鹤城街道" not in risk
+    risk = page[page.index("<h2>预计2025年达标困难的单位</h2>"):page.index("<footer>")]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td class=\"num\">(\d+)</td><td>(.*?)</td></tr>", risk)
+    # 莲都区 only (青田县's county row is left out), in target order, counties before townships
+    assert rows == [
+        (LABELS["demo_child_home_per_township"], "乡镇（街道）", "1", "岩泉街道"),
+        (LABELS["mch_institution_city_county"], "县（市、区）", "1", "莲都区"),
+        (LABELS["demo_child_home_share_15"], "县（市、区）", "1", "莲都区"),
+        (LABELS["childcare_slots_per_1000"], "县（市、区）", "1", "莲都区"),
+        (LABELS["childcare_slots_per_1000"], "乡镇（街道）", "1", "岩泉街道"),
+    ]
     doc = _srcdoc(page)
     assert _js("紫金街道") in doc and _js("鹤城街道") not in doc  # 青田县's township is not on 莲都区's map
 
