@@ -501,12 +501,16 @@ def _condition_masks(target, ctx, level: str, codes: pd.Series) -> tuple[np.ndar
     n = len(codes)
     if cond is None:
         return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-    from coverage.rules import applicability
-    from coverage.rules_index import unit_tables
-
-    table = unit_tables(ctx.dataset)[level].reindex(codes.to_numpy())
-    ok, nodata = applicability(cond, table)
-    return np.asarray(ok, dtype=bool) & ~np.asarray(nodata, dtype=bool), np.asarray(nodata, dtype=bool)
+    ds = ctx.dataset
+    if level == "city":
+        table = pd.DataFrame([ds.city])
+    else:
+        layer = {"county": ds.counties, "township": ds.townships, "village": ds.villages}[level]
+        table = pd.DataFrame(layer).drop(columns="geometry", errors="ignore")
+    table = table.set_index(table["code"].astype(str)).reindex(codes.astype(str).to_numpy())
+    applicable = np.asarray(cond.mask(table), dtype=bool)
+    nodata = table[sorted(cond.fields)].isna().any(axis=1).to_numpy()
+    return applicable & ~nodata, nodata
 
 
 def access_result(target, ctx) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
