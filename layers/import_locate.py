@@ -26,6 +26,9 @@ __all__ = ["Issue", "Locator", "in_bbox"]
 
 _LABEL = {"wgs84": "WGS84", "gcj02": "GCJ-02（高德）", "bd09": "BD-09（百度）", "cgcs2000": "CGCS2000"}
 _CLI = {"wgs84": "wgs84", "gcj02": "gcj02", "bd09": "bd09", "cgcs2000": "cgcs2000"}
+#: a point this close (m) to its village's real point once read in another CRS, and more than
+#: 250 m from it as declared, is flagged as probably being in that other CRS
+_VILLAGE_MATCH_M = 50.0
 
 
 def in_bbox(lon, lat, bbox=LISHUI_BBOX) -> np.ndarray:
@@ -189,7 +192,7 @@ class Locator:
                 continue
             ax, ay = self._to_m.transform(*to_wgs84(rec["lon_raw"], rec["lat_raw"], alt))
             d1 = float(np.hypot(ax - vx, ay - vy))
-            if d1 < 150.0 and d1 < d0 / 2:
+            if d1 < _VILLAGE_MATCH_M and d1 < d0 / 4:
                 return alt
         return None
 

@@ -206,6 +206,7 @@ class UnitNameIndex:
             for alias in _aliases(name, level):
                 self._by_alias.setdefault(alias, []).append(i)
         self._names = sorted(set(self.table["name"]))
+        self._memo: dict[tuple, NameMatch] = {}
 
     def _filter(self, rows: list[int], county: str | None, township: str | None) -> list[int]:
         out = rows
@@ -224,6 +225,19 @@ class UnitNameIndex:
         return " ".join(p for p in parts if p)
 
     def match(
+        self,
+        name: object,
+        county: str | None = None,
+        township: str | None = None,
+    ) -> NameMatch:
+        """Match ``name`` (memoised: inventories repeat the same names many times)."""
+        key = (clean_text(name), county, township)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._match(*key)
+        return hit
+
+    def _match(
         self,
         name: object,
         county: str | None = None,

@@ -424,3 +424,46 @@ def test_township_placement_says_when_the_seat_is_estimated(tmp_path: Path) -> N
     assert flags["甲"].endswith("placed at the township seat (an estimated seat)")
     assert flags["乙"].endswith("placed at the township seat")
     assert res.facilities.set_index("name").loc["乙"].geometry.coords[0] == (119.852161, 28.465462)
+
+
+@pytest.mark.parametrize("crs", ["wgs84", "gcj02", "bd09"])
+def test_round_trip_of_the_mini_inventory(ds, tmp_path: Path, crs: str) -> None:
+    """Export the 2024 inventory as a planner's sheet (Chinese labels, names, converted
+    coordinates), import it back: every code and attribute comes back unchanged."""
+    from layers.crs import wgs84_to_bd09, wgs84_to_gcj02
+    from layers.glossary import label
+
+    f = ds.facilities_for(2024)
+    names = {**dict(zip(ds.townships["code"], ds.townships["name"])), **dict(zip(ds.villages["code"], ds.villages["name"]))}
+    lon, lat = f.geometry.x.to_numpy(), f.geometry.y.to_numpy()
+    if crs == "gcj02":
+        lon, lat = wgs84_to_gcj02(lon, lat)
+    elif crs == "bd09":
+        lon, lat = wgs84_to_bd09(lon, lat)
+    sheet = pd.DataFrame({
+        "编号": f["facility_id"], "名称": f["name"], "类型": f["type"].map(label),
+        "等级": f["tier"].map(lambda t: label(t) if t else ""), "级别": f["level"].map(lambda t: label(t) if t else ""),
+        "乡镇(街道)": f["township_code"].map(names), "村(社区)": f["village_code"].map(lambda c: names.get(c, "")),
+        "经度": np.round(lon, 8), "纬度": np.round(lat, 8), "托位": f["capacity"],
+        "普惠": f["is_inclusive"].map(lambda v: "" if pd.isna(v) else ("是" if v else "否")),
+        "亲子阅读区": f["has_reading_area"].map(lambda v: "" if pd.isna(v) else ("有" if v else "无")),
+        "场所类型": f["place_kind"].map(lambda t: label(t) if t else ""), "服务场所编号": f["serves_place_id"],
+        "建筑面积": f["building_area_m2"], "日客流量": f["daily_visitors"], "年份": f["year"],
+    })
+    path = tmp_path / "sheet.csv"
+    sheet.to_csv(path, index=False, encoding="utf-8-sig")
+    res = import_facilities(path, ds, crs=crs, provenance="synthetic")
+    assert (res.n_imported, res.n_rejected, res.n_flagged) == (11, 0, 0)
+    got = res.facilities.set_index("facility_id").sort_index()
+    want = f.set_index("facility_id").sort_index()
+    for col in ("type", "tier", "level", "place_kind", "serves_place_id", "county_code", "township_code",
+                "village_code", "provenance"):
+        assert got[col].tolist() == want[col].tolist(), col
+    for col in ("capacity", "building_area_m2", "daily_visitors"):
+        assert np.allclose(got[col].to_numpy(float), want[col].to_numpy(float), equal_nan=True), col
+    for col in ("is_inclusive", "has_reading_area"):
+        assert got[col].astype(object).where(got[col].notna(), None).tolist() == \
+            want[col].astype(object).where(want[col].notna(), None).tolist()
+    assert np.abs(got.geometry.x.to_numpy() - want.geometry.x.to_numpy()).max() < 1e-7
+    assert np.abs(got.geometry.y.to_numpy() - want.geometry.y.to_numpy()).max() < 1e-7
+    assert got["location_precision"].eq("exact").all()
