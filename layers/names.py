@@ -230,7 +230,14 @@ class UnitNameIndex:
         county: str | None = None,
         township: str | None = None,
     ) -> NameMatch:
-        """Match ``name`` (memoised: inventories repeat the same names many times)."""
+        """Match ``name``, restricted to ``county``/``township`` codes when given.
+
+        Three tiers, the first that finds a unit wins: the exact spelling (after NFKC and
+        removal of spaces); the usual short forms of the official name (``新华村`` finds
+        ``新华村委会`` and not ``新华社区居委会``; ``联城`` finds ``联城街道``); then the
+        fully stripped key of :func:`normalise_name`. Results are memoised (inventories
+        repeat the same names many times).
+        """
         key = (clean_text(name), county, township)
         hit = self._memo.get(key)
         if hit is None:
@@ -243,13 +250,7 @@ class UnitNameIndex:
         county: str | None = None,
         township: str | None = None,
     ) -> NameMatch:
-        """Match ``name``, restricted to ``county``/``township`` codes when given.
-
-        Three tiers, the first that finds a unit wins: the exact spelling (after NFKC and
-        removal of spaces); the usual short forms of the official name (``新华村`` finds
-        ``新华村委会`` and not ``新华社区居委会``; ``联城`` finds ``联城街道``); then the
-        fully stripped key of :func:`normalise_name`.
-        """
+        """Uncached :meth:`match`."""
         text = clean_text(name)
         if not text:
             return NameMatch("unknown")
