@@ -93,7 +93,8 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
     """Dispatch to the proposal function of the target kind (or the joint model)."""
     from coverage._errors import SitingError
     from coverage.evaluate import evaluate
-    from coverage.proposals import propose_facility_share, propose_presence, propose_unit_share
+    from coverage.proposals import propose_presence
+    from coverage.proposals_share import propose_facility_share, propose_unit_share
     from coverage.proposals_access import propose_access, propose_capacity
     from coverage.proposals_joint import propose_joint
 

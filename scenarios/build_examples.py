@@ -23,7 +23,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 
 from scenarios.model import Scenario
 from scenarios.store import SCENARIOS_ROOT, save_scenario

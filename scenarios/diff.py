@@ -27,7 +27,6 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from layers.glossary import label
 from scenarios._errors import ScenarioError
 from scenarios.apply import apply_scenario
 from scenarios.model import Scenario

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coverage.proposals import (children_served, load_costs, propose_facility_share,
-                                propose_presence, weighted_median_sites)
+from coverage.proposals import children_served, load_costs, propose_presence, weighted_median_sites
+from coverage.proposals_share import propose_facility_share
 from coverage.targets import FacilitySelector
 from scenarios.apply import apply_scenario
 from scenarios.model import Scenario
@@ -325,7 +325,7 @@ def test_network_coverage_by_hand():
 
 
 def test_unit_share_new_builds_in_unserved_members(ds):
-    from coverage.proposals import propose_unit_share
+    from coverage.proposals_share import propose_unit_share
 
     @dataclass(frozen=True)
     class U:
