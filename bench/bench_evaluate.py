@@ -208,7 +208,7 @@ def measure(ds: Dataset, targets, naive_targets, *, run_naive: bool) -> dict:
         ev.evaluate(ds, targets, year)
 
     def recompute():
-        ev._RESULTS.clear()
+        ev.clear_result_cache()
         ev.evaluate(ds, targets, year)
 
     out = {"cold": _time(cold, 3), "recompute": _time(recompute, 5)}

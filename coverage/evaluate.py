@@ -19,6 +19,7 @@ why, and the reason is listed in :attr:`EvaluationResult.errors`.
 from __future__ import annotations
 
 import importlib
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -45,6 +46,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 STATUSES: tuple[str, ...] = ("met", "not_met", "no_data", "not_applicable")
 
+_LOCK = threading.RLock()
 _MAX_RESULTS = 512
 _RESULTS: OrderedDict[tuple, tuple[weakref.ref, RowBlock]] = OrderedDict()
 
@@ -126,14 +128,16 @@ def target_block(target: PlanTarget, ctx: EvalContext) -> RowBlock:
     frozen, so an overridden target is a different key.
     """
     key = (target, id(ctx.dataset), ctx.dataset.revision, ctx.year)
-    hit = _RESULTS.get(key)
-    if hit is not None and hit[0]() is ctx.dataset:
-        _RESULTS.move_to_end(key)
-        return hit[1]
+    with _LOCK:
+        hit = _RESULTS.get(key)
+        if hit is not None and hit[0]() is ctx.dataset:
+            _RESULTS.move_to_end(key)
+            return hit[1]
     block = _compute(target, ctx)
-    _RESULTS[key] = (weakref.ref(ctx.dataset), block)
-    while len(_RESULTS) > _MAX_RESULTS:
-        _RESULTS.popitem(last=False)
+    with _LOCK:
+        _RESULTS[key] = (weakref.ref(ctx.dataset), block)
+        while len(_RESULTS) > _MAX_RESULTS:
+            _RESULTS.popitem(last=False)
     return block
 
 
@@ -157,8 +161,15 @@ def _compute(target: PlanTarget, ctx: EvalContext) -> RowBlock:
 
 def clear_cache() -> None:
     """Forget cached results and indexes (benchmarks use this to time a cold run)."""
-    _RESULTS.clear()
+    with _LOCK:
+        _RESULTS.clear()
     clear_index_caches()
+
+
+def clear_result_cache() -> None:
+    """Forget cached result rows only (indexes stay): a warm recompute follows."""
+    with _LOCK:
+        _RESULTS.clear()
 
 
 def conform(df: pd.DataFrame) -> pd.DataFrame:
@@ -286,5 +297,5 @@ def evaluate(
 
 __all__ = [
     "RESULT_COLUMNS", "STATUSES", "EvalContext", "EvaluationResult", "UnitTables", "YearIndex",
-    "clear_cache", "context_for", "evaluate", "evaluate_target", "no_data_rows", "target_block",
+    "clear_cache", "clear_result_cache", "context_for", "evaluate", "evaluate_target", "no_data_rows", "target_block",
 ]

@@ -13,6 +13,7 @@ boundary belongs to the township its record names.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -327,15 +328,24 @@ _UNITS: OrderedDict[tuple, tuple[weakref.ref, UnitTables]] = OrderedDict()
 _YEARS: OrderedDict[tuple, tuple[weakref.ref, YearIndex]] = OrderedDict()
 
 
+_LOCK = threading.RLock()
+
+
 def _cached(cache: OrderedDict, key: tuple, ds: Dataset, build):
-    hit = cache.get(key)
-    if hit is not None and hit[0]() is ds:
-        cache.move_to_end(key)
-        return hit[1]
+    """LRU lookup keyed on (id(ds), revision, …); a weak reference guards against id reuse.
+
+    Thread-safe (the Dash server evaluates from several threads).
+    """
+    with _LOCK:
+        hit = cache.get(key)
+        if hit is not None and hit[0]() is ds:
+            cache.move_to_end(key)
+            return hit[1]
     value = build()
-    cache[key] = (weakref.ref(ds), value)
-    while len(cache) > _MAX_CACHED:
-        cache.popitem(last=False)
+    with _LOCK:
+        cache[key] = (weakref.ref(ds), value)
+        while len(cache) > _MAX_CACHED:
+            cache.popitem(last=False)
     return value
 
 
@@ -352,5 +362,6 @@ def year_index(ds: Dataset, year: int) -> YearIndex:
 
 def clear_caches() -> None:
     """Forget every cached index (benchmarks use this to time a cold run)."""
-    _UNITS.clear()
-    _YEARS.clear()
+    with _LOCK:
+        _UNITS.clear()
+        _YEARS.clear()
