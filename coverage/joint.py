@@ -255,21 +255,25 @@ class JointModel:
         return "; ".join(parts)
 
     def _bounds_and_rows(self):
+        """Costs, upper bounds, rhs and the extra rows (exclusive groups, requires) as one sparse block."""
         n_a = len(self.actions)
         cost = np.array([a.cost for a in self.actions], dtype=float)
         upper = np.array([a.upper for a in self.actions], dtype=float)
         rhs = np.array([r.rhs for r in self.requirements], dtype=float)
-        extra = []
+        rows, cols, vals, hi = [], [], [], []
         for g in self.exclusive:
-            row = np.zeros(n_a)
-            row[g] = 1.0
-            extra.append((row, -np.inf, 1.0))
+            rows += [len(hi)] * len(g)
+            cols += list(g)
+            vals += [1.0] * len(g)
+            hi.append(1.0)
         for a, b in self.requires:
-            row = np.zeros(n_a)
-            row[a] += 1.0
-            row[b] -= upper[a]
-            extra.append((row, -np.inf, 0.0))
-        return cost, upper, rhs, extra
+            rows += [len(hi), len(hi)]
+            cols += [a, b]
+            vals += [1.0, -upper[a]]
+            hi.append(0.0)
+        E = sp.csr_matrix((vals, (rows, cols)), shape=(len(hi), n_a))
+        E.sum_duplicates()
+        return cost, upper, rhs, (E, np.asarray(hi, dtype=float))
 
     def _check_each(self, upper: np.ndarray, rhs: np.ndarray) -> None:
         """Raise when a requirement cannot be met even with every action at its best."""
@@ -286,9 +290,9 @@ class JointModel:
         scale = np.maximum(np.abs(rhs), 1.0)
         c = np.concatenate([np.zeros(n_a), 1.0 / scale])
         M = sp.hstack([self.C, sp.identity(n_r, format="csr")]).tocsr()
-        cons = [LinearConstraint(M, rhs, np.inf)]
-        for row, lo, hi in extra:
-            cons.append(LinearConstraint(np.concatenate([row, np.zeros(n_r)])[None, :], lo, hi))
+        E, hi = extra
+        cons = [LinearConstraint(M, rhs, np.inf),
+                LinearConstraint(sp.hstack([E, sp.csr_matrix((E.shape[0], n_r))]).tocsr(), -np.inf, hi)]
         integ = np.concatenate([np.ones(n_a), np.zeros(n_r)])
         out = solve_milp(c, cons, integ, Bounds(np.zeros(n_a + n_r), np.concatenate([upper, np.full(n_r, np.inf)])),
                          time_limit_s=time_limit_s, mip_rel_gap=1e-6, progress=False)
@@ -325,9 +329,7 @@ class JointModel:
             self.total_cost, self.bound, self.gap, self.status = 0.0, 0.0, 0.0, "optimal"
             self.solve_time_s = time.perf_counter() - t0
             return self
-        cons = [LinearConstraint(self.C, rhs, np.inf)]
-        for row, lo, hi in extra:
-            cons.append(LinearConstraint(row[None, :], lo, hi))
+        cons = [LinearConstraint(self.C, rhs, np.inf), LinearConstraint(extra[0], -np.inf, extra[1])]
         out = solve_milp(cost, cons, np.ones(n_a), Bounds(np.zeros(n_a), upper), time_limit_s=time_limit_s,
                          mip_rel_gap=mip_rel_gap, progress=progress, desc="joint model: MILP")
         if out.status == "infeasible":
