@@ -3,8 +3,8 @@
 Every rule is a function ``rule(target, ctx) -> RowBlock`` returning rows in the schema
 :data:`coverage.evaluate.RESULT_COLUMNS`, computed with vectorised counts from the
 cached :class:`~coverage.rules_index.YearIndex`. Other kinds live in
-:mod:`coverage.rules_share` (facility_share), :mod:`coverage.rules_capacity`
-(capacity_ratio, capacity_change) and :mod:`coverage.rules_indicator` (indicator).
+:mod:`coverage.rules_measures` (facility_share, capacity_ratio, capacity_change,
+indicator).
 
 Facilities are assigned to units by their code attributes (``village_code``,
 ``township_code``, ``county_code``), never by geometry. For a city unit every facility
@@ -338,9 +338,7 @@ def unit_share(target: PlanTarget, ctx) -> RowBlock:
 
 
 def _registry() -> dict:
-    from coverage.rules_capacity import capacity_change, capacity_ratio
-    from coverage.rules_indicator import indicator
-    from coverage.rules_share import facility_share
+    from coverage.rules_measures import capacity_change, capacity_ratio, facility_share, indicator
 
     return {
         "presence": presence,
