@@ -302,3 +302,65 @@ def accept_proposals(scenario: Any, stored: Sequence[dict[str, Any]] | None,
     if not new:
         raise StateError("no proposal selected")
     return _apply_check(state.with_edits(new), year).to_json()
+
+
+# =========================================================================== inventory upload
+#: file types accepted for an inventory upload
+INVENTORY_SUFFIXES: tuple[str, ...] = (".xlsx", ".csv")
+
+
+def import_inventory(contents: str | None, filename: str | None, scenario: Any, year: Any,
+                     lang: str) -> tuple[dict[str, Any], str]:
+    """Import an uploaded facility inventory (.xlsx/.csv) into the session's scenario.
+
+    The file goes through :func:`layers.importers.import_facilities` (header matching,
+    coordinate systems, name matching, every rejected row with its reason); each imported
+    facility becomes an ``add_facility`` edit at its WGS84 point, so the planner sees its
+    effect on every target. Returns the new Store value and a summary text (imported,
+    rejected with the first reasons). Scenario records are marked synthetic by the
+    scenario engine: the upload is a what-if until it is imported with the CLI.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from layers.importers import import_facilities
+
+    fname = Path(str(filename or "upload")).name
+    suffix = Path(fname).suffix.lower()
+    if suffix not in INVENTORY_SUFFIXES:
+        raise StateError(f"{fname}: only .xlsx or .csv inventories are accepted")
+    if not contents or "," not in contents:
+        raise StateError(f"{fname}: empty upload")
+    payload = contents.split(",", 1)[1]
+    if len(payload) > MAX_UPLOAD_BYTES * 4 // 3 + 4:
+        raise StateError(f"{fname}: larger than {MAX_UPLOAD_BYTES} bytes")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except binascii.Error as exc:
+        raise StateError(f"{fname}: not a valid upload ({exc})") from exc
+    svc = get_service()
+    year_i = svc.year(year)
+    with tempfile.TemporaryDirectory(prefix="covplan-upload-") as tmp:
+        path = Path(tmp) / f"inventory{suffix}"
+        path.write_bytes(raw)
+        result = import_facilities(path, svc.ds, year=year_i)
+    state = ScenarioState.from_json(scenario)
+    edits = []
+    fac = result.facilities
+    fac = fac[fac["year"] == year_i] if "year" in fac.columns else fac
+    for i, row in enumerate(fac.itertuples(index=False)):
+        edit: dict[str, Any] = {"op": "add_facility", "type": str(row.type),
+                                "facility_id": f"UP-{len(state.edits) + i + 1:04d}",
+                                "name": str(row.name)[:MAX_NAME_CHARS],
+                                "lon": float(row.geometry.x), "lat": float(row.geometry.y), "crs": "wgs84"}
+        if row.type == "child_home":
+            edit["tier"] = str(row.tier) if isinstance(row.tier, str) and row.tier else "basic"
+        if row.type in CAPACITY_TYPES:
+            cap = row.capacity
+            edit["capacity"] = int(cap) if cap == cap and cap is not None else 0
+        edits.append(edit)
+    new_state = _apply_check(state.with_edits(edits), year_i) if edits else state
+    reasons = [str(r) for r in result.rejects.iloc[:, 2].head(5)] if result.n_rejected else []
+    text = (f"{fname}: {result.n_imported} → {t('scenario', lang)}; "
+            f"{t('error', lang)} {result.n_rejected}" + (f" ({'; '.join(reasons)})" if reasons else ""))
+    return new_state.to_json(), text

@@ -138,9 +138,30 @@ class AppService:
             from scenarios import Scenario, apply_scenario
 
             sc = Scenario.from_edits(UNNAMED_SCENARIO, list(edits), year=year, source="<app>")
-            return apply_scenario(sc, self.ds, self.targets)
+            return apply_scenario(sc, self.year_base(year), self.targets)
 
         return self._scenarios.get_or_compute(key, compute)
+
+    def year_base(self, year: int) -> Any:
+        """The base dataset restricted to the facilities a scenario of ``year`` needs.
+
+        A scenario edits one inventory year; evaluating it needs that year's facilities
+        and the baseline years of ``capacity_change`` targets, not every year. Applying
+        edits to this lighter dataset (other layers shared, never modified) makes a
+        scenario click cheaper. The trend always reads the full base dataset.
+        """
+        key = ("year_base", self._ds_key(), year)
+
+        def compute() -> Any:
+            import dataclasses
+
+            ds = self.ds
+            keep = {year} | {int(tg.baseline_year) for tg in self.targets
+                             if getattr(tg, "baseline_year", None) is not None}
+            fac = ds.facilities[ds.facilities["year"].isin(sorted(keep))]
+            return dataclasses.replace(ds, facilities=fac)
+
+        return self._static.get_or_compute(key, compute)
 
     # ------------------------------------------------------------------ evaluation
     def evaluation(self, year: int | None, edits: Edits = (), target_id: str | None = None) -> Any:

@@ -315,3 +315,16 @@ def test_summary_counts_targets_per_county_and_year():
     assert with_county < res.rollup["target_id"].nunique()
     assert fig_t["data"][0]["x"] == ["2022", "2024"]
     assert len(rows) == res.rollup["target_id"].nunique()
+
+
+def test_inventory_upload_imports_valid_rows_and_reports_rejects():
+    csv = ("名称,类型,级别,经度,纬度\n"
+           "太平乡示范儿童之家,儿童之家,示范型,119.875,28.545\n"
+           "远方儿童之家,儿童之家,基础型,100.0,40.0\n").encode("utf-8")
+    upload = "data:text/csv;base64," + base64.b64encode(csv).decode()
+    store, msg = scenario_cb.upload_inventory(upload, "inventory.csv", None, 2024, "zh")
+    assert msg.children.startswith("inventory.csv: 1 → 情景; 错误 1 (")
+    assert [(e["name"], e["tier"]) for e in store["edits"]] == [("太平乡示范儿童之家", "demonstration")]
+    assert view(store)[0]["status"][TAIPING] == "met"
+    refused, msg = scenario_cb.upload_inventory(upload, "inventory.exe", None, 2024, "zh")
+    assert refused is no_update and ".xlsx or .csv" in msg.children

@@ -42,7 +42,7 @@
             var code = feature.properties.code;
             var status = (h.status && h.status[code]) || "no_data";
             /* set before the layer is added, so Leaflet puts it on the SVG path */
-            layer.options.className = "cp-township cp-status-" + status;
+            layer.options.className = "cp-township cp-status-" + status + " cp-code-" + code;
             var tip = (h.tip && h.tip[code]) || feature.properties.name;
             layer.bindTooltip(textTooltip(tip), {sticky: true});
         },
@@ -60,7 +60,7 @@
                 color: p.scenario ? "#000000" : "#ffffff",
                 weight: p.scenario ? 2.5 : 1,
                 fillOpacity: 0.9,
-                className: "cp-facility cp-ftype-" + p.type
+                className: "cp-facility cp-ftype-" + p.type + (p.scenario ? " cp-scenario" : "")
             });
         },
         facilityEach: function (feature, layer) {

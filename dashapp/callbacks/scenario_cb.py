@@ -209,3 +209,25 @@ def upload_scenario(contents: str | None, filename: str | None, lang: str) -> tu
     except CovplanError as exc:
         return no_update, views.message(qs.error_text(exc, lang), ok=False)
     return data, views.message(f"{t('scenario_opened', lang)}: {filename}")
+
+
+@callback(
+    _STORE,
+    Output(Id.UPLOAD_MESSAGE, "children"),
+    Input(Id.UPLOAD_INVENTORY, "contents"),
+    State(Id.UPLOAD_INVENTORY, "filename"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def upload_inventory(contents: str | None, filename: str | None, scenario: Any, year: Any, lang: str) -> tuple:
+    """Import an uploaded inventory (.xlsx/.csv, size-capped) as scenario additions."""
+    if contents is None:
+        return no_update, no_update
+    lang = normalise_lang(lang)
+    try:
+        data, text = qs.import_inventory(contents, filename, scenario, year, lang)
+    except CovplanError as exc:
+        return no_update, views.message(qs.error_text(exc, lang), ok=False)
+    return data, views.message(text)

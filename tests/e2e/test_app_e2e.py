@@ -1,0 +1,171 @@
+"""End-to-end: the real app in headless Chromium, on the embedded Lishui dataset.
+
+Expected figures are computed here through the coverage API (the functions behind
+``covplan evaluate``), independently of the app process.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+TARGET = "demo_child_home_per_township"
+OTHER = "elderly_centre_every_township"
+HOSTILE = "<img src=x onerror=alert(1)>"
+WAIT_MS = 120_000
+
+
+@lru_cache(maxsize=None)
+def evaluate_summary(target_id: str) -> tuple[int, int, int]:
+    """(year, townships not met, townships met) as `covplan evaluate --target ID` reports them."""
+    from coverage.evaluate import evaluate
+    from coverage.gaps import summary_table
+    from coverage.targets import load_targets
+    from layers.load import load_dataset
+
+    ds = load_dataset()
+    targets = [t for t in load_targets() if t.id == target_id]
+    res = evaluate(ds, targets, year=ds.latest_year)
+    row = summary_table(res, targets).iloc[0]
+    units = res.units[(res.units["unit_level"] == "township")]
+    assert int(row["not_met"]) == int((units["status"] == "not_met").sum())
+    return ds.latest_year, int(row["not_met"]), int(row["met"])
+
+
+def wait_for_count(page, selector: str, n: int) -> None:
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length === n", arg=[selector, n], timeout=WAIT_MS
+    )
+
+
+def click_inside(page, selector: str) -> None:
+    """Click a point of the viewport where ``selector``'s element is the topmost one."""
+    point = page.evaluate(
+        """sel => {
+            const el = document.querySelector(sel);
+            if (!el) return null;
+            const r = el.getBoundingClientRect();
+            for (let i = 1; i < 30; i++) for (let j = 1; j < 30; j++) {
+                const x = r.left + r.width * i / 30, y = r.top + r.height * j / 30;
+                if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) continue;
+                if (document.elementFromPoint(x, y) === el) return [x, y];
+            }
+            return null;
+        }""",
+        selector,
+    )
+    assert point is not None, f"no visible point of {selector}"
+    page.mouse.click(point[0], point[1])
+
+
+def open_map(rec, target: str = TARGET, lang: str = "zh"):
+    page = rec.page
+    page.goto(f"{rec.url}/?lang={lang}&target={target}")
+    page.wait_for_selector("path.cp-township", timeout=WAIT_MS)
+    return page
+
+
+def test_map_shows_the_evaluated_not_met_townships(session_page, artifacts):
+    year, not_met, met = evaluate_summary(TARGET)
+    page = open_map(session_page)
+    wait_for_count(page, "path.cp-status-not_met", not_met)
+    wait_for_count(page, "path.cp-status-met", met)
+    assert page.locator("path.cp-township").count() == 173
+    counts = page.locator("#status-counts [data-status=not_met]")
+    assert counts.get_attribute("data-count") == str(not_met)
+    # choose another target with the chooser
+    _, other_not_met, _ = evaluate_summary(OTHER)
+    page.locator(f"#{'target-dropdown'}").click()
+    page.locator(f"[role=option]:has(input[value='{OTHER}'])").click()
+    wait_for_count(page, "path.cp-status-not_met", other_not_met)
+    assert page.locator("#status-counts [data-status=not_met]").get_attribute("data-count") == str(other_not_met)
+    assert "条款" in page.locator("#target-clause").inner_text()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "map.png"), full_page=False)
+    # provenance banner, offline: every request went to the app itself
+    banner = page.locator("#provenance-banner").inner_text()
+    assert "合成演示数据" in banner and "估算数据" in banner
+    assert session_page.external_requests() == []
+    assert session_page.errors == []
+
+
+def test_scenario_add_flips_a_township_and_shows_a_hostile_name_as_text(session_page, artifacts):
+    page = open_map(session_page)
+    _, not_met, _ = evaluate_summary(TARGET)
+    wait_for_count(page, "path.cp-status-not_met", not_met)
+    # the first row of the gap table is a township without a 示范型 home: zoom to it
+    first = page.locator("#gap-table .ag-center-cols-container .ag-row").first
+    code = first.locator("[col-id=unit_code]").inner_text().strip()
+    first.locator("[col-id=unit_name]").click()
+    page.wait_for_function(
+        "sel => { const e = document.querySelector(sel); return e && e.getBoundingClientRect().width > 150; }",
+        arg=f"path.cp-code-{code}", timeout=WAIT_MS,
+    )
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(1200)  # let the fly-to animation end
+    # scenario mode: add a 示范型 儿童之家 named with a hostile string
+    page.locator("#scenario-mode label", has_text="点击地图添加设施").click()
+    page.locator("#add-name").fill(HOSTILE)
+    page.locator("#add-name").press("Enter")
+    page.wait_for_timeout(300)
+    started = time.perf_counter()
+    click_inside(page, f"path.cp-code-{code}")
+    page.wait_for_selector(f"path.cp-code-{code}.cp-status-met", timeout=WAIT_MS)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    print(f"\nclick → map updated: {elapsed_ms:.0f} ms (browser, including server time)")
+    wait_for_count(page, "path.cp-status-not_met", not_met - 1)
+    assert page.locator("#gap-table [col-id=unit_code]", has_text=code).count() == 0
+    # the new facility: its tooltip and the side panel show the name as text
+    page.locator("#scenario-mode label", has_text="浏览").click()
+    marker = page.locator("path.cp-scenario").first
+    marker.wait_for(timeout=WAIT_MS)
+    marker.hover()
+    tip = page.locator(".leaflet-tooltip .cp-tooltip").first
+    tip.wait_for(timeout=WAIT_MS)
+    assert tip.inner_text().startswith(HOSTILE)
+    marker.click()
+    page.wait_for_selector("#side-panel h3[data-facility]", timeout=WAIT_MS)
+    assert page.locator("#side-panel h3").inner_text() == HOSTILE
+    assert page.locator("img[src='x']").count() == 0
+    assert session_page.dialogs == []
+    assert HOSTILE in page.locator("#edit-list").inner_text()
+    page.screenshot(path=str(artifacts / "scenario.png"), full_page=False)
+
+
+def test_gap_list_download_matches_covplan_gaps(session_page, tmp_path):
+    from covplan.cli import main
+
+    year, not_met, _ = evaluate_summary(TARGET)
+    page = open_map(session_page)
+    wait_for_count(page, "path.cp-status-not_met", not_met)
+    with page.expect_download(timeout=WAIT_MS) as info:
+        page.locator("#export-csv").click()
+    download = info.value
+    got = Path(download.path()).read_bytes()
+    assert download.suggested_filename == f"township_gaps_{year}_{TARGET}.csv"
+    cli = tmp_path / "gaps.csv"
+    assert main(["gaps", "--target", TARGET, "--year", str(year), "-o", str(cli)]) == 0
+    assert got == cli.read_bytes()
+    text = got.decode("utf-8-sig")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    assert len(lines) == 1 + not_met  # header + one row per township not met
+    assert "统计代码" in lines[0] and "缺口量" in lines[0]
+
+
+def test_switch_to_english(session_page):
+    _, not_met, _ = evaluate_summary(TARGET)
+    page = open_map(session_page)
+    wait_for_count(page, "path.cp-status-not_met", not_met)
+    page.locator("#lang-link-en").click()
+    page.wait_for_function(
+        "() => document.querySelector('#header-title')?.innerText.startsWith('Lishui')", timeout=WAIT_MS
+    )
+    wait_for_count(page, "path.cp-status-not_met", not_met)
+    assert "Not met" in page.locator("#status-counts").inner_text()
+    assert "Township gap list" in page.content()
+    assert "Synthetic (demo)" in page.locator("#provenance-banner").inner_text()
