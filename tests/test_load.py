@@ -242,3 +242,36 @@ def test_embedded_dataset_loads_and_matches_the_sources(shared_data: Path) -> No
         assert frame.crs.to_epsg() == 4326
     assert ds.network_path is not None and ds.network_path.is_file()
     assert load_dataset() is ds  # cached
+
+
+def test_manifest_kind_year_and_duplicates(mini_copy: Path) -> None:
+    with open(mini_copy / "manifest.toml", "a", encoding="utf-8") as f:
+        f.write('\n[layers.roads]\nfile = "boundaries/counties.geojson"\nkind = "roads"\nprovenance = "real"\n'
+                '\n[layers.facilities_x]\nfile = "facilities/facilities_2024.geojson"\nkind = "facilities"\n'
+                'provenance = "synthetic"\n'
+                '\n[layers.facilities_again]\nfile = "facilities/facilities_2024.geojson"\nkind = "facilities"\n'
+                'year = 2024\nprovenance = "synthetic"\n')
+    with pytest.raises(LayerValidationError) as exc:
+        load_dataset(mini_copy)
+    msg = str(exc.value)
+    assert "[layers.roads]: field 'kind' = 'roads'" in msg
+    assert "[layers.facilities_x]: field 'year' must be an integer" in msg
+    assert "two facility layers declare the same year" in msg
+    assert msg.startswith("3 problem(s)")
+
+
+def test_unreadable_layer_is_named(mini_copy: Path) -> None:
+    (mini_copy / "units" / "villages.geojson").write_text("{not json", encoding="utf-8")
+    with pytest.raises(LayerValidationError, match=r"villages\.geojson \(layer villages\): cannot read"):
+        load_dataset(mini_copy)
+
+
+def test_geojson_with_a_crs_member_is_reprojected(mini_copy: Path) -> None:
+    """GDAL writes a legacy ``crs`` member for non-WGS84 GeoJSON; the fast reader honours it."""
+    path = mini_copy / "boundaries" / "townships.geojson"
+    orig = gpd.read_file(path)
+    orig.to_crs("EPSG:4549").to_file(path, driver="GeoJSON")
+    assert "EPSG::4549" in path.read_text(encoding="utf-8")[:400]
+    ds = load_dataset(mini_copy)
+    assert ds.townships.crs.to_epsg() == 4326
+    assert np.allclose(ds.townships.total_bounds, orig.total_bounds, atol=1e-7)
