@@ -233,29 +233,37 @@ class _Editor:
         factor = float(edit.get("factor"))
         proj = edit.get("projection_year")
         cty, tws, vil = self.ds.counties, self.ds.townships, self.ds.villages
-        c_idx = cty.index[cty["code"].astype(str) == county]
-        t_mask = tws["county_code"].astype(str) == county
+        c_mask = (cty["code"].astype(str) == county).to_numpy()
+        t_pos = np.flatnonzero((tws["county_code"].astype(str) == county).to_numpy())
+        t_codes = tws["code"].astype(str).to_numpy()[t_pos]
+        v_town = vil["township_code"].astype(str).to_numpy()
+        v_groups = {t: np.flatnonzero(v_town == t) for t in t_codes}
         for col in POPULATION_COLUMNS:
             if col not in cty.columns:
                 continue
-            c_old = int(cty.loc[c_idx, col].sum())
+            c_old = int(pd.to_numeric(cty.loc[c_mask, col]).sum())
             c_new = int(round(c_old * factor))
-            cty.loc[c_idx, col] = c_new
+            cty.loc[c_mask, col] = c_new
             if col not in tws.columns:
                 continue
-            t_old = tws.loc[t_mask, col].astype(float).to_numpy()
+            t_vals = pd.to_numeric(tws[col], errors="coerce").fillna(0).to_numpy(float)
+            t_old = t_vals[t_pos]
             t_total = c_new if int(t_old.sum()) == c_old else int(round(t_old.sum() * factor))
             t_new = apportion(t_total, t_old)
-            tws.loc[t_mask, col] = t_new
+            t_vals[t_pos] = t_new
+            tws[col] = t_vals.astype(np.int64)
             if col not in vil.columns:
                 continue
-            for t_code, old_t, new_t in zip(tws.loc[t_mask, "code"].astype(str), t_old, t_new):
-                v_mask = vil["township_code"].astype(str) == t_code
-                if not v_mask.any():
+            v_vals = pd.to_numeric(vil[col], errors="coerce").fillna(0).to_numpy(float)
+            for t_code, old_t, new_t in zip(t_codes, t_old, t_new):
+                pos = v_groups[t_code]
+                if not len(pos):
                     continue
-                v_old = vil.loc[v_mask, col].astype(float).to_numpy()
+                v_old = v_vals[pos]
                 v_total = int(new_t) if int(v_old.sum()) == int(old_t) else int(round(v_old.sum() * factor))
-                vil.loc[v_mask, col] = apportion(v_total, v_old)
+                v_vals[pos] = apportion(v_total, v_old)
+            vil[col] = v_vals.astype(np.int64)
+        t_mask = tws["county_code"].astype(str) == county
         v_mask_all = vil["county_code"].astype(str) == county
         for frame, mask in ((cty, cty["code"].astype(str) == county), (tws, t_mask), (vil, v_mask_all)):
             if "pop_provenance" in frame.columns:
