@@ -19,7 +19,8 @@
   one to three scenic sites in rural townships, and 卫生院 in 30 % of the 镇. A place qualifies
   (国卫指导发〔2016〕63号) if building area > 10,000 m² or > 10,000 visitors a day. A qualifying
   place has a 母婴室 in 2024 with p = 0.65 + 0.30·s, a non-qualifying one with p = 0.15.
-* **City and county institutions.** 妇幼保健院 in every county and the city (2020);
+* **City and county institutions** (``level`` = ``city`` / ``county``, the level that runs
+  them; city-run ones sit in 莲都区, the city seat). 妇幼保健院 in every county and the city (2020);
   托育服务指导中心 in the city (2022) and in counties with s ≥ 0.6; 未成年人救助保护中心 in the
   city (2020) and counties with s > 0.45; 儿童福利院 of the city (2020) plus a second regional
   one in 龙泉 (2024); 精神卫生福利设施 of the city (2022); 妇女儿童活动中心 of the city (2020) and
@@ -190,21 +191,20 @@ def add_institutions(ctx: Context) -> None:
     city_seat = ctx.seat_township[CITY_COUNTY]
     rng = ctx.rng("331100", "institutions")
 
-    def city(prefix: str, ftype: str, name: str, opened: int, level: bool = True,
-             township: str | None = None) -> None:
+    def city(prefix: str, ftype: str, name: str, opened: int, township: str | None = None) -> None:
         tcode = township or city_seat
         point = ctx.jitter(*ctx.seat_point(tcode), tcode, rng, 2000.0)
         ctx.add(prefix, "331100", ftype, name, tcode, "", point, "exact", opened=opened,
-                base={"level": "city"} if level else {})
+                base={"level": "city"})
 
     city("MCH", "mch_institution", "丽水市妇幼保健院", 2020)
     city("CGC", "childcare_guidance_centre", "丽水市托育服务指导中心", 2022)
     city("MRC", "minor_rescue_centre", "丽水市未成年人救助保护中心", 2020)
-    city("CWF", "child_welfare_facility", "丽水市儿童福利院", 2020, level=False)
+    city("CWF", "child_welfare_facility", "丽水市儿童福利院", 2020)
     longquan_seat = ctx.seat_township["331181"]
-    city("CWF", "child_welfare_facility", "丽水市西南区域儿童福利指导中心", 2024, level=False,
+    city("CWF", "child_welfare_facility", "丽水市西南区域儿童福利指导中心", 2024,
          township=longquan_seat)
-    city("MHW", "mental_health_welfare", "丽水市精神卫生福利中心", 2022, level=False)
+    city("MHW", "mental_health_welfare", "丽水市精神卫生福利中心", 2022)
     city("WCC", "women_children_centre", "丽水市妇女儿童活动中心", 2020)
     ranked = sorted(ctx.counties["code"], key=lambda c: (-ctx.strength(c), c))
     for county in ctx.counties.itertuples():
