@@ -305,18 +305,28 @@ def _csv_bytes(gaps: pd.DataFrame, dataset: Any, lang: str) -> bytes:
     return text.encode("utf-8-sig")
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _geojson_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str) -> bytes:
+    import shapely
+
     table = display_gaps(gaps, dataset, lang)
-    gdf = gpd.GeoDataFrame(table, geometry=gaps.geometry.values, crs=gaps.crs)
-    doc = json.loads(gdf.to_json(drop_id=True))
-    doc = {
-        "type": "FeatureCollection",
-        "name": _title(gaps, lang),
-        "provenance": provenance_statement(dataset, lang),
-        "crs_note": "EPSG:4326 (WGS84 lon/lat)",
-        "features": doc["features"],
-    }
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    geoms = shapely.to_geojson(np.asarray(gaps.geometry.values, dtype=object))
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    features = []
+    for row, geom in zip(table.to_dict("records"), geoms):
+        props = dumps({k: _json_value(v) for k, v in row.items()})
+        features.append(f'{{"type":"Feature","properties":{props},"geometry":{geom or "null"}}}')
+    head = dumps({"type": "FeatureCollection", "name": _title(gaps, lang),
+                  "provenance": provenance_statement(dataset, lang),
+                  "crs_note": "EPSG:4326 (WGS84 lon/lat)"})
+    return (head[:-1] + ',"features":[' + ",".join(features) + "]}").encode("utf-8")
 
 
 def _gpkg_bytes(gaps: gpd.GeoDataFrame, dataset: Any, result: Any, lang: str, wide, labels) -> bytes:
@@ -461,7 +471,11 @@ def _sheet_title(name: str, used: set[str]) -> str:
 
 
 def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None = None) -> None:
-    """Write ``df`` with its header at row ``row0``; widths, wrap, autofilter, print titles."""
+    """Write ``df`` with its header at row ``row0``; widths, wrap, autofilter, print titles.
+
+    Column widths follow the content (CJK characters count two) up to :data:`_WRAP_MAX`;
+    only cells longer than their column wrap (styling every cell would be slow).
+    """
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -470,20 +484,22 @@ def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None
     columns = list(df.columns)
     pct_cols = {i for i, c in enumerate(columns) if c in (label("required"), label("actual"),
                                                            label("required", "en"), label("actual", "en"))}
+    text_widths = [[_text_width(v) for v in df.iloc[:, j]] for j in range(len(columns))]
+    widths = [max(6, min(max([min(_text_width(name), 16), *tw]) + 2, _WRAP_MAX))
+              for name, tw in zip(columns, text_widths)]
     for j, name in enumerate(columns, start=1):
         cell = ws.cell(row=row0, column=j, value=str(name))
         cell.font, cell.fill, cell.alignment = head_font, head_fill, wrap
+        ws.column_dimensions[get_column_letter(j)].width = widths[j - 1]
     for i, values in enumerate(df.itertuples(index=False, name=None)):
-        for j, value in enumerate(values, start=1):
+        for j, value in enumerate(values):
             v = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-            cell = ws.cell(row=row0 + 1 + i, column=j, value=v)
-            cell.alignment = wrap
-            if pct_rows and i in pct_rows and (j - 1) in pct_cols and isinstance(v, (int, float)) \
+            cell = ws.cell(row=row0 + 1 + i, column=j + 1, value=v)
+            if text_widths[j][i] > widths[j] - 2:
+                cell.alignment = wrap
+            if pct_rows and i in pct_rows and j in pct_cols and isinstance(v, (int, float)) \
                     and not isinstance(v, bool) and abs(v) <= 1.5:
                 cell.number_format = "0.0%"
-    for j, name in enumerate(columns, start=1):
-        widths = [min(_text_width(name), 16)] + [_text_width(v) for v in df.iloc[:, j - 1]]
-        ws.column_dimensions[get_column_letter(j)].width = max(6, min(max(widths) + 2, _WRAP_MAX))
     last = get_column_letter(max(len(columns), 1))
     ws.auto_filter.ref = f"A{row0}:{last}{row0 + max(len(df), 1)}"
     ws.freeze_panes = f"A{row0 + 1}"

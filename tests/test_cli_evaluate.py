@@ -217,3 +217,92 @@ def test_report_html_with_trend(capsys, data_dir, tmp_path):
     risk = page[page.index("<h2>预计2025年达标困难的单位</h2>"):page.index("<footer>")]
     assert ("<tr><td>儿童之家应建尽建</td><td>村（社区）</td><td class=\"num\">5</td>"
             "<td>娄丰堰社区居委会、张村街村委会、沙溪亭社区居委会、叶村村委会、城头村委会</td></tr>") in risk
+
+
+# --------------------------------------------------------------------------- embedded data
+@pytest.fixture(scope="module")
+def embedded():
+    from coverage.evaluate import evaluate
+    from coverage.targets import load_targets
+    from layers.load import load_dataset
+
+    ds, targets = load_dataset(), load_targets()
+    return ds, targets, evaluate(ds, targets)
+
+
+def test_embedded_gap_list_agrees_with_the_evaluation(embedded):
+    from coverage.gaps import township_gaps
+
+    ds, targets, res = embedded
+    u = res.units
+    gaps = township_gaps(res, ds, targets=targets)
+    town = gaps[gaps["section"] == "township"]
+    # every unmet village appears once, in the township its code starts with
+    vill = u[(u["unit_level"] == "village") & (u["status"] == "not_met")]
+    by_prefix = vill.groupby(["target_id", vill["unit_code"].str[:9]]).size()
+    agg = town[town["evaluated_level"] == "village"].set_index(["target_id", "unit_code"])["n_units_not_met"]
+    assert agg.sort_index().to_dict() == by_prefix.sort_index().to_dict()
+    ch = vill[vill["target_id"] == "child_home_every_village"]
+    assert town.loc[town["target_id"] == "child_home_every_village", "shortfall"].sum() == ch["shortfall"].sum()
+    # every unmet township row, and every unmet county/city row, is one gap row
+    twn = u[(u["unit_level"] == "township") & (u["status"] == "not_met")]
+    assert set(zip(town.loc[town["evaluated_level"] == "township", "target_id"],
+                   town.loc[town["evaluated_level"] == "township", "unit_code"])) == set(
+        zip(twn["target_id"], twn["unit_code"]))
+    upper = u[u["unit_level"].isin(["county", "city"]) & (u["status"] == "not_met")]
+    assert (gaps["section"] == "county").sum() == len(upper)
+    # names and counties come from the dataset
+    names = dict(zip(ds.townships["code"], ds.townships["name"]))
+    county_of = dict(zip(ds.townships["code"], ds.townships["county_name"]))
+    assert all(names[c] == n for c, n in zip(town["unit_code"], town["unit_name"]))
+    assert all(county_of[c] == n for c, n in zip(town["unit_code"], town["county_name"]))
+    assert town.geometry.notna().all() and gaps.crs.to_epsg() == 4326
+
+
+def test_embedded_summary_counts_by_a_second_method(embedded):
+    from coverage.gaps import summary_table
+
+    ds, targets, res = embedded
+    mine = summary_table(res, targets).set_index("target_id")
+    levels = res.summary().set_index("target_id")["count_level"]
+    u = res.units
+    assert set(mine.index) == {t.id for t in targets} == set(levels.index)
+    for tid, level in levels.items():
+        rows = u[(u["target_id"] == tid) & (u["unit_level"] == level)]
+        counts = rows["status"].value_counts()
+        got = mine.loc[tid]
+        assert (got["met"], got["not_met"], got["no_data"]) == (
+            counts.get("met", 0), counts.get("not_met", 0), counts.get("no_data", 0)), tid
+        assert got["unit_level"] == level
+    # 儿童之家应建尽建: one row per village of the dataset
+    assert mine.loc["child_home_every_village", ["met", "not_met", "no_data", "not_applicable"]].sum() == len(ds.villages)
+
+
+def test_embedded_xlsx_layout(embedded, tmp_path):
+    from coverage.export import write_gap_list
+    from coverage.gaps import township_gaps
+
+    ds, targets, res = embedded
+    gaps = township_gaps(res, ds, targets=targets)
+    wb = openpyxl.load_workbook(write_gap_list(gaps, tmp_path / "g.xlsx", dataset=ds, result=res, targets=targets))
+    assert wb.sheetnames == ["汇总", *ds.counties["name"], "县市级缺口", "乡镇宽表"]
+    for code, name in zip(ds.counties["code"], ds.counties["name"]):
+        n = int(((gaps["section"] == "township") & (gaps["county_code"] == code)).sum())
+        assert wb[name].max_row == 1 + n, name
+    assert wb["县市级缺口"].max_row == 1 + int((gaps["section"] == "county").sum())
+    assert wb["乡镇宽表"].max_row == 1 + len(ds.townships)
+    summary = wb["汇总"]
+    text = " ".join(str(c.value) for c in summary["A"] if c.value)
+    assert "设施数据（2020、2022、2024年）" in text and "合成演示数据，非真实数据" in text
+    assert "乡镇（街道）边界" in text and "估算数据" in text
+
+
+def test_embedded_evaluate_prints_every_target(capsys):
+    from coverage.targets import load_targets
+
+    code, out, err = run(capsys, "evaluate")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "合成演示数据，非真实数据" in lines[0]
+    ids = [line.split()[0] for line in lines[3:]]
+    assert ids == [t.id for t in load_targets()]
