@@ -389,7 +389,8 @@ def test_rebuild_is_byte_identical_to_shipped_data(tmp_path, shared_data):
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert len(written) >= 12
     for rel in written:
-        assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), str(rel)
+        assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), (
+            f"data/{rel} differs from a fresh build: run `make data` (covplan data build) and commit data/")
 
 
 def test_shipped_data_passes_the_project_loader():
