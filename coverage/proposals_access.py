@@ -3,8 +3,9 @@
 Access targets (:func:`propose_access`)
     Demand = the target's resident points (village/community points, population weights,
     ``[access] demand``); demand already within ``distance_m`` of an existing facility is
-    *precovered* (existing facilities stay fixed). Candidates = village/community points
-    and existing public buildings (``public_place`` facilities) within ``distance_m``
+    *precovered* (existing facilities stay fixed). Candidates = village/community points,
+    existing public buildings (``public_place`` facilities) and, on request, walking-network
+    nodes (one per 250 m cell, :func:`node_candidates`), all within ``distance_m``
     straight-line of some uncovered demand (network distance is never shorter). The
     sparse demand × candidate coverage matrix comes from the walking network — one
     ``scipy.sparse.csgraph.dijkstra`` per batch of candidate nodes, ``limit`` =
@@ -43,6 +44,8 @@ from coverage.proposals import (ProposalSet, build_cost, failing_rows, input_pro
 
 #: candidates per Dijkstra batch (rows of a dense batch × nodes array)
 BATCH: int = 64
+#: network-node candidates are thinned to one per grid cell of this size (metres)
+NODE_SPACING_M: float = 250.0
 
 
 # ---------------------------------------------------------------------- access instance
@@ -108,6 +111,42 @@ def network_coverage(net, demand_xy: np.ndarray, cand_xy: np.ndarray, distance_m
     return sp.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(len(demand_xy), len(cand_xy)))
 
 
+def node_candidates(ds, net, uncovered_xy: np.ndarray, distance_m: float,
+                    spacing_m: float = NODE_SPACING_M) -> pd.DataFrame:
+    """Walking-network nodes as candidate sites, thinned to one per ``spacing_m`` grid cell.
+
+    Only nodes within ``distance_m`` (straight line, EPSG:4549) of an uncovered resident
+    point are kept; in each cell the node nearest the cell centre stands for it. Township
+    and county come from the township polygons the node falls in (nodes outside every
+    township are dropped).
+    """
+    import geopandas as gpd
+
+    if len(uncovered_xy) == 0 or net.n_nodes == 0:
+        return pd.DataFrame()
+    d, _ = cKDTree(uncovered_xy).query(net.node_xy, k=1, distance_upper_bound=distance_m)
+    idx = np.flatnonzero(np.isfinite(d))
+    if idx.size == 0:
+        return pd.DataFrame()
+    xy = net.node_xy[idx]
+    cell = np.floor(xy / spacing_m).astype(np.int64)
+    off = np.hypot(*(xy - (cell + 0.5) * spacing_m).T)
+    order = np.lexsort((off, cell[:, 1], cell[:, 0]))
+    first = np.ones(len(order), bool)
+    first[1:] = np.any(np.diff(cell[order], axis=0) != 0, axis=1)
+    keep = idx[order[first]]
+    lon, lat = net.unproject(net.node_xy[keep])
+    pts = gpd.GeoDataFrame({"node": keep}, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    tw = ds.townships[["code", "county_code", "geometry"]]
+    hit = gpd.sjoin(pts, tw, how="inner", predicate="within").drop_duplicates("node").sort_values("node")
+    return pd.DataFrame({
+        "kind": "node", "ref": [f"node:{int(n)}" for n in hit["node"]], "village_code": "",
+        "township_code": hit["code"].astype(str).to_numpy(),
+        "county_code": hit["county_code"].astype(str).to_numpy(), "name": "",
+        "lon": hit.geometry.x.to_numpy(), "lat": hit.geometry.y.to_numpy(),
+        "provenance": f"network={net.provenance}"})
+
+
 def access_instance(ds, target, year: int | None = None, network=None,
                     candidates: tuple[str, ...] = ("villages", "public_places")) -> dict[str, Any]:
     """Demand, candidates and the sparse coverage matrix of an ``access`` target.
@@ -153,6 +192,10 @@ def access_instance(ds, target, year: int | None = None, network=None,
             "township_code": p["township_code"].astype(str), "county_code": p["county_code"].astype(str),
             "name": p["name"].astype(str), "lon": p.geometry.x, "lat": p.geometry.y,
             "provenance": p["provenance"].astype(str)}))
+    if "nodes" in candidates:
+        if net is None:
+            raise SitingError(f"target {target.id}: network-node candidates need a walking network")
+        frames.append(node_candidates(ds, net, d_xy[~pre], dist_m))
     cand = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if cand.empty:
         raise SitingError(f"target {target.id}: no candidate sites")
@@ -256,7 +299,7 @@ def propose_access(ds, target, *, p: int | None = None, share: float | None = No
             "units_fixed": [f"township:{t}" for t in townships],
             "people_covered": float(w[new].sum()), "cost": build_cost(costs, ftype),
             "reason": (f"步行{inst['distance_m']:.0f}米内新覆盖约{w[new].sum():.0f}人"
-                       + ("（利用现有公共建筑）" if c["kind"] == "public_place" else "")),
+                       + {"public_place": "（利用现有公共建筑）", "node": "（路网节点处选址）"}.get(c["kind"], "")),
             "method": out.method, "provenance": f"candidate={c['provenance']}", "edits": [edit],
         })
     number_actions(out.actions)

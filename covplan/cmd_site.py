@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="solver time limit in seconds; the best solution found is kept (default 60)")
     p.add_argument("--greedy", action="store_true",
                    help="access targets: fast greedy instead of the exact MILP (gap to the LP bound reported)")
+    p.add_argument("--candidates", default="villages,public_places", metavar="KINDS",
+                   help="access targets: candidate sites, comma-separated from villages, "
+                        "public_places, nodes (walking-network nodes; default villages,public_places)")
     p.add_argument("--costs", type=Path, metavar="FILE", help="cost table (default data/siting_costs.toml)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="proposals.csv",
@@ -89,7 +92,8 @@ def _select(targets: list[Any], ids: list[str] | None, all_targets: bool) -> lis
 
 def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None, p: int | None,
             share: float | None, all_targets: bool, time_limit_s: float, progress: bool,
-            costs: dict[str, Any], greedy: bool = False) -> Any:
+            costs: dict[str, Any], greedy: bool = False,
+            candidates: tuple[str, ...] = ("villages", "public_places")) -> Any:
     """Dispatch to the proposal function of the target kind (or the joint model)."""
     from coverage._errors import SitingError
     from coverage.evaluate import evaluate
@@ -105,7 +109,8 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
     t = chosen[0]
     if t.kind == "access":
         return propose_access(ds, t, p=p, share=share, year=year, time_limit_s=time_limit_s,
-                              progress=progress, costs=costs, method="greedy" if greedy else "milp")
+                              progress=progress, costs=costs, method="greedy" if greedy else "milp",
+                              candidates=candidates)
     if p is not None or share is not None:
         raise SitingError(f"--p/--share apply to access targets; {t.id} is a {t.kind} target")
     units = evaluate(ds, [t], year=year).units
@@ -119,6 +124,17 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
         return propose_unit_share(ds, t, units, year, costs)
     raise SitingError(f"target {t.id}: no siting for kind {t.kind!r} "
                       "(presence, unit_share, facility_share, capacity_ratio and access are sited)")
+
+
+def _candidates(text: str) -> tuple[str, ...]:
+    from coverage._errors import SitingError
+
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in kinds if k not in ("villages", "public_places", "nodes")]
+    if bad or not kinds:
+        raise SitingError(f"--candidates: unknown kind(s) {bad or text!r}; "
+                          "use villages, public_places, nodes")
+    return kinds
 
 
 def cmd_site(args: argparse.Namespace) -> int:
@@ -145,7 +161,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     ps = propose(ds, targets, chosen, year=year, p=args.p, share=args.share,
                  all_targets=args.all_targets, time_limit_s=args.time_limit, progress=progress,
-                 costs=costs, greedy=args.greedy)
+                 costs=costs, greedy=args.greedy, candidates=_candidates(args.candidates))
     out = ps.write_csv(args.output)
     gap = "" if ps.gap != ps.gap else f", {label('optimality_gap')} {ps.gap:.4%}"
     print(f"{label('siting')}: {', '.join(t.id for t in chosen)} — {len(ps.actions)} "

@@ -296,23 +296,41 @@ def test_joint_prefers_expansion_and_upgrade_when_cheaper(ds):
     assert kinds == [("add_capacity", 30), ("add_capacity", 40), ("upgrade", 0), ("upgrade", 0)]
 
 
-def test_network_coverage_by_hand():
-    """A 4-node line network 0–400–800–1200 m; snapping legs are added to the route."""
+def _line_network(x0: float, y0: float):
     import scipy.sparse as sp
     from shapely.geometry import LineString
 
     from coverage.network import WalkNetwork
-    from coverage.proposals_access import network_coverage
 
-    x0, y0 = 480_000.0, 3_140_000.0
     xy = np.array([[x0 + k * 400.0, y0] for k in range(4)])
     u, v = np.array([0, 1, 2]), np.array([1, 2, 3])
     w = np.full(3, 400.0)
     g = sp.csr_matrix((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(4, 4))
-    net = WalkNetwork(crs="EPSG:4549", source="hand", provenance="synthetic",
-                      node_osmid=np.arange(4), node_xy=xy, edge_u=u, edge_v=v, edge_length_m=w,
-                      edge_geometry=np.array([LineString([xy[a], xy[b]]) for a, b in zip(u, v)]),
-                      graph=g)
+    return WalkNetwork(crs="EPSG:4549", source="hand", provenance="synthetic",
+                       node_osmid=np.arange(4), node_xy=xy, edge_u=u, edge_v=v, edge_length_m=w,
+                       edge_geometry=np.array([LineString([xy[a], xy[b]]) for a, b in zip(u, v)]),
+                       graph=g)
+
+
+def test_node_candidates_thinned_and_placed(ds):
+    from coverage.proposals_access import node_candidates
+
+    # nodes at x = 0, 400, 800, 1200 m (+480 km), y = 5 km: inside township 331102001
+    net = _line_network(480_000.0, 3_145_000.0)
+    demand = np.array([[480_000.0, 3_145_000.0]])
+    c = node_candidates(ds, net, demand, 1000.0, spacing_m=500.0)
+    # within 1000 m: nodes 0, 1, 2; cells of 500 m: {0, 1} → node 1 (150 m from the cell
+    # centre at 250 m, node 0 is 250 m away), {2} → node 2
+    assert c["ref"].tolist() == ["node:1", "node:2"]
+    assert set(c["township_code"]) == {"331102001"} and set(c["kind"]) == {"node"}
+
+
+def test_network_coverage_by_hand():
+    """A 4-node line network 0–400–800–1200 m; snapping legs are added to the route."""
+    from coverage.proposals_access import network_coverage
+
+    x0, y0 = 480_000.0, 3_140_000.0
+    net = _line_network(x0, y0)
     demand = np.array([[x0, y0 + 30], [x0 + 1200, y0], [x0 + 800, y0 + 600]])  # last: 600 m off
     cand = np.array([[x0 + 400, y0 + 40], [x0 + 800, y0]])
     # routes: d0→c0 30+400+40 = 470, d0→c1 30+800 = 830, d1→c0 800+40 = 840, d1→c1 400
