@@ -533,24 +533,6 @@ def _rollup_rows(result: Any, year: int | None, scope_level: str, scope_code: st
     return {str(r["target_id"]): r for _, r in rollup[mask].iterrows()}
 
 
-def _rollup_city_status(result: Any, year: int | None) -> dict[str, str]:
-    """Target id → plan-level status of the city row of a simpler ``rollup`` table."""
-    rollup = getattr(result, "rollup", None)
-    if not isinstance(rollup, pd.DataFrame) or "plan_status" not in rollup.columns:
-        return {}
-    mask = pd.Series(False, index=rollup.index)
-    for col in ("unit_code", "code"):
-        if col in rollup.columns:
-            mask |= rollup[col].astype(str) == CITY_CODE
-    for col in ("unit_level", "level"):
-        if col in rollup.columns:
-            mask |= rollup[col].astype(str) == "city"
-    if year is not None and "year" in rollup.columns:
-        mask &= pd.to_numeric(rollup["year"], errors="coerce") == year
-    city = rollup[mask]
-    return {str(t): _as_str(s) for t, s in zip(city["target_id"], city["plan_status"])}
-
-
 def summary_table(
     result: Any,
     targets: Iterable[Any] | None = None,
@@ -585,12 +567,8 @@ def summary_table(
     selected = resolve_targets(result, target)
     labels = target_labels(result, targets)
     yr = _single_year(units)
-    if county is None:
-        roll = _rollup_rows(result, yr, "city", CITY_CODE)
-        plan_status = _rollup_city_status(result, yr)
-    else:
-        roll = _rollup_rows(result, yr, "county", county[0])
-        plan_status = {}
+    roll = _rollup_rows(result, yr, "city", CITY_CODE) if county is None else \
+        _rollup_rows(result, yr, "county", county[0])
     rows_out = []
     units = units[units["target_id"].isin(selected)]
     if county is not None:
@@ -616,7 +594,7 @@ def summary_table(
             counted = sub
             st = sub["status"].value_counts()
             counts = {k: int(st.get(k, 0)) for k in ("met", "not_met", "no_data", "not_applicable")}
-            status = plan_status.get(tid, "")
+            status = ""
         rolled = _num(r.get("shortfall")) if r is not None else float("nan")
         short = pd.to_numeric(_col(counted[counted["status"] == "not_met"], "shortfall"), errors="coerce")
         is_max = False

@@ -156,14 +156,13 @@ class FakeResult:
 
 
 def make_result() -> FakeResult:
-    rollup = pd.DataFrame(
-        {
-            "target_id": ["demo_child_home_share_15", "demo_child_home_share_15"],
-            "unit_level": ["county", "city"],
-            "unit_code": [LIANDU, "331100"],
-            "plan_status": ["not_met", "not_met"],
-        }
-    )
+    # the evaluator's roll-up schema (coverage.rules_rollup.ROLLUP_COLUMNS), one target only
+    rollup = pd.DataFrame([
+        {"target_id": "demo_child_home_share_15", "year": 2024, "level": level, "unit_code": code,
+         "count_level": "county", "met": met, "not_met": not_met, "no_data": 0, "not_applicable": 0,
+         "plan_status": "not_met", "shortfall": short, "shortfall_unit": "pp"}
+        for level, code, met, not_met, short in (("county", LIANDU, 0, 1, 5.0), ("city", "331100", 1, 1, 3.0))
+    ])
     targets = [SimpleNamespace(id=k, label_zh=v, label_en=k.replace("_", " ")) for k, v in LABELS.items()]
     return FakeResult(units=make_units(), rollup=rollup, targets=targets)
 
