@@ -38,8 +38,9 @@ _UNIT_ATTRS = (
     *POPULATION_COLUMNS, "pop_provenance",
 )
 _ID_COLUMNS = ("unit_code", "unit_name", "county_code", "county_name", "township_code")
-_TEXT_FACILITY_COLS = ("facility_id", "type", "tier", "level", "county_code", "township_code",
-                       "village_code", "serves_place_id", "provenance", "place_kind")
+_TEXT_FACILITY_COLS = ("type", "tier", "level", "county_code", "township_code", "village_code",
+                       "provenance", "place_kind")
+_ID_FACILITY_COLS = ("facility_id", "serves_place_id")
 
 
 def worst_provenance(values) -> str:
@@ -200,29 +201,50 @@ class YearIndex:
         self.year = int(year)
         self.units = units
         raw = ds.facilities_for(year)
-        fac = pd.DataFrame({c: _text_col(raw, c) for c in _TEXT_FACILITY_COLS})
-        for col in ("capacity", "building_area_m2", "daily_visitors"):
-            fac[col] = pd.to_numeric(raw[col], errors="coerce").to_numpy() if col in raw.columns else np.nan
-        for col in ("has_reading_area", "is_inclusive"):
-            fac[col] = raw[col].to_numpy() if col in raw.columns else None
-        served = set(fac.loc[fac["type"] == "mother_baby_room", "serves_place_id"]) - {""}
-        fac["has_mother_baby_room"] = (fac["type"] == "public_place") & fac["facility_id"].isin(served)
-        fac["prov_rank"] = fac["provenance"].map(PROVENANCE_RANK).fillna(3).astype(np.int64)
-        self.facilities = fac
-        self.positions: dict[str, np.ndarray] = {"city": np.zeros(len(fac), dtype=np.int64)}
-        for level, col in UNIT_KEY.items():
-            self.positions[level] = units[level].index.get_indexer(pd.Index(fac[col].to_numpy(dtype=object)))
-        # small integer codes: comparing ints is much cheaper than comparing text
+        n = len(raw)
+        cols: dict[str, np.ndarray] = {}
         self._codes: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
-        for col in ("type", "tier", "level"):
-            codes, uniques = pd.factorize(fac[col].to_numpy(dtype=object))
-            self._codes[col] = (codes, {u: i for i, u in enumerate(uniques)})
-        self._rank = fac["prov_rank"].to_numpy()
+        for c in _TEXT_FACILITY_COLS:
+            codes, values = _text_codes(raw, c)
+            cols[c] = values[codes]
+            # small integer codes: comparing ints is much cheaper than comparing text
+            self._codes[c] = (codes, {u: i for i, u in enumerate(values)})
+        for c in _ID_FACILITY_COLS:  # unique ids: no per-value cleaning (the loader normalises)
+            cols[c] = (raw[c].to_numpy(dtype=object, na_value="") if c in raw.columns
+                       else np.full(n, "", dtype=object))
+        for c in ("capacity", "building_area_m2", "daily_visitors"):
+            cols[c] = pd.to_numeric(raw[c], errors="coerce").to_numpy(dtype=float) if c in raw.columns else np.full(n, np.nan)
+        for c in ("has_reading_area", "is_inclusive"):
+            cols[c] = raw[c].to_numpy(dtype=object) if c in raw.columns else np.full(n, None, dtype=object)
+        is_room = self._is("type", "mother_baby_room")
+        served = pd.Index(cols["serves_place_id"][is_room]).difference(pd.Index([""]))
+        cols["has_mother_baby_room"] = self._is("type", "public_place") & pd.Index(cols["facility_id"]).isin(served)
+        pcodes, plookup = self._codes["provenance"]
+        rank_of_code = np.array([PROVENANCE_RANK.get(u, 3) for u in sorted(plookup, key=plookup.get)],
+                                dtype=np.int64)
+        self._rank = rank_of_code[pcodes]
+        self.columns = cols
+        self.n = n
+        self.positions: dict[str, np.ndarray] = {"city": np.zeros(n, dtype=np.int64)}
+        for level, col in UNIT_KEY.items():
+            self.positions[level] = units[level].index.get_indexer(pd.Index(cols[col]))
         self.layer_provenance = (
             ds.layer_provenance.get(f"facilities_{year}") or ds.layer_provenance.get("facilities")
-            or worst_provenance(fac["provenance"].unique()) or "synthetic"
+            or worst_provenance(list(plookup)) or "synthetic"
         )
         self._memo: dict[tuple, Any] = {}
+        self._frame: pd.DataFrame | None = None
+
+    @property
+    def facilities(self) -> pd.DataFrame:
+        """This year's facilities as a plain DataFrame (no geometry; built on first use)."""
+        if self._frame is None:
+            self._frame = pd.DataFrame({**self.columns, "prov_rank": self._rank})
+        return self._frame
+
+    def _rows(self, idx: np.ndarray, fields) -> pd.DataFrame:
+        """The columns a condition reads, for the facilities at positions ``idx``."""
+        return pd.DataFrame({f: self.columns[f][idx] for f in fields if f in self.columns})
 
     @property
     def layer_rank(self) -> int:
@@ -238,11 +260,11 @@ class YearIndex:
             if numerator is not None:
                 m = self.mask(sel, unit_level, condition).copy()
                 idx = np.flatnonzero(m)
-                m[idx] = numerator.mask(self.facilities.iloc[idx])
+                m[idx] = numerator.mask(self._rows(idx, numerator.fields))
             elif condition is not None:
                 m = self.mask(sel, unit_level).copy()
                 idx = np.flatnonzero(m)
-                m[idx] = condition.mask(self.facilities.iloc[idx])
+                m[idx] = condition.mask(self._rows(idx, condition.fields))
             else:
                 m = self._is("type", sel.type)
                 if sel.tier is not None:
@@ -279,7 +301,7 @@ class YearIndex:
         if key not in self._memo:
             m = self.mask(sel, unit_level)
             pos, keep = self._pos(m, unit_level)
-            w = np.nan_to_num(self.facilities[column].to_numpy(dtype=float)[m][keep], nan=0.0)
+            w = np.nan_to_num(self.columns[column][m][keep].astype(float), nan=0.0)
             self._memo[key] = np.bincount(pos, weights=w, minlength=len(self.units[unit_level]))
         return self._memo[key]
 
@@ -289,7 +311,7 @@ class YearIndex:
         if key not in self._memo:
             m = self.mask(sel, unit_level)
             pos, keep = self._pos(m, unit_level)
-            w = np.isnan(self.facilities[column].to_numpy(dtype=float)[m][keep]).astype(float)
+            w = np.isnan(self.columns[column][m][keep].astype(float)).astype(float)
             self._memo[key] = np.bincount(pos, weights=w, minlength=len(self.units[unit_level])).astype(np.int64)
         return self._memo[key]
 
@@ -314,12 +336,26 @@ class YearIndex:
         return PROVENANCE_NAMES[self.provenance_rank(sel, unit_level)]
 
 
+def _text_codes(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and cleaned distinct values of a text column.
+
+    ``values[codes]`` is the column with missing → "" and blanks stripped. Works on the
+    distinct values, so a column of 200,000 repeated type names costs a handful of string
+    operations.
+    """
+    if col not in df.columns:
+        return np.zeros(len(df), dtype=np.int64), np.array([""], dtype=object)
+    codes, uniques = pd.factorize(df[col].to_numpy(dtype=object, na_value=""), use_na_sentinel=True)
+    clean = [v.strip() if isinstance(v, str) else ("" if v is None else str(v)) for v in uniques] + [""]
+    first: dict[str, int] = {}  # values equal after cleaning share a code
+    remap = np.array([first.setdefault(v, len(first)) for v in clean], dtype=np.int64)
+    return remap[codes], np.array(list(first), dtype=object)  # code −1 (missing) → remap[−1] = ""
+
+
 def _text_col(df: pd.DataFrame, col: str) -> np.ndarray:
     """A text column as an object array: missing → "", surrounding blanks stripped."""
-    if col not in df.columns:
-        return np.full(len(df), "", dtype=object)
-    arr = df[col].to_numpy(dtype=object, na_value="")
-    return np.array([v.strip() if isinstance(v, str) else ("" if v is None else str(v)) for v in arr], dtype=object)
+    codes, values = _text_codes(df, col)
+    return values[codes]
 
 
 # ----------------------------------------------------------------------------- caches
