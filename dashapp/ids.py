@@ -34,7 +34,7 @@ class Id(StrEnum):
     YEAR = "year-dropdown"
     BASEMAP = "basemap-radio"
     BASEMAP_NOTE = "basemap-note"
-    FACILITY_TYPES = "facility-types-checklist"
+    FACILITY_TYPES = "facility-types"
 
     # --- map
     MAP = "map"

@@ -35,11 +35,11 @@ STATUS_COLORS: dict[str, str] = {
     "not_applicable": "#f2f2f2",
 }
 
-#: marker colour per facility type (stable, distinguishable on a light background)
+#: marker colour per facility type (stable; kept clear of the status blue and red)
 _PALETTE = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
-    "#9a6324", "#469990", "#800000", "#808000", "#000075", "#a9a9a9", "#dcbeff",
-    "#fabed4", "#ffd8b1", "#aaffc3", "#bfef45",
+    "#ffd600", "#00a651", "#7b3fb3", "#00bcd4", "#ff6fcf", "#8d5524", "#009688", "#808000",
+    "#1a237e", "#9be22d", "#ff9800", "#5d4037", "#c51162", "#00e5ff", "#6d4c41", "#aeea00",
+    "#311b92", "#f9a825",
 )
 FACILITY_COLORS: dict[str, str] = {ft: _PALETTE[i % len(_PALETTE)] for i, ft in enumerate(FACILITY_TYPES)}
 

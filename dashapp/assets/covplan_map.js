@@ -55,9 +55,10 @@
             var h = hideoutOf(context);
             var radius = h.radius || 6;
             return L.circleMarker(latlng, {
+                pane: "markerPane",  /* above the township polygons, which are re-added on restyle */
                 radius: p.scenario ? radius + 2 : radius,
                 fillColor: p.color || "#333333",
-                color: p.scenario ? "#000000" : "#ffffff",
+                color: p.scenario ? "#000000" : "#333333",
                 weight: p.scenario ? 2.5 : 1,
                 fillOpacity: 0.9,
                 className: "cp-facility cp-ftype-" + p.type + (p.scenario ? " cp-scenario" : "")
@@ -80,12 +81,14 @@
             var v = feature.properties.value || 0;
             var r = Math.max(3, Math.min(14, Math.sqrt(v) / 4));
             return L.circleMarker(latlng, {
+                pane: "markerPane",
                 radius: r, fillColor: "#762a83", color: "#40004b", weight: 1, fillOpacity: 0.6,
                 className: "cp-uncovered"
             });
         },
         proposalPoint: function (feature, latlng) {
             return L.circleMarker(latlng, {
+                pane: "markerPane",
                 radius: 9, fillColor: "#ffff33", color: "#000000", weight: 2, fillOpacity: 0.9,
                 className: "cp-proposal"
             });

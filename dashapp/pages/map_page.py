@@ -43,11 +43,11 @@ def _controls(lang: str, view: dict[str, Any]) -> html.Div:
             dcc.RadioItems(id=Id.BASEMAP, options=queries.basemap_options(lang), value=view["basemap"]),
             html.Div(queries.basemap_note(view["basemap"], lang), id=Id.BASEMAP_NOTE, className="cp-note"),
             html.Label(t("facility_types_shown", lang)),
-            dcc.Checklist(
+            dcc.Dropdown(
                 id=Id.FACILITY_TYPES,
                 options=queries.facility_type_options(lang),
                 value=queries.default_facility_types(view["target"]),
-                labelStyle={"display": "block"},
+                multi=True,
             ),
             html.Div(id=Id.LEGEND),
         ],
@@ -110,6 +110,7 @@ def _scenario_tools(lang: str) -> html.Div:
                     id=Id.PROPOSAL_TABLE,
                     rowData=[],
                     columnDefs=queries.proposal_columns(lang),
+                    getRowId="params.data.action_id",
                     dashGridOptions={"rowSelection": {"mode": "multiRow", "checkboxes": True}},
                     style={"width": "100%", "height": "240px"},
                 )
@@ -164,6 +165,7 @@ def _map(lang: str, view: dict[str, Any]) -> html.Div:
                                     data=queries.county_data(basemap),
                                     style={"variable": "covplanMap.countyStyle"},
                                     interactive=False,
+                                    pane="shadowPane",
                                 ),
                                 name=t("layer_counties", lang),
                                 checked=True,
@@ -256,6 +258,7 @@ def _gap_table(lang: str) -> html.Div:
                 id=Id.GAP_TABLE,
                 rowData=[],
                 columnDefs=queries.gap_columns(lang),
+                getRowId="params.data.row_id",
                 defaultColDef={"filter": True, "sortable": True, "resizable": True, "floatingFilter": True},
                 dashGridOptions={"pagination": True, "paginationPageSize": 20},
                 style={"height": "460px", "width": "100%"},
