@@ -204,6 +204,13 @@ class PlanTarget:
         unknown = sorted(set(changes) - names)
         if unknown:
             raise TargetSpecError(f"target {self.id}: cannot override unknown key(s) {', '.join(unknown)}")
+        for key, allowed in (("condition", UNIT_FIELDS), ("facility_condition", FACILITY_FIELDS),
+                             ("numerator", FACILITY_FIELDS)):
+            if isinstance(changes.get(key), str):
+                try:
+                    changes[key] = parse_condition(changes[key], allowed)
+                except ConditionSyntaxError as exc:
+                    raise TargetSpecError(f"target {self.id}: key {key!r}: {exc}") from exc
         if "band" in changes and changes["band"] is not None:
             changes["band"] = tuple(float(v) for v in changes["band"])
         if "threshold" in changes and changes["threshold"] is not None:
@@ -225,7 +232,8 @@ def load_targets(dir: str | Path | None = None) -> list[PlanTarget]:  # noqa: A0
     Returns
     -------
     list of PlanTarget
-        Sorted by id.
+        Sorted by id (a new list each call; the frozen targets are cached per folder
+        until a file changes).
 
     Raises
     ------
@@ -239,6 +247,21 @@ def load_targets(dir: str | Path | None = None) -> list[PlanTarget]:  # noqa: A0
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise TargetSpecError(f"{folder}: no target files (*.toml)")
+    signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    key = str(folder.resolve())
+    hit = _LOADED.get(key)
+    if hit is not None and hit[0] == signature:
+        return list(hit[1])
+    targets = _load_files(files)
+    _LOADED[key] = (signature, tuple(targets))
+    return list(targets)
+
+
+#: folder → (file names/mtimes/sizes, targets): unchanged folders are not parsed again
+_LOADED: dict[str, tuple[tuple, tuple[PlanTarget, ...]]] = {}
+
+
+def _load_files(files: list[Path]) -> list[PlanTarget]:
     seen: dict[str, Path] = {}
     out = []
     for path in files:

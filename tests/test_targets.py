@@ -165,3 +165,19 @@ def test_with_overrides(targets):
     assert b.band == (0.45, 0.55)
     with pytest.raises(TargetSpecError, match="band"):
         targets["women_community_committee_50"].with_overrides(band=(0.6, 0.4))
+
+
+def test_condition_override_is_parsed_and_checked(targets):
+    t = targets["disability_home_township_10k"].with_overrides(condition="pop_total >= 5000")
+    assert t.condition.text == "pop_total >= 5000" and t.condition.fields == {"pop_total"}
+    with pytest.raises(TargetSpecError, match="unknown field 'population'"):
+        targets["disability_home_township_10k"].with_overrides(condition="population >= 5000")
+
+
+def test_load_targets_rereads_a_changed_file(tmp_path):
+    src = (DEFAULT_TARGETS_DIR / "childcare_slots_per_1000.toml").read_text(encoding="utf-8")
+    path = tmp_path / "childcare_slots_per_1000.toml"
+    path.write_text(src, encoding="utf-8")
+    assert load_targets(tmp_path)[0].threshold == 4.5
+    path.write_text(src.replace("threshold = 4.5", "threshold = 5.25"), encoding="utf-8")
+    assert load_targets(tmp_path)[0].threshold == 5.25
