@@ -34,67 +34,34 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.gaps import GAP_COLUMNS, gaps_wide, summary_table
+from coverage.gaps import GAP_COLUMNS, SUMMARY_COLUMNS, gaps_wide, summary_table, target_labels
 from layers._errors import CovplanError
 from layers.glossary import label
 from layers.settings import CITY_NAME
 
 __all__ = [
-    "FORMATS",
-    "ExportError",
-    "display_gaps",
-    "display_summary",
-    "display_wide",
-    "export_bytes",
-    "metadata_table",
-    "provenance_lines",
-    "provenance_statement",
-    "write_gap_list",
+    "FORMATS", "ExportError", "display_gaps", "display_summary", "display_wide", "export_bytes",
+    "metadata_table", "provenance_lines", "provenance_statement", "write_gap_list",
 ]
 
 #: supported file extensions (without the dot)
 FORMATS: tuple[str, ...] = ("xlsx", "csv", "geojson", "gpkg")
 
 #: gap column → glossary key of its header
-GAP_HEADERS: dict[str, str] = {
+GAP_HEADERS: dict[str, str] = {c: c for c in GAP_COLUMNS} | {
     "section": "gap_section",
-    "unit_level": "unit_level",
-    "unit_code": "unit_code",
-    "unit_name": "unit_name",
-    "county_code": "county_code",
-    "county_name": "county_name",
-    "target_id": "target_id",
-    "target_label": "target_label",
-    "evaluated_level": "evaluated_level",
     "n_units_evaluated": "units_evaluated",
     "n_units_not_met": "units_not_met",
     "not_met_units": "not_met_unit_names",
-    "required": "required",
-    "actual": "actual",
-    "shortfall": "shortfall",
-    "shortfall_unit": "shortfall_unit",
-    "action": "action",
-    "status": "status",
-    "is_plan_level": "is_plan_level",
-    "year": "year",
-    "clause": "clause",
-    "source_lines": "source_lines",
-    "provenance": "provenance",
 }
 
-SUMMARY_HEADERS: dict[str, str] = {
-    "target_id": "target_id",
-    "target_label": "target_label",
-    "unit_level": "unit_level",
+#: summary column → glossary key of its header
+SUMMARY_HEADERS: dict[str, str] = {c: c for c in SUMMARY_COLUMNS if c != "shortfall_is_max"} | {
     "n_units": "units_evaluated",
     "met": "units_met",
     "not_met": "units_not_met",
     "no_data": "units_no_data",
     "not_applicable": "units_not_applicable",
-    "shortfall": "shortfall",
-    "shortfall_unit": "shortfall_unit",
-    "plan_status": "plan_status",
-    "provenance": "provenance",
 }
 
 WIDE_FIXED: dict[str, str] = {
@@ -384,13 +351,15 @@ def export_bytes(
     if lang not in ("zh", "en"):
         msg = f"unknown language {lang!r}; use 'zh' or 'en'"
         raise ExportError(msg)
+    labels = target_labels(result, targets, lang)
+    if lang != "zh" and len(gaps):  # target labels in the export's language
+        attrs = dict(gaps.attrs)
+        gaps = gaps.assign(target_label=gaps["target_id"].map(labels).fillna(gaps["target_label"]))
+        gaps.attrs.update(attrs)
     if fmt == "csv":
         return _csv_bytes(gaps, dataset, lang)
     if fmt == "geojson":
         return _geojson_bytes(gaps, dataset, lang)
-    from coverage.gaps import target_labels
-
-    labels = target_labels(result, targets, lang)
     if wide is None:
         wide = gaps_wide(
             result, dataset, county=gaps.attrs.get("county_code"),

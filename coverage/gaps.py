@@ -28,44 +28,16 @@ from coverage._errors import EvaluationError
 from layers.settings import CITY_CODE, STORAGE_CRS
 
 __all__ = [
-    "ADDITIVE_UNITS",
-    "GAP_COLUMNS",
-    "SUMMARY_COLUMNS",
-    "SelectionError",
-    "gaps_wide",
-    "resolve_county",
-    "resolve_targets",
-    "result_units",
-    "summary_table",
-    "target_labels",
-    "township_gaps",
+    "ADDITIVE_UNITS", "GAP_COLUMNS", "SUMMARY_COLUMNS", "SelectionError", "gaps_wide", "resolve_county",
+    "resolve_targets", "result_units", "summary_table", "target_labels", "township_gaps",
 ]
 
 #: columns of :func:`township_gaps` (geometry aside), in export order
 GAP_COLUMNS: tuple[str, ...] = (
-    "section",
-    "unit_level",
-    "unit_code",
-    "unit_name",
-    "county_code",
-    "county_name",
-    "target_id",
-    "target_label",
-    "evaluated_level",
-    "n_units_evaluated",
-    "n_units_not_met",
-    "not_met_units",
-    "required",
-    "actual",
-    "shortfall",
-    "shortfall_unit",
-    "action",
-    "status",
-    "is_plan_level",
-    "year",
-    "clause",
-    "source_lines",
-    "provenance",
+    "section", "unit_level", "unit_code", "unit_name", "county_code", "county_name", "target_id",
+    "target_label", "evaluated_level", "n_units_evaluated", "n_units_not_met", "not_met_units",
+    "required", "actual", "shortfall", "shortfall_unit", "action", "status", "is_plan_level", "year",
+    "clause", "source_lines", "provenance",
 )
 
 #: shortfall units that add up across villages (percentage points do not)

@@ -142,11 +142,13 @@ def test_evaluate_json_target_and_year(capsys, data_dir):
         (["gaps", "--county", "青田县", "-o", "x.csv"], "unknown county '青田县'; valid counties: 莲都区（331102）"),
         (["gaps", "-o", "x.docx"], "unknown extension '.docx'"),
         (["report", "-o", "x.pdf"], "must end in .html"),
+        (["--data", "x.missing", "evaluate"], "manifest"),
     ],
 )
 def test_errors_are_one_line_exit_2(capsys, data_dir, tmp_path, argv, message):
     argv = [str(tmp_path / a) if a.startswith("x.") else a for a in argv]
-    code, out, err = run(capsys, "--data", data_dir, *argv)
+    data = [] if argv[0] == "--data" else ["--data", data_dir]
+    code, out, err = run(capsys, *data, *argv)
     assert code == 2
     assert err.startswith("covplan: error: ") and message in err.splitlines()[0]
     assert not list(tmp_path.iterdir())

@@ -198,6 +198,9 @@ def test_english_headers(case, tmp_path):
     df = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
     assert list(df.columns[:4]) == ["Gap section", "Level", "Code", "Unit"]
     assert df["Status"].eq("Not met").all()
+    # target labels in English too (plan clauses and place names stay Chinese)
+    assert set(df["Target"]) == {k.replace("_", " ") for k in set(df["Target id"])}
+    assert df.loc[0, "Unit"] == "紫金街道"
 
 
 def test_empty_gap_list_still_exports(tmp_path):
