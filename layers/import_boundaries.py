@@ -23,11 +23,11 @@ import pandas as pd
 import shapely
 
 from layers._errors import CovplanError, ImportInputError
-from layers.crs import convert_geodataframe, normalise_crs_name
+from layers.crs import convert_geodataframe, convert_geometry, normalise_crs_name
 from layers.dataset import Dataset
 from layers.importers_table import check_size, normalise_header
 from layers.names import UnitNameIndex, clean_text
-from layers.settings import STORAGE_CRS
+from layers.settings import STORAGE_CRS, WORKING_CRS
 from layers.vocab import PROVENANCE_VALUES
 
 __all__ = ["BoundaryImport", "detect_dbf_encoding", "import_boundaries"]
@@ -311,6 +311,54 @@ def import_boundaries(
     if uncovered and level != "county":
         notes.append(f"{len(uncovered)} county(ies) have no boundary at all in this file: "
                      + ", ".join(f"{ctx.get(c, c)} {c}" for c in uncovered))
+    declared = crs_name or "wgs84"
+    if declared in ("wgs84", "cgcs2000") and not out.empty:
+        note = _datum_check(out, units, unit_county, counties)
+        if note:
+            notes.append(note)
     return BoundaryImport(path, level, out, pd.DataFrame(report, columns=list(REPORT_COLUMNS)),
                           n_features=len(gdf), encoding=enc, notes=notes)
 
+
+
+def _iou(a, b) -> float:
+    """Intersection over union of two polygons (areas in the units of their CRS)."""
+    inter = shapely.intersection(a, b).area
+    union = a.area + b.area - inter
+    return float(inter / union) if union else 0.0
+
+
+def _datum_check(out: gpd.GeoDataFrame, units: pd.DataFrame, unit_county: dict[str, str],
+                 counties: gpd.GeoDataFrame) -> str | None:
+    """A note when the boundaries fit the real county outlines better read as GCJ-02/BD-09.
+
+    For every county whose units are all present, the union of the imported polygons is
+    compared (intersection over union, EPSG:4549) with the dataset's county outline, as read
+    and after a GCJ-02→WGS84 or BD-09→WGS84 correction. An offset datum shows as a clearly
+    better fit after correction (≈0.93 → 0.98 for the Amap county fences).
+    """
+    per_county = pd.Series(list(unit_county.values()), index=list(unit_county.keys()))
+    full = [c for c, codes in per_county.groupby(per_county).groups.items()
+            if set(codes) <= set(out["code"])]
+    if not full:
+        return None
+    # simplified to 50 m: the offsets tested are ~500-1,000 m, and exact IoU is slow on fences
+    ref = counties.set_index("code").geometry.to_crs(WORKING_CRS).simplify(50.0)
+    scores: dict[str, list[float]] = {"as read": [], "gcj02": [], "bd09": []}
+    for county in full:
+        geoms = out.loc[out["code"].map(unit_county) == county].geometry
+        merged = shapely.union_all(np.asarray(geoms.values))
+        merged = shapely.make_valid(merged) if not merged.is_valid else merged
+        merged = shapely.simplify(merged, 0.0004)  # ≈40 m, before the per-vertex conversions
+        target = ref[county]
+        for key in scores:
+            g = merged if key == "as read" else convert_geometry(merged, key)
+            g_m = gpd.GeoSeries([g], crs=STORAGE_CRS).to_crs(WORKING_CRS).iloc[0]
+            scores[key].append(_iou(g_m, target))
+    mean = {k: float(np.mean(v)) for k, v in scores.items()}
+    best = max(("gcj02", "bd09"), key=lambda k: mean[k])
+    if mean[best] > mean["as read"] + 0.01:
+        return (f"the polygons fit the county outlines better read as {best} (IoU {mean['as read']:.3f} → "
+                f"{mean[best]:.3f} over {len(full)} county(ies)): they look {best}; re-import with --crs {best} "
+                f"/ 边界疑似 {best} 坐标，请使用 --crs {best} 重新导入")
+    return None

@@ -179,3 +179,25 @@ def test_file_level_errors(ds, twp, tmp_path: Path) -> None:
         import_boundaries(tmp_path / "nocol.geojson", ds, "township")
     with pytest.raises(ImportInputError, match="output must end in"):
         import_boundaries(MINI / "boundaries" / "townships.geojson", ds, "township").write(tmp_path / "o.csv")
+
+
+def test_real_county_fences_gcj02_detected_and_converted(shared_data: Path) -> None:
+    """The published Amap (GCJ-02) county fences, against the embedded dataset's real outlines."""
+    emb = load_dataset()
+    raw = import_boundaries(shared_data / "lishui_counties_gcj02.geojson", emb, "county")
+    assert len(raw.boundaries) == 9 and raw.boundaries["match_method"].eq("code").all()
+    assert any("look gcj02" in n and "--crs gcj02" in n for n in raw.notes)
+    fixed = import_boundaries(shared_data / "lishui_counties_gcj02.geojson", emb, "county", crs="gcj02")
+    assert not any("look" in n for n in fixed.notes)
+    # second method: the shared WGS84 file was converted independently (SOURCES.md, 1e-7°)
+    wgs = gpd.read_file(shared_data / "lishui_counties_wgs84.geojson").set_index("code")
+    for code, geom in zip(fixed.boundaries["code"], fixed.boundaries.geometry):
+        a = shapely.get_coordinates(geom)
+        b = shapely.get_coordinates(wgs.at[code, "geometry"])
+        assert a.shape == b.shape and np.abs(a - b).max() < 1.5e-6
+    clean = import_boundaries(shared_data / "lishui_counties_wgs84.geojson", emb, "county")
+    assert clean.notes == []
+    # the independent 天地图-style CGCS2000 set: GB codes with the 156 prefix, EPSG:4490
+    cg = import_boundaries(shared_data / "lishui_counties_simplified_cgcs2000.geojson", emb, "county")
+    assert sorted(cg.boundaries["code"]) == sorted(emb.counties["code"])
+    assert not any("look" in n for n in cg.notes)
