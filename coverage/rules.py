@@ -21,7 +21,6 @@ import pandas as pd
 
 from coverage.targets import SAME_LEVEL, FacilitySelector, PlanTarget
 from layers.glossary import label
-from layers.settings import CITY_CODE
 
 LEVEL_PREFIX_ZH: dict[str, str] = {"city": "市级", "county": "县级", "township": "乡镇级", "village": "村级"}
 UNIT_NAME_ZH: dict[str, str] = {"city": "市", "county": "县（市、区）", "township": "乡镇（街道）", "village": "村（社区）"}

@@ -12,7 +12,7 @@ from coverage._errors import EvaluationError
 from coverage.evaluate import RESULT_COLUMNS, context_for, evaluate, evaluate_target
 from coverage.rules_rollup import ROLLUP_COLUMNS, SUMMARY_COLUMNS
 from coverage.targets import load_targets
-from tests.test_rules import C1, C2, T1, T2, T3, T4, V4, fac, make_target, toy_dataset, toy_facilities
+from tests.test_rules import C1, C2, T1, T2, T4, V4, fac, make_target, toy_dataset, toy_facilities
 
 CITY = "331100"
 
