@@ -314,7 +314,8 @@ def check_facilities(gdf: gpd.GeoDataFrame, file: str, year: int | None, townshi
     rep.add_rows(file, gdf, blank_id, None, idc, "facility_id is empty / 设施编号为空")
     _check_unique(rep, file, gdf, idc)
     if year is not None and "year" in gdf.columns:
-        rep.add_rows(file, gdf, (gdf["year"] != year).to_numpy(), idc, "year",
+        wrong_year = (gdf["year"] != year).fillna(True).to_numpy(dtype=bool)
+        rep.add_rows(file, gdf, wrong_year, idc, "year",
                      lambda r: f"year {r['year']} differs from the layer's year {year}")
     _check_vocab(rep, file, gdf, "type", FACILITY_TYPES, idc, allow_blank=False)
     _check_vocab(rep, file, gdf, "tier", CHILD_HOME_TIERS, idc)

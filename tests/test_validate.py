@@ -178,3 +178,15 @@ def test_long_reports_are_capped() -> None:
     text = str(exc.value)
     assert text.startswith("450 validation problem(s)") and "… and 50 more" in text
     assert len(exc.value.problems) == 450
+
+
+def test_missing_year_in_one_row_is_reported(mini_copy: Path) -> None:
+    import json
+
+    path = mini_copy / "facilities" / "facilities_2024.geojson"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"][2]["properties"]["year"] = None
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(LayerValidationError) as exc:
+        load_dataset(mini_copy)
+    assert [(p.row, p.id, p.field) for p in exc.value.problems] == [(3, "F003", "year")]
