@@ -337,7 +337,9 @@ def _build(manifest: Manifest) -> Dataset:
     facility_frames = []
     for spec in manifest.of_kind("facilities"):
         gdf = read_layer(spec)
-        if {"code", "county_code"} <= set(townships.columns) and "code" in villages.columns:
+        units_ok = ({"code", "county_code"} <= set(townships.columns) and "code" in counties.columns
+                    and {"code", "township_code"} <= set(villages.columns))
+        if units_ok:
             V.check_facilities(gdf, str(spec.path), spec.year, townships, villages, counties, rep)
         facility_frames.append(gdf)
     if facility_frames:
