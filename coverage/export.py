@@ -6,8 +6,10 @@ data are called synthetic and "非真实数据" in the file itself, never only i
 * ``.xlsx`` — sheet 汇总 first (city-wide or county summary per target, under a prominent
   provenance statement), one sheet per county with its township gap rows, a 县市级缺口 sheet
   for county- and city-level targets, and a 乡镇宽表 sheet (one row per township, one column
-  per target). Frozen header rows, autofilter, column widths fit for print, A4 landscape fit
-  to one page wide with the header row repeated; the page footer repeats the provenance.
+  per target). Frozen header rows, autofilter, column widths fit for print (long text wraps),
+  A4 landscape fit to one page wide with the header row repeated; the page footer repeats the
+  provenance. The county sheets carry the columns a county acts on
+  (:data:`TOWNSHIP_SHEET_COLUMNS`); the other formats carry every column.
 * ``.csv`` — UTF-8 with BOM, one clean table (both sections, ``缺口类别`` tells them apart);
   the dataset provenance statement is the last column (``数据集说明``) of every row, so the
   file stays a plain table that Excel/WPS opens directly.
@@ -63,6 +65,19 @@ SUMMARY_HEADERS: dict[str, str] = {c: c for c in SUMMARY_COLUMNS if c != "shortf
     "no_data": "units_no_data",
     "not_applicable": "units_not_applicable",
 }
+
+#: columns of a county's sheet in the workbook (the county, section and status are implied;
+#: the CSV/GeoJSON/GeoPackage keep every column), chosen to print on A4 landscape
+TOWNSHIP_SHEET_COLUMNS: tuple[str, ...] = (
+    "unit_code", "unit_name", "target_label", "n_units_evaluated", "n_units_not_met", "not_met_units",
+    "required", "actual", "shortfall", "shortfall_unit", "action", "is_plan_level", "clause",
+    "source_lines", "provenance",
+)
+#: columns of the 县市级缺口 sheet
+COUNTY_SHEET_COLUMNS: tuple[str, ...] = (
+    "unit_code", "unit_name", "unit_level", "target_label", "required", "actual", "shortfall",
+    "shortfall_unit", "action", "is_plan_level", "clause", "source_lines", "provenance",
+)
 
 WIDE_FIXED: dict[str, str] = {
     "unit_code": "township_code",
@@ -419,7 +434,7 @@ def write_gap_list(
 
 
 # --------------------------------------------------------------------------- xlsx
-_WRAP_MAX = 40  # characters (CJK count double) before a column wraps instead of widening
+_WRAP_MAX = 30  # characters (CJK count double) before a column wraps instead of widening
 
 
 def _text_width(value: Any) -> int:
@@ -515,15 +530,20 @@ def _workbook_bytes(*, title, provenance, footer, summary, gaps, gaps_table, wid
     sections = gaps["section"].reset_index(drop=True)
     county_codes = gaps["county_code"].astype(str).reset_index(drop=True)
     pp = set(np.flatnonzero(gaps["shortfall_unit"].astype(str).to_numpy() == "pp").tolist())
+    heads = {c: label(k, lang) for c, k in GAP_HEADERS.items()}
+    town_cols = [heads[c] for c in TOWNSHIP_SHEET_COLUMNS]
+    town_names = {heads["unit_code"]: label("township_code", lang), heads["unit_name"]: label("township_name", lang)}
     for code, name in counties:
         mask = ((sections == "township") & (county_codes == code)).to_numpy()
         rows = np.flatnonzero(mask)
         sheet = wb.create_sheet(_sheet_title(name, used))
-        _write_table(sheet, gaps_table.iloc[rows], 1, {i for i, r in enumerate(rows) if r in pp})
+        table = gaps_table.iloc[rows][town_cols].rename(columns=town_names)
+        _write_table(sheet, table, 1, {i for i, r in enumerate(rows) if r in pp})
         _page_setup(sheet, footer)
     rows = np.flatnonzero((sections == "county").to_numpy())
     sheet = wb.create_sheet(_sheet_title(label("sheet_county_level", lang), used))
-    _write_table(sheet, gaps_table.iloc[rows], 1, {i for i, r in enumerate(rows) if r in pp})
+    table = gaps_table.iloc[rows][[heads[c] for c in COUNTY_SHEET_COLUMNS]]
+    _write_table(sheet, table, 1, {i for i, r in enumerate(rows) if r in pp})
     _page_setup(sheet, footer)
     sheet = wb.create_sheet(_sheet_title(label("sheet_wide", lang), used))
     _write_table(sheet, wide_table, 1)

@@ -29,6 +29,14 @@ GAP_HEADERS_ZH = [
     "缺口量", "缺口单位", "建议措施", "状态", "是否规划考核口径", "年份", "条款", "规划原文行号",
     "数据来源性质",
 ]
+TOWNSHIP_SHEET_HEADERS = [
+    "乡镇代码", "乡镇（街道）", "规划目标", "评估单位数", "未达标单位数", "未达标村（社区）", "目标值",
+    "现状值", "缺口量", "缺口单位", "建议措施", "是否规划考核口径", "条款", "规划原文行号", "数据来源性质",
+]
+COUNTY_SHEET_HEADERS = [
+    "统计代码", "单位名称", "层级", "规划目标", "目标值", "现状值", "缺口量", "缺口单位", "建议措施",
+    "是否规划考核口径", "条款", "规划原文行号", "数据来源性质",
+]
 SUMMARY_HEADERS_ZH = [
     "目标编号", "规划目标", "层级", "评估单位数", "达标单位数", "未达标单位数", "无数据单位数",
     "不适用单位数", "缺口量", "缺口单位", "规划层面结论", "数据来源性质",
@@ -91,14 +99,17 @@ def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
     assert "合成演示数据" in ws.oddFooter.center.text
 
     lian = wb["莲都区"]
-    assert [c.value for c in lian[1]] == GAP_HEADERS_ZH
+    assert [c.value for c in lian[1]] == TOWNSHIP_SHEET_HEADERS
     assert lian.freeze_panes == "A2"
-    assert lian.auto_filter.ref == "A1:W5"
-    assert [lian.cell(row=r, column=3).value for r in range(2, 6)] == [T_ZIJIN, T_ZIJIN, T_ZIJIN, T_YANQUAN]
-    row2 = {h: lian.cell(row=2, column=j + 1).value for j, h in enumerate(GAP_HEADERS_ZH)}
+    assert lian.auto_filter.ref == "A1:O5"
+    assert [lian.cell(row=r, column=1).value for r in range(2, 6)] == [T_ZIJIN, T_ZIJIN, T_ZIJIN, T_YANQUAN]
+    row2 = {h: lian.cell(row=2, column=j + 1).value for j, h in enumerate(TOWNSHIP_SHEET_HEADERS)}
+    assert (row2["乡镇（街道）"], row2["规划目标"], row2["评估单位数"], row2["未达标单位数"]) == (
+        "紫金街道", "儿童之家应建尽建", 3, 2)
     assert (row2["未达标村（社区）"], row2["缺口量"], row2["缺口单位"]) == ("乙村、丙社区", 2, "个设施")
+    assert (row2["建议措施"], row2["是否规划考核口径"], row2["规划原文行号"]) == ("新建1个儿童之家", "是", "C L721")
     # a share in a percentage-point row is shown as a percentage
-    women = {h: lian.cell(row=3, column=j + 1) for j, h in enumerate(GAP_HEADERS_ZH)}
+    women = {h: lian.cell(row=3, column=j + 1) for j, h in enumerate(TOWNSHIP_SHEET_HEADERS)}
     assert (women["目标值"].value, women["目标值"].number_format) == (0.3, "0.0%")
     assert women["缺口量"].number_format == "General"
     # print setup: A4 landscape, one page wide, header row repeated
@@ -108,11 +119,14 @@ def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
     assert lian.sheet_properties.pageSetUpPr.fitToPage
     assert lian.print_title_rows == "$1:$1"
     widths = {k: v.width for k, v in lian.column_dimensions.items()}
-    assert max(widths.values()) <= 40 and min(widths.values()) >= 6
-
-    assert [wb["青田县"].cell(row=r, column=3).value for r in (2, 3)] == [T_HECHENG, T_HECHENG]
+    assert max(widths.values()) <= 30 and min(widths.values()) >= 6
+    assert lian["F2"].alignment.wrap_text is not True  # 乙村、丙社区 fits its column
+    assert lian["M1"].value == "条款" and lian["M2"].alignment.wrap_text  # 33 columns of text wrap at 30
+    assert [wb["青田县"].cell(row=r, column=1).value for r in (2, 3)] == [T_HECHENG, T_HECHENG]
     county = wb["县市级缺口"]
-    assert [county.cell(row=r, column=3).value for r in range(2, 6)] == [LIANDU, LIANDU, "331121", "331100"]
+    assert [c.value for c in county[1]] == COUNTY_SHEET_HEADERS
+    assert [county.cell(row=r, column=1).value for r in range(2, 6)] == [LIANDU, LIANDU, "331121", "331100"]
+    assert [county.cell(row=r, column=3).value for r in range(2, 6)] == ["县（市、区）"] * 3 + ["市"]
     wide = wb["乡镇宽表"]
     assert [c.value for c in wide[1]] == [
         "乡镇代码", "乡镇（街道）", "县（市、区）代码", "县（市、区）", "儿童之家应建尽建",
@@ -212,7 +226,7 @@ def test_empty_gap_list_still_exports(tmp_path):
     df = pd.read_csv(tmp_path / "empty.csv", encoding="utf-8-sig")
     assert list(df.columns) == GAP_HEADERS_ZH + ["数据集说明"] and df.empty
     wb = openpyxl.load_workbook(tmp_path / "empty.xlsx")
-    assert [c.value for c in wb["青田县"][1]] == GAP_HEADERS_ZH and wb["青田县"].max_row == 1
+    assert [c.value for c in wb["青田县"][1]] == TOWNSHIP_SHEET_HEADERS and wb["青田县"].max_row == 1
 
 
 def test_bad_extension_format_and_folder(case, tmp_path):
