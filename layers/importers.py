@@ -347,6 +347,8 @@ def _parse_row(table: T.RawTable, i: int, rec: dict, rej: list[Issue], flg: list
             rej.append(Issue(fld, f"{zh}“{val(fld)}”应为是/否", f"{fld} {val(fld)!r} is not yes/no"))
             rec[fld] = None
     rec["year"] = default_year
+    if "year" in table.columns and not val("year"):
+        flg.append(Issue("year", f"年份为空，按 {default_year} 年处理", f"year is empty; taken as {default_year}"))
     if val("year"):
         try:
             y = T.parse_number(val("year"))

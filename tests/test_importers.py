@@ -220,7 +220,7 @@ def test_xlsx_with_title_row_english_headers_dms_and_sheets(ds, tmp_path: Path) 
     inv.append(["Name", "Type", "Level", "Township", "Longitude", "Latitude", "Capacity", "Year", "Inclusive"])
     inv.append(["Nursery A", "托育", None, "Liancheng", "119°51'10\"", "28°28'12\"", 40, 2022, "Y"])
     inv.append(["Nursery B", "childcare", None, "联城", 119.853, 28.471, "60", "2024", "no"])
-    inv.append(["MCH hospital", "妇幼保健院", "县级", "南明山街道", 119.874, 28.43, None, 2024, None])
+    inv.append(["MCH hospital", "妇幼保健院", "县级", "南明山街道", 119.874, 28.43, None, None, None])
     p = tmp_path / "inv.xlsx"
     wb.save(p)
     with pytest.raises(ImportInputError, match="no header row"):
@@ -235,6 +235,8 @@ def test_xlsx_with_title_row_english_headers_dms_and_sheets(ds, tmp_path: Path) 
     assert "unknown township name 'Liancheng'" in fac.loc["Nursery A", "import_flags"]
     assert fac.loc["Nursery B", "is_inclusive"] == False  # noqa: E712 (nullable boolean)
     assert fac.loc["MCH hospital", ["type", "level"]].tolist() == ["mch_institution", "county"]
+    assert fac.loc["MCH hospital", "year"] == 2024  # blank year → the dataset's latest, flagged
+    assert fac.loc["MCH hospital", "import_flags"] == "year: year is empty; taken as 2024"
     assert res.facilities["facility_id"].str.startswith("imp-").all()
     with pytest.raises(ImportInputError, match="no sheet 'nope'"):
         import_facilities(p, ds, sheet="nope")
