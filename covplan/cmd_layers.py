@@ -210,7 +210,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="coordinate system of the file (gcj02 = 高德, bd09 = 百度); default wgs84")
     f.add_argument("--type", default=None, help="facility type for rows without one (e.g. child_home or 儿童之家)")
     f.add_argument("--year", type=int, default=None, help="inventory year for rows without one (default: latest)")
-    f.add_argument("--provenance", default="real", choices=["real", "derived", "estimated", "synthetic"])
+    f.add_argument("--provenance", default="real", choices=["real", "derived", "estimated", "synthetic"],
+                   help="provenance of the imported records (default: real)")
     f.add_argument("--sheet", default=None, help="worksheet name (default: the first)")
     f.add_argument("--tolerance-m", type=float, default=50.0,
                    help="metres a point may lie outside its stated township (default 50)")
@@ -224,7 +225,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--level", required=True, choices=["county", "township", "village"])
     b.add_argument("--crs", default=None, choices=crs_choices,
                    help="needed if the file has no CRS; gcj02/bd09 convert the vertices to WGS84")
-    b.add_argument("--provenance", default="real", choices=["real", "derived", "estimated", "synthetic"])
+    b.add_argument("--provenance", default="real", choices=["real", "derived", "estimated", "synthetic"],
+                   help="provenance of the imported boundaries (default: real)")
     b.add_argument("--layer", default=None, help="layer of a GeoPackage (default: the first)")
     b.add_argument("--encoding", default=None, help="attribute encoding of a Shapefile (default: detect)")
     b.add_argument("-o", "--output", type=Path, required=True, help="output .geojson or .gpkg")

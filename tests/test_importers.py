@@ -469,3 +469,11 @@ def test_round_trip_of_the_mini_inventory(ds, tmp_path: Path, crs: str) -> None:
     assert np.abs(got.geometry.x.to_numpy() - want.geometry.x.to_numpy()).max() < 1e-7
     assert np.abs(got.geometry.y.to_numpy() - want.geometry.y.to_numpy()).max() < 1e-7
     assert got["location_precision"].eq("exact").all()
+
+
+def test_reports_neutralise_formulas(ds, tmp_path: Path) -> None:
+    p = _csv(tmp_path, "名称,类型,经度,纬度,地址\n=HYPERLINK(\"http://x\"),游泳馆,119.86,28.47,-1\n"
+                       "甲,游泳馆,119.86,28.47,-A1+B1\n")
+    res = import_facilities(p, ds)
+    assert res.rejects["名称"].tolist() == ["'=HYPERLINK(\"http://x\")", "甲"]
+    assert res.rejects["地址"].tolist() == ["-1", "'-A1+B1"]
