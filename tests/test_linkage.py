@@ -31,7 +31,7 @@ T1, T2, T3 = "331102001", "331102002", "331102003"
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path_factory.mktemp("cache"))
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path_factory.getbasetemp() / "covplan_cache")
     cn.clear_cache()
 
 

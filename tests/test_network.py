@@ -114,8 +114,9 @@ def net_distance(net: WalkNetwork, a: int, b: int) -> float:
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own disk cache folder and an empty in-memory cache."""
-    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path_factory.mktemp("cache"))
+    """Tests share one disk cache folder of their own (keyed by file content) and start
+    with an empty in-memory cache."""
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path_factory.getbasetemp() / "covplan_cache")
     cn.clear_cache()
 
 
