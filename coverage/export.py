@@ -69,9 +69,9 @@ SUMMARY_HEADERS: dict[str, str] = {c: c for c in SUMMARY_COLUMNS if c != "shortf
 #: columns of a county's sheet in the workbook (the county, section and status are implied;
 #: the CSV/GeoJSON/GeoPackage keep every column), chosen to print on A4 landscape
 TOWNSHIP_SHEET_COLUMNS: tuple[str, ...] = (
-    "unit_code", "unit_name", "target_label", "n_units_evaluated", "n_units_not_met", "not_met_units",
-    "required", "actual", "shortfall", "shortfall_unit", "action", "is_plan_level", "clause",
-    "source_lines", "provenance",
+    "unit_code", "unit_name", "target_label", "evaluated_level", "n_units_evaluated", "n_units_not_met",
+    "not_met_units", "required", "actual", "shortfall", "shortfall_unit", "action", "is_plan_level",
+    "clause", "source_lines", "provenance",
 )
 #: columns of the 县市级缺口 sheet
 COUNTY_SHEET_COLUMNS: tuple[str, ...] = (

@@ -30,7 +30,7 @@ GAP_HEADERS_ZH = [
     "数据来源性质",
 ]
 TOWNSHIP_SHEET_HEADERS = [
-    "乡镇代码", "乡镇（街道）", "规划目标", "评估单位数", "未达标单位数", "未达标村（社区）", "目标值",
+    "乡镇代码", "乡镇（街道）", "规划目标", "评估层级", "评估单位数", "未达标单位数", "未达标村（社区）", "目标值",
     "现状值", "缺口量", "缺口单位", "建议措施", "是否规划考核口径", "条款", "规划原文行号", "数据来源性质",
 ]
 COUNTY_SHEET_HEADERS = [
@@ -101,11 +101,11 @@ def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
     lian = wb["莲都区"]
     assert [c.value for c in lian[1]] == TOWNSHIP_SHEET_HEADERS
     assert lian.freeze_panes == "A2"
-    assert lian.auto_filter.ref == "A1:O5"
+    assert lian.auto_filter.ref == "A1:P5"
     assert [lian.cell(row=r, column=1).value for r in range(2, 6)] == [T_ZIJIN, T_ZIJIN, T_ZIJIN, T_YANQUAN]
     row2 = {h: lian.cell(row=2, column=j + 1).value for j, h in enumerate(TOWNSHIP_SHEET_HEADERS)}
-    assert (row2["乡镇（街道）"], row2["规划目标"], row2["评估单位数"], row2["未达标单位数"]) == (
-        "紫金街道", "儿童之家应建尽建", 3, 2)
+    assert (row2["乡镇（街道）"], row2["规划目标"], row2["评估层级"], row2["评估单位数"], row2["未达标单位数"]) == (
+        "紫金街道", "儿童之家应建尽建", "村（社区）", 3, 2)
     assert (row2["未达标村（社区）"], row2["缺口量"], row2["缺口单位"]) == ("乙村、丙社区", 2, "个设施")
     assert (row2["建议措施"], row2["是否规划考核口径"], row2["规划原文行号"]) == ("新建1个儿童之家", "是", "C L721")
     # a share in a percentage-point row is shown as a percentage
@@ -120,8 +120,8 @@ def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
     assert lian.print_title_rows == "$1:$1"
     widths = {k: v.width for k, v in lian.column_dimensions.items()}
     assert max(widths.values()) <= 30 and min(widths.values()) >= 6
-    assert lian["F2"].alignment.wrap_text is not True  # 乙村、丙社区 fits its column
-    assert lian["M1"].value == "条款" and lian["M2"].alignment.wrap_text  # 33 columns of text wrap at 30
+    assert lian["G1"].value == "未达标村（社区）" and lian["G2"].alignment.wrap_text is not True  # fits
+    assert lian["N1"].value == "条款" and lian["N2"].alignment.wrap_text  # 33 columns of text wrap at 30
     assert [wb["青田县"].cell(row=r, column=1).value for r in (2, 3)] == [T_HECHENG, T_HECHENG]
     county = wb["县市级缺口"]
     assert [c.value for c in county[1]] == COUNTY_SHEET_HEADERS
