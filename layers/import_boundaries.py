@@ -25,8 +25,7 @@ import shapely
 from layers._errors import CovplanError, ImportInputError
 from layers.crs import convert_geodataframe, convert_geometry, normalise_crs_name
 from layers.dataset import Dataset
-from layers.importers import _safe_cell
-from layers.importers_table import check_size, normalise_header
+from layers.importers_table import check_size, normalise_header, safe_cell
 from layers.names import UnitNameIndex, clean_text
 from layers.settings import STORAGE_CRS, WORKING_CRS
 from layers.vocab import PROVENANCE_VALUES
@@ -229,7 +228,7 @@ def import_boundaries(
 
     def add(kind, pos, code, name, zh, en):
         original = "; ".join(f"{k}={v}" for k, v in attrs.iloc[pos].items()) if pos is not None else ""
-        report.append(dict(zip(REPORT_COLUMNS, (kind, "" if pos is None else pos + 1, code, _safe_cell(name),
+        report.append(dict(zip(REPORT_COLUMNS, (kind, "" if pos is None else pos + 1, code, safe_cell(name),
                                                 zh, en, original))))
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)

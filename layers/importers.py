@@ -31,7 +31,6 @@ Decisions (documented here and in the reports):
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,16 +145,6 @@ def write_report(df: pd.DataFrame, path: Path) -> None:
 REPORT_HEAD = ("源文件行号", "字段", "原因", "reason")
 
 
-_NUMBERISH = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def _safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in echoed user cells (CSV injection): ``=…`` → ``'=…``."""
-    if value[:1] in ("=", "+", "@", "\t", "\r") or (value[:1] == "-" and not _NUMBERISH.match(value)):
-        return "'" + value
-    return value
-
-
 def _report_frame(entries: list[tuple[int, list[Issue], dict[str, str]]], headers: list[str]) -> pd.DataFrame:
     cols = list(REPORT_HEAD) + [h if h not in REPORT_HEAD else f"{h}（原表）" for h in headers]
     rows = []
@@ -165,7 +154,7 @@ def _report_frame(entries: list[tuple[int, list[Issue], dict[str, str]]], header
             ";".join(dict.fromkeys(i.field for i in issues)),
             "；".join(i.zh for i in issues),
             "; ".join(i.en for i in issues),
-        ] + [_safe_cell(original.get(h, "")) for h in headers]
+        ] + [T.safe_cell(original.get(h, "")) for h in headers]
         rows.append(rec)
     return pd.DataFrame(rows, columns=cols)
 

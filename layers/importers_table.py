@@ -36,6 +36,7 @@ __all__ = [
     "parse_tier_or_level",
     "parse_type",
     "read_table",
+    "safe_cell",
 ]
 
 #: canonical field → accepted headers (compared after :func:`normalise_header`)
@@ -251,6 +252,16 @@ def map_headers(headers: list[str]) -> dict[str, int]:
         if fld is not None and fld not in out:
             out[fld] = j
     return out
+
+
+_NUMBERISH = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def safe_cell(value: str) -> str:
+    """Neutralise spreadsheet formulas in echoed user cells (CSV injection): ``=…`` → ``'=…``."""
+    if value[:1] in ("=", "+", "@", "\t", "\r") or (value[:1] == "-" and not _NUMBERISH.match(value)):
+        return "'" + value
+    return value
 
 
 # ---------------------------------------------------------------------------- values
