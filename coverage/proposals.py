@@ -430,3 +430,58 @@ def merge_sets(sets: Iterable[ProposalSet], method: str) -> ProposalSet:
                   "optimal" if statuses and all(x in {"optimal", "no_gap"} for x in statuses) else
                   "heuristic" if out.actions else "no_gap")
     return out
+
+
+#: target kinds :func:`propose_for_target` sites
+SITED_KINDS: tuple[str, ...] = ("presence", "unit_share", "facility_share", "capacity_ratio", "access")
+
+
+def propose_for_target(ds, target, units: pd.DataFrame | None = None, year: int | None = None, *,
+                       p: int | None = None, share: float | None = None,
+                       costs: dict[str, Any] | None = None, time_limit_s: float = 60.0,
+                       progress: bool = False, method: str = "milp",
+                       candidates: tuple[str, ...] = ("villages", "public_places")) -> ProposalSet:
+    """Proposals for one target, whatever its kind (the app and ``covplan site`` call this).
+
+    Parameters
+    ----------
+    units : DataFrame, optional
+        Evaluation rows; computed with :func:`coverage.evaluate.evaluate` when omitted
+        (access targets do not need them).
+    p, share, method, candidates
+        Access targets only: MCLP with ``p`` sites or LSCP reaching ``share`` (default
+        the target's threshold); ``method = "greedy"`` for the fast heuristic.
+
+    Raises
+    ------
+    SitingError
+        A kind that has no siting action (indicator, linkage, …), or ``p``/``share`` for a
+        target that is not an access target.
+    """
+    costs = costs or load_costs()
+    if target.kind not in SITED_KINDS:
+        raise SitingError(f"target {target.id}: no siting for kind {target.kind!r} "
+                          f"(sited kinds: {', '.join(SITED_KINDS)})")
+    if target.kind == "access":
+        from coverage.proposals_access import propose_access
+
+        return propose_access(ds, target, p=p, share=share, year=year, time_limit_s=time_limit_s,
+                              progress=progress, costs=costs, method=method, candidates=candidates)
+    if p is not None or share is not None:
+        raise SitingError(f"--p/--share apply to access targets; {target.id} is a {target.kind} target")
+    if units is None:
+        from coverage.evaluate import evaluate
+
+        units = evaluate(ds, [target], year=year).units
+    if target.kind == "presence":
+        return propose_presence(ds, target, units, year, costs)
+    if target.kind == "capacity_ratio":
+        from coverage.proposals_access import propose_capacity
+
+        return propose_capacity(ds, target, units, year, costs)
+    from coverage.proposals_share import propose_facility_share, propose_unit_share
+
+    if target.kind == "unit_share":
+        return propose_unit_share(ds, target, units, year, costs)
+    return propose_facility_share(ds, target, units, year, costs)
+

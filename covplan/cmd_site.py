@@ -95,35 +95,17 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
             costs: dict[str, Any], greedy: bool = False,
             candidates: tuple[str, ...] = ("villages", "public_places")) -> Any:
     """Dispatch to the proposal function of the target kind (or the joint model)."""
-    from coverage._errors import SitingError
     from coverage.evaluate import evaluate
-    from coverage.proposals import propose_presence
-    from coverage.proposals_share import propose_facility_share, propose_unit_share
-    from coverage.proposals_access import propose_access, propose_capacity
+    from coverage.proposals import propose_for_target
     from coverage.proposals_joint import propose_joint
 
     if all_targets:
         res = evaluate(ds, chosen, year=year)
         return propose_joint(ds, chosen, res.units, year=year, costs=costs,
                              time_limit_s=time_limit_s, progress=progress)
-    t = chosen[0]
-    if t.kind == "access":
-        return propose_access(ds, t, p=p, share=share, year=year, time_limit_s=time_limit_s,
-                              progress=progress, costs=costs, method="greedy" if greedy else "milp",
-                              candidates=candidates)
-    if p is not None or share is not None:
-        raise SitingError(f"--p/--share apply to access targets; {t.id} is a {t.kind} target")
-    units = evaluate(ds, [t], year=year).units
-    if t.kind == "presence":
-        return propose_presence(ds, t, units, year, costs)
-    if t.kind == "facility_share":
-        return propose_facility_share(ds, t, units, year, costs)
-    if t.kind == "capacity_ratio":
-        return propose_capacity(ds, t, units, year, costs)
-    if t.kind == "unit_share":
-        return propose_unit_share(ds, t, units, year, costs)
-    raise SitingError(f"target {t.id}: no siting for kind {t.kind!r} "
-                      "(presence, unit_share, facility_share, capacity_ratio and access are sited)")
+    return propose_for_target(ds, chosen[0], year=year, p=p, share=share, costs=costs,
+                              time_limit_s=time_limit_s, progress=progress,
+                              method="greedy" if greedy else "milp", candidates=candidates)
 
 
 def _candidates(text: str) -> tuple[str, ...]:
