@@ -167,6 +167,9 @@ class ProposalSet:
         """Write the actions (Chinese headers, UTF-8 with BOM) and return the path."""
         path = Path(path)
         frame = self.to_frame()
+        # each row states what it rests on: its own record's provenance, then the inputs'
+        frame["provenance"] = [";".join(dict.fromkeys(x for x in f"{a};{self.provenance}".split(";") if x))
+                               for a in frame["provenance"].fillna("").astype(str)]
         frame["action"] = frame["action"].map(lambda v: label(f"action_{v}"))
         frame["facility_type"] = frame["facility_type"].map(
             lambda v: "、".join(label(x) for x in str(v).split(";")) if v else "")

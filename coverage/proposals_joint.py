@@ -235,10 +235,14 @@ def _actions_from(model: JointModel, info: dict[str, dict[str, Any]], vill, cost
     chosen = model.chosen.set_index("action_id")
     amount = dict(zip((a.id for a in model.actions), model.x))
 
+    level_of = {r.id: f"{r.label}:{r.unit_code}" for r in model.requirements}
+
     def fixes(ids: list[str]) -> tuple[list[str], list[str]]:
+        """Targets and units (``level:code``) the decisions ``ids`` help to meet."""
+        reqs = [x for i in ids if i in chosen.index
+                for x in str(chosen.at[i, "requirement_ids"]).split(";") if x]
         t = [x for i in ids if i in chosen.index for x in str(chosen.at[i, "target_ids"]).split(";") if x]
-        u = [x for i in ids if i in chosen.index for x in str(chosen.at[i, "requirement_ids"]).split(";") if x]
-        return list(dict.fromkeys(t)), list(dict.fromkeys(u))
+        return list(dict.fromkeys(t)), list(dict.fromkeys(level_of.get(r, r) for r in reqs))
 
     out: list[dict[str, Any]] = []
     for aid in chosen.index:

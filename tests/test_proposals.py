@@ -366,3 +366,20 @@ def test_unit_share_new_builds_in_unserved_members(ds):
     assert ps.actions[0]["edits"] == [{"op": "add_facility", "type": "childcare", "village": "331102002001",
                                        "capacity": load_costs()["capacity"]["new_site_slots"]}]
     assert ps.notes == ["urban_community_childcare_50 county 331121: needs 2, only 1 unserved units"]
+
+
+def test_joint_reports_units_and_writes_csv(ds, tmp_path):
+    from coverage.evaluate import evaluate
+    from coverage.proposals_joint import propose_joint
+
+    targets = _joint_targets()
+    ps = propose_joint(ds, targets, evaluate(ds, targets, year=2024).units, 2024,
+                       _joint_costs(max_added_per_site=0))
+    by_tw = {a["township_code"]: a for a in ps.actions}
+    assert sorted(by_tw["331121001"]["units_fixed"]) == ["county:331121", "township:331121001"]
+    out = ps.write_csv(tmp_path / "joint.csv")
+    t = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert set(t["建议措施类型"]) == {"新建"} and set(t["设施类型"]) == {"儿童之家、托育机构"}
+    assert t["数据来源性质"].str.contains("costs=estimated").all()
+    assert t["数据来源性质"].str.contains("facilities=synthetic").all()
+    assert t["估算费用（万元）"].astype(float).sum() == pytest.approx(255.0)
