@@ -78,6 +78,8 @@ class Action:
             raise SitingError("action with an empty id")
         if self.kind not in ACTION_KINDS:
             raise SitingError(f"action {self.id!r}: kind {self.kind!r} is not one of {ACTION_KINDS}")
+        for name in ("cost", "upper"):
+            object.__setattr__(self, name, _number(getattr(self, name), f"action {self.id!r}: {name}"))
         if not np.isfinite(self.cost) or self.cost < 0:
             raise SitingError(f"action {self.id!r}: cost {self.cost!r} is not a finite number ≥ 0")
         if not np.isfinite(self.upper) or self.upper < 0:
@@ -114,6 +116,7 @@ class Requirement:
     def __post_init__(self) -> None:
         if not self.id:
             raise SitingError("requirement with an empty id")
+        object.__setattr__(self, "rhs", _number(self.rhs, f"requirement {self.id!r}: rhs"))
         if not np.isfinite(self.rhs):
             raise SitingError(f"requirement {self.id!r}: rhs {self.rhs!r} is not finite")
 
@@ -377,6 +380,16 @@ class JointModel:
                              "rhs": [r.rhs for r in self.requirements],
                              "achieved": achieved,
                              "met": achieved >= np.array([r.rhs for r in self.requirements]) - _TOL})
+
+
+def _number(value, what: str) -> float:
+    """``float(value)`` or a SitingError naming ``what``."""
+    if isinstance(value, bool):
+        raise SitingError(f"{what} {value!r} is not a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SitingError(f"{what} {value!r} is not a number") from None
 
 
 def _unique_index(ids: list[str], what: str) -> dict[str, int]:

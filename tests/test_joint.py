@@ -154,3 +154,10 @@ def test_bad_model_inputs():
         JointModel([Action("a", "upgrade", 1.0), Action("a", "upgrade", 2.0)], [], [])
     with pytest.raises(SitingError, match="contribution 0: unknown action 'zz'"):
         JointModel([Action("a", "upgrade", 1.0)], [Requirement("r", "t", "331102", 1.0)], [("r", "zz", 1)])
+
+
+def test_non_numeric_fields_are_rejected():
+    with pytest.raises(SitingError, match="action 'a': cost 'ten' is not a number"):
+        Action("a", "upgrade", "ten")
+    with pytest.raises(SitingError, match="requirement 'r': rhs None is not a number"):
+        Requirement("r", "t", "331102", None)
