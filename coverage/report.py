@@ -70,37 +70,31 @@ def _e(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- trend
-def _trend_units(trend: Any) -> pd.DataFrame:
-    """All per-unit rows of several inventory years, as one long DataFrame.
+def _trend_sources(trend: Any) -> list[tuple[int, Any]]:
+    """``(year, result)`` pairs of a trend, each result keeping its roll-up when it has one.
 
     ``trend`` is a :class:`coverage.trend.TrendResult` (its ``evaluation``), a multi-year
     EvaluationResult, a ``{year: result}`` mapping or a long DataFrame with a ``year`` column.
     """
     if trend is None:
-        return pd.DataFrame()
+        return []
     if isinstance(trend, Mapping):
-        frames = []
-        for year, res in trend.items():
-            units = result_units(res).copy()
-            units["year"] = int(year)
-            frames.append(units)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    evaluation = getattr(trend, "evaluation", None)
-    if evaluation is not None:
-        return result_units(evaluation)
-    if isinstance(trend, pd.DataFrame):
-        return trend if "year" in trend.columns else pd.DataFrame()
-    units = getattr(trend, "units", None)
-    if isinstance(units, pd.DataFrame) and "year" in units.columns:
-        return units
-    msg = f"trend must be a TrendResult, a {{year: result}} mapping or a DataFrame, not {type(trend).__name__}"
-    raise ExportError(msg)
+        return sorted((int(y), res) for y, res in trend.items())
+    source = getattr(trend, "evaluation", None) or trend
+    units = source if isinstance(source, pd.DataFrame) else getattr(source, "units", None)
+    if not isinstance(units, pd.DataFrame) or "year" not in units.columns:
+        if isinstance(trend, pd.DataFrame):  # a flags table without years: no trend table
+            return []
+        msg = f"trend must be a TrendResult, a {{year: result}} mapping or a DataFrame, not {type(trend).__name__}"
+        raise ExportError(msg)
+    years = sorted(int(y) for y in pd.to_numeric(units["year"], errors="coerce").dropna().unique())
+    return [(y, source) for y in years]
 
 
 def trend_summary(
     trend: Any, target_ids: Iterable[str], county: tuple[str, str] | None = None
 ) -> pd.DataFrame:
-    """Units met / evaluated per target and inventory year.
+    """Units met / evaluated per target and inventory year (as :func:`summary_table` counts).
 
     Returns
     -------
@@ -108,18 +102,16 @@ def trend_summary(
         ``target_id``, ``year``, ``n_units`` (met + not met), ``met``, ``met_share``
         (0–1, NaN when nothing was evaluated).
     """
-    units = _trend_units(trend)
     rows = []
-    if units.empty:
-        return pd.DataFrame(columns=["target_id", "year", "n_units", "met", "met_share"])
-    have = set(pd.unique(units["target_id"]))
-    wanted = [t for t in target_ids if t in have]
-    for year, grp in units.groupby(pd.to_numeric(units["year"]), sort=True):
-        in_year = set(pd.unique(grp["target_id"]))
+    wanted = list(target_ids)
+    for year, source in _trend_sources(trend):
+        units = result_units(source)
+        in_year = set(pd.unique(units.loc[pd.to_numeric(units["year"], errors="coerce") == year, "target_id"])) \
+            if "year" in units.columns else set(pd.unique(units["target_id"]))
         present = [t for t in wanted if t in in_year]
         if not present:
             continue
-        s = summary_table(grp, target=present, county=county)
+        s = summary_table(source, target=present, county=county, year=year if "year" in units.columns else None)
         for r in s.itertuples(index=False):
             share = r.met / r.n_units if r.n_units else float("nan")
             rows.append((r.target_id, int(year), r.n_units, r.met, share))
@@ -245,16 +237,23 @@ var {{ this.get_name() }} = L.geoJson({{ this.units.get_name() }}, {
     return SharedUnits, StatusLayer
 
 
+def _amount(value: Any, unit: str | None, lang: str) -> str:
+    """``5个设施`` / ``5 facilities``."""
+    if not unit:
+        return str(_number(value))
+    return f"{_number(value)}{label(unit, lang)}" if lang == "zh" else f"{_number(value)} {label(unit, lang)}"
+
+
 def _tooltip(name: Any, status: str | None, gap: Any, lang: str) -> str:
     """Tooltip HTML: our tags around escaped data only."""
     parts = [f"<b>{_e(name)}</b>", _e(label(status, lang) if status else "—")]
     if gap is not None:
-        parts.append(f"{_e(label('shortfall', lang))}：{_e(_number(gap.shortfall))}"
-                     f"{_e(label(gap.shortfall_unit, lang))}")
+        colon = "：" if lang == "zh" else ": "
+        parts.append(f"{_e(label('shortfall', lang))}{colon}{_e(_amount(gap.shortfall, gap.shortfall_unit, lang))}")
         if gap.not_met_units:
-            parts.append(f"{_e(label('not_met_unit_names', lang))}：{_e(gap.not_met_units)}")
+            parts.append(f"{_e(label('not_met_unit_names', lang))}{colon}{_e(gap.not_met_units)}")
         if gap.action:
-            parts.append(f"{_e(label('action', lang))}：{_e(gap.action)}")
+            parts.append(f"{_e(label('action', lang))}{colon}{_e(gap.action)}")
     return "<br>".join(parts)
 
 
@@ -353,13 +352,15 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
     target_ids = [t for t in labels if t in have]
     scope = chosen[1] if chosen else CITY_NAME
     year = _single_year(units)
-    title = f"{scope}{label('report_title', lang)}" + (f"（{year}年）" if year and lang == "zh" else
-                                                       (f" ({year})" if year else ""))
+    if lang == "zh":
+        title = f"{scope}{label('report_title', lang)}" + (f"（{year}年）" if year else "")
+    else:
+        title = f"{label('report_title', lang)}: {scope}" + (f" ({year})" if year else "")
 
     banner = "".join(f"<li>{_e(line)}</li>" for line in provenance_lines(dataset, lang))
     summary = summary_table(result, targets, target=target_ids, county=chosen, year=year)
     s = pd.DataFrame({
-        label("target_label", lang): summary["target_label"],
+        label("target_label", lang): summary["target_id"].map(labels).fillna(summary["target_label"]),
         label("unit_level", lang): summary["unit_level"].map(
             lambda v: "/".join(label(p, lang) for p in str(v).split("/") if p)),
         label("units_evaluated", lang): summary["n_units"],
@@ -367,7 +368,7 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
         label("units_not_met", lang): summary["not_met"],
         label("units_no_data", lang): summary["no_data"],
         label("shortfall", lang): [
-            f"{label('max_of_units', lang) if m else ''}{_number(v)}{label(u, lang) if u else ''}" if n else ""
+            (label("max_of_units", lang) if m else "") + _amount(v, u, lang) if n else ""
             for v, u, n, m in zip(summary["shortfall"], summary["shortfall_unit"], summary["not_met"],
                                   summary["shortfall_is_max"])
         ],

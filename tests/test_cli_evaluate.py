@@ -214,6 +214,8 @@ def test_report_html_with_trend(capsys, data_dir, tmp_path):
     assert "<th>2022</th><th>2024</th>" in page
     assert '<tr><td>儿童之家应建尽建</td><td class="num">2/8</td><td class="num">3/8</td>' in page
     assert '<tr><td>每个乡镇（街道）1家以上示范型儿童之家</td><td class="num">0/3</td><td class="num">1/3</td>' in page
+    # counted like the summary: the county (its count level), not the city row too
+    assert '<tr><td>示范型儿童之家达到儿童之家总数的15%以上</td><td class="num">0/1</td><td class="num">1/1</td>' in page
     # 预计达标困难: the five villages without a home in 2022 and 2024 stay at 0 (projection 0 < 1);
     # 太平村 went 0 → 1 and 青岗村, 张村村 stayed at 1
     risk = page[page.index("<h2>预计2025年达标困难的单位</h2>"):page.index("<footer>")]
