@@ -10,6 +10,7 @@ only disagreeing rows are examined one by one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -19,8 +20,10 @@ import shapely
 
 from layers.crs import to_wgs84
 from layers.dataset import Dataset
-from layers.names import NameMatch, UnitNameIndex
-from layers.settings import LISHUI_BBOX, STORAGE_CRS, WORKING_CRS
+from layers.names import NameMatch, UnitNameIndex, normalise_name
+from layers.settings import CITY_NAME, LISHUI_BBOX, STORAGE_CRS, WORKING_CRS
+
+_PUNCT_RE = re.compile(r"[\s\u3000/\\|,，、·-]+")
 
 __all__ = ["Issue", "Locator", "in_bbox"]
 
@@ -104,25 +107,75 @@ class Locator:
                 rp = geom.representative_point()
                 seats[code] = (rp.x, rp.y)
         self.seats = seats
+        self._county_prefixes = [
+            (code, sorted({name, normalise_name(name, "county")}, key=len, reverse=True))
+            for code, name in self.county_names.items()]
+        self._township_prefixes = [
+            (code, sorted({name, normalise_name(name, "township")}, key=len, reverse=True))
+            for code, name in self.township_names.items()]
 
     # ------------------------------------------------------------------ names
+    def _split_prefix(self, text: str) -> list[tuple[str | None, str | None, str]]:
+        """Readings of a written unit name with leading 浙江省/丽水市, county, township removed.
+
+        ``莲都区紫金街道永晖社区`` → [(331102, None, 紫金街道永晖社区), (331102, 331102001,
+        永晖社区)]. Used only when the name as written matched nothing.
+        """
+        rest = _PUNCT_RE.sub("", text)
+        for head in ("浙江省", "浙江", CITY_NAME, CITY_NAME[:-1]):
+            if rest.startswith(head):
+                rest = rest[len(head):]
+        county = None
+        for code, names in self._county_prefixes:
+            hit = next((n for n in names if rest.startswith(n) and len(rest) > len(n)), None)
+            if hit:
+                county, rest = code, rest[len(hit):]
+                break
+        out = [(county, None, rest)] if county else []
+        for code, names in self._township_prefixes:
+            if county and self.township_county[code] != county:
+                continue
+            hit = next((n for n in names if rest.startswith(n) and len(rest) > len(n)), None)
+            if hit:
+                out.append((county or self.township_county[code], code, rest[len(hit):]))
+                break
+        return out
+
+    def _match_unit(self, index: UnitNameIndex, text: str, county: str | None,
+                    township: str | None = None) -> tuple[NameMatch, str | None, str | None]:
+        """Match a written name; on failure retry without leading county/township names."""
+        m = index.match(text, county=county, township=township)
+        if m.status != "unknown":
+            return m, county, township
+        for p_county, p_township, rest in self._split_prefix(text):
+            if county not in (None, p_county) or (township and p_township and township != p_township):
+                continue
+            m2 = index.match(rest, county=p_county, township=township or p_township)
+            if m2.status != "unknown":
+                return m2, p_county, township or p_township
+        return m, county, township
+
     def _match(self, rec: dict, pend: list) -> None:
         """Codes from code columns or names; name problems go to ``pend``."""
         county = rec["stated_county_code"] or None
         if county and county not in self.county_names:
             pend.append(_issue("county_code", f"县代码 {county} 不存在", f"unknown county code {county}"))
             county = None
-        if not county and rec["stated_county"]:
-            m = self.counties_idx.match(rec["stated_county"])
-            county = self._take(m, "county", rec["stated_county"], pend)
+        stated_county = rec["stated_county"]
+        if normalise_name(stated_county, "county") in (CITY_NAME, CITY_NAME[:-1]):
+            stated_county = ""  # 丽水市 written in the county column says nothing more
+        if not county and stated_county:
+            m = self.counties_idx.match(stated_county)
+            county = self._take(m, "county", stated_county, pend)
         rec["m_county"] = county
         twp = rec["stated_township_code"] or None
         if twp and twp not in self.township_names:
             pend.append(_issue("township_code", f"乡镇代码 {twp} 不存在", f"unknown township code {twp}"))
             twp = None
         if not twp and rec["stated_township"]:
-            m = self.townships_idx.match(rec["stated_township"], county=county)
+            m, county_hint, _ = self._match_unit(self.townships_idx, rec["stated_township"], county)
             twp = self._take(m, "township", rec["stated_township"], pend)
+            county = county or (county_hint if twp else None)
         if twp and county and self.township_county[twp] != county:
             pend.append(_issue("township", f"乡镇 {self.township_names[twp]} 不属于 {self.county_names[county]}",
                                f"township {twp} is not in county {county}"))
@@ -134,7 +187,7 @@ class Locator:
             vil = None
         rec["m_village_cands"] = ()
         if not vil and rec["stated_village"]:
-            m = self.villages_idx.match(rec["stated_village"], county=county, township=twp)
+            m, _, _ = self._match_unit(self.villages_idx, rec["stated_village"], county, twp)
             if m.status == "ambiguous":
                 rec["m_village_cands"] = m.candidates
             vil = self._take(m, "village", rec["stated_village"], pend)

@@ -477,3 +477,23 @@ def test_reports_neutralise_formulas(ds, tmp_path: Path) -> None:
     res = import_facilities(p, ds)
     assert res.rejects["名称"].tolist() == ["'=HYPERLINK(\"http://x\")", "甲"]
     assert res.rejects["地址"].tolist() == ["-1", "'-A1+B1"]
+
+
+def test_names_written_with_their_parents(ds, tmp_path: Path) -> None:
+    """Planners often write 县+乡镇+村 in one cell, or 丽水市 in the county column."""
+    p = _csv(tmp_path, "名称,类型,县(市、区),乡镇(街道),村(社区)\n"
+                       "甲,儿童之家,丽水市,莲都区联城街道,青岗村\n"
+                       "乙,儿童之家,,,丽水市莲都区南明山街道张村\n"
+                       "丙,儿童之家,莲都区,,太平乡 城头村\n"
+                       "丁,儿童之家,,浙江省丽水市莲都区太平乡,\n"
+                       "戊,儿童之家,,青田县太平乡,\n")  # not this dataset's county: unknown
+    res = import_facilities(p, ds)
+    got = res.facilities.set_index("name")[["township_code", "village_code", "location_precision"]]
+    assert got.to_dict("index") == {
+        "甲": {"township_code": "331102007", "village_code": "331102007211", "location_precision": "village"},
+        "乙": {"township_code": "331102008", "village_code": "331102008201", "location_precision": "village"},
+        "丙": {"township_code": "331102200", "village_code": "331102200212", "location_precision": "village"},
+        "丁": {"township_code": "331102200", "village_code": "", "location_precision": "township"},
+    }
+    assert res.rejects["名称"].tolist() == ["戊"]
+    assert "unknown township name '青田县太平乡'" in res.rejects.iloc[0]["reason"]
