@@ -252,9 +252,9 @@ def township_rows(units: pd.DataFrame, ds: Any, level: str) -> pd.DataFrame:
     count of villages met / evaluated); county and city targets give every township the
     status of its county (or of the city).
     """
-    towns = ds.townships[["code", "name", "county_code"]].astype(str)
     if level == "township":
         return units
+    towns = get_service().township_table()
     if level == "village":
         if units.empty:
             return units
@@ -269,20 +269,19 @@ def township_rows(units: pd.DataFrame, ds: Any, level: str) -> pd.DataFrame:
             }
         )
         out = out.reset_index().rename(columns={"township_code": "unit_code"})
-        names = dict(zip(towns["code"], towns["name"]))
-        out["unit_name"] = out["unit_code"].map(names).fillna(out["unit_code"])
+        out["unit_name"] = out["unit_code"].map(towns["name"]).fillna(out["unit_code"])
         return out
     # county or city: every township takes the status of its county (or the city)
     key = "county_code" if level == "county" else None
     by_code = {str(r.unit_code): r for r in units.itertuples(index=False)}
     rows = []
-    for tw in towns.itertuples(index=False):
+    for code, tw in zip(towns.index, towns.itertuples(index=False)):
         src = by_code.get(tw.county_code) if key else (next(iter(by_code.values())) if by_code else None)
         if src is None:
             continue
         rows.append(
             {
-                "unit_code": tw.code,
+                "unit_code": code,
                 "unit_name": f"{tw.name}（{src.unit_name}）",
                 "status": src.status,
                 "required": src.required,

@@ -8,31 +8,45 @@ import pandas as pd
 
 from dashapp.labels import t, target_label
 from dashapp.maps import _clean
-from dashapp.queries import township_rows
+from dashapp.queries import _combined
 from dashapp.service import get_service
 
 
 def _target_rows_for_township(units: pd.DataFrame, ds: Any, code: str, county: str) -> pd.DataFrame:
     """Rows of every target that concern township ``code``, one per target.
 
-    Township rows as they are; village rows combined per township (see
+    Township rows as they are; village rows combined per township (not met if any
+    village is not met, shortfall summed, actual/required = villages met/evaluated, as
     :func:`dashapp.queries.township_rows`); county rows of its county.
     """
-    frames = []
-    for (tid, level), grp in units.groupby(["target_id", "unit_level"], sort=False):
-        if level == "township":
-            sub = grp[grp["unit_code"].astype(str) == code]
-        elif level == "village":
-            sub = township_rows(grp[grp["township_code"].astype(str) == code], ds, "village")
-        elif level == "county":
-            sub = grp[grp["unit_code"].astype(str) == county]
-        else:
+    codes = units["unit_code"].astype(str)
+    mine = (codes == code) | (units["township_code"].astype(str) == code) | (codes == county)
+    cols = ["target_id", "unit_level", "unit_code", "status", "required", "actual", "shortfall", "shortfall_unit"]
+    sub = units.loc[mine & units["unit_level"].isin(["township", "village", "county"]), cols]
+    out: dict[str, dict[str, Any]] = {}
+    villages: dict[str, list[dict[str, Any]]] = {}
+    for rec in sub.to_dict("records"):
+        level = rec["unit_level"]
+        if level == "village":
+            villages.setdefault(rec["target_id"], []).append(rec)
+        elif level == "township" and str(rec["unit_code"]) == code:
+            out[rec["target_id"]] = rec
+        elif level == "county" and str(rec["unit_code"]) == county:
+            out.setdefault(rec["target_id"], rec)
+    for tid, recs in villages.items():
+        if tid in out and out[tid]["unit_level"] == "township":
             continue
-        if not sub.empty:
-            frames.append(sub.assign(target_id=tid, unit_level=level).iloc[:1])
-    if not frames:
-        return pd.DataFrame(columns=["target_id", "unit_level", "status"])
-    return pd.concat(frames, ignore_index=True)
+        statuses = pd.Series([r["status"] for r in recs])
+        shortfalls = [float(r["shortfall"]) for r in recs if _clean(r["shortfall"]) is not None]
+        out[tid] = {
+            "target_id": tid, "unit_level": "village", "unit_code": code,
+            "status": _combined(statuses),
+            "required": int(statuses.isin(["met", "not_met"]).sum()),
+            "actual": int((statuses == "met").sum()),
+            "shortfall": sum(shortfalls) if shortfalls else None,
+            "shortfall_unit": recs[0]["shortfall_unit"],
+        }
+    return pd.DataFrame(list(out.values()), columns=cols)
 
 
 def township_detail(code: str, year: Any, edits: Sequence[dict[str, Any]], lang: str) -> dict[str, Any] | None:
@@ -97,33 +111,27 @@ def township_trend(code: str, county: str, lang: str) -> list[dict[str, Any]]:
     """
     svc = get_service()
     ds = svc.ds
-    per_year: dict[int, pd.DataFrame] = {}
+    per_year: dict[int, dict[str, tuple[str, float]]] = {}
     for y in ds.years:
         res = svc.evaluation(y, (), None)
-        per_year[y] = _target_rows_for_township(res.units, ds, code, county)
+        frame = _target_rows_for_township(res.units, ds, code, county)
+        per_year[y] = {
+            str(r.target_id): (str(r.status), float(_clean(getattr(r, "shortfall", None)) or 0.0))
+            for r in frame.itertuples(index=False)
+        }
     labels = {tg.id: target_label(tg, lang) for tg in svc.targets}
     out = []
     first, last = ds.years[0], ds.years[-1]
-    for tid in labels:
-        row: dict[str, Any] = {"target_id": tid, "target_label": labels[tid]}
-        seen = False
-        short: dict[int, float] = {}
-        status_last = None
-        for y, frame in per_year.items():
-            hit = frame[frame["target_id"] == tid]
-            if hit.empty:
-                row[str(y)] = ""
-                continue
-            seen = True
-            st = str(hit.iloc[0]["status"])
-            row[str(y)] = t(st, lang)
-            sf = _clean(hit.iloc[0].get("shortfall"))
-            short[y] = float(sf) if sf is not None else 0.0
-            if y == last:
-                status_last = st
-        if not seen:
+    for tid, text in labels.items():
+        if not any(tid in per_year[y] for y in per_year):
             continue
-        worsening = status_last == "not_met" and short.get(last, 0.0) >= short.get(first, 0.0)
+        row: dict[str, Any] = {"target_id": tid, "target_label": text}
+        for y in per_year:
+            hit = per_year[y].get(tid)
+            row[str(y)] = t(hit[0], lang) if hit else ""
+        last_hit, first_hit = per_year[last].get(tid), per_year[first].get(tid)
+        worsening = (last_hit is not None and last_hit[0] == "not_met"
+                     and last_hit[1] >= (first_hit[1] if first_hit else 0.0))
         row["flag"] = t("trend_flag", lang) if worsening else ""
         out.append(row)
     return out

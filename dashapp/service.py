@@ -198,6 +198,22 @@ class AppService:
 
         return self._static.get_or_compute(key, compute)
 
+    def township_table(self) -> pd.DataFrame:
+        """Townships as text columns ``name``, ``county_code``, ``county_name``, indexed by code.
+
+        Scenarios never change townships, so the base table serves every scenario.
+        """
+        key = ("township_table", self._ds_key())
+
+        def compute() -> pd.DataFrame:
+            tw = self.ds.townships
+            cols = [c for c in ("name", "county_code", "county_name") if c in tw.columns]
+            out = pd.DataFrame({c: tw[c].astype(str).to_numpy() for c in cols},
+                               index=pd.Index(tw["code"].astype(str).to_numpy(), name="code"))
+            return out
+
+        return self._static.get_or_compute(key, compute)
+
     def unit_bounds(self, level: str) -> dict[str, list[list[float]]]:
         """Unit code → Leaflet bounds ``[[south, west], [north, east]]`` (degrees), per level."""
         key = ("bounds", self._ds_key(), level)
