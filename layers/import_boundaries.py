@@ -109,12 +109,15 @@ class BoundaryImport:
         driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}.get(out.suffix.lower())
         if driver is None:
             raise ImportInputError(f"{out}: output must end in .geojson or .gpkg")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists():
-            out.unlink()
-        self.boundaries.to_file(out, driver=driver, engine="pyogrio")
         report = out.with_name(out.stem + ".report.csv")
-        self.report.to_csv(report, index=False, encoding="utf-8-sig")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.exists():
+                out.unlink()
+            self.boundaries.to_file(out, driver=driver, engine="pyogrio")
+            self.report.to_csv(report, index=False, encoding="utf-8-sig")
+        except Exception as exc:  # OSError, pyogrio's DataSourceError …
+            raise ImportInputError(f"{out}: cannot write the output ({exc}) / 无法写入输出文件") from exc
         return {"layer": out, "report": report}
 
 

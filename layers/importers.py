@@ -25,7 +25,8 @@ Decisions (documented here and in the reports):
 * a point ~500 m from the *real* point of the village it names, but within ~150 m once read
   as GCJ-02, is imported and flagged ``looks_gcj02``; the summary repeats the suggestion.
 * unknown/ambiguous unit names reject a row only when the row has no coordinates (then it
-  cannot be placed); with coordinates the name is flagged and the point decides.
+  cannot be placed); with coordinates the name is flagged and the point decides. Names
+  written with their parents (``莲都区紫金街道``, ``丽水市莲都区紫金街道永晖社区``) are understood.
 """
 
 from __future__ import annotations
@@ -122,18 +123,21 @@ class FacilityImport:
         driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}.get(out.suffix.lower())
         if driver is None:
             raise ImportInputError(f"{out}: output must end in .geojson or .gpkg / 输出格式须为 .geojson 或 .gpkg")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists():
-            out.unlink()
-        # nullable booleans are written as JSON true/false/null (GeoPackage: 1/0/NULL)
-        self.facilities.to_file(out, driver=driver, engine="pyogrio")
         paths = {
             "layer": out,
             "rejects": out.with_name(out.stem + ".rejects.csv"),
             "flags": out.with_name(out.stem + ".flags.csv"),
         }
-        write_report(self.rejects, paths["rejects"])
-        write_report(self.flagged, paths["flags"])
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.exists():
+                out.unlink()
+            # nullable booleans are written as JSON true/false/null (GeoPackage: 1/0/NULL)
+            self.facilities.to_file(out, driver=driver, engine="pyogrio")
+            write_report(self.rejects, paths["rejects"])
+            write_report(self.flagged, paths["flags"])
+        except Exception as exc:  # OSError, pyogrio's DataSourceError …
+            raise ImportInputError(f"{out}: cannot write the output ({exc}) / 无法写入输出文件") from exc
         return paths
 
 

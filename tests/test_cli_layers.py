@@ -96,6 +96,11 @@ def test_errors_are_one_line_exit_2(capsys, tmp_path: Path) -> None:
     assert code == 2 and out == ""
     assert err.startswith("covplan: error: ") and "missing.csv: file not found" in err
     assert "Traceback" not in err
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    code, _, err = run(capsys, "import", "facilities", str(IMPORTS / "inventory_gbk.csv"), "-o",
+                       str(blocker / "sub" / "o.geojson"))  # parent is a file
+    assert code == 2 and "cannot write the output" in err and "Traceback" not in err
     code = main(["--data", str(tmp_path), "info"])
     err = capsys.readouterr().err
     assert code == 2 and "no manifest.toml" in err
