@@ -161,12 +161,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "provenance": statement,
             "layer_provenance": dict(ds.layer_provenance),
             "targets": json.loads(summary.to_json(orient="records", force_ascii=False)),
+            "errors": {tid: reason for (tid, _y), reason in getattr(res, "errors", {}).items()},
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0
     print(statement)
     print(f"{label('inventory_year')}：{year}；{label('plan_target')}：{len(summary)}")
     print(format_summary(summary))
+    for (tid, _y), reason in getattr(res, "errors", {}).items():
+        print(f"{tid}: 未能评估（{label('no_data')}）: {reason}")
     return 0
 
 

@@ -310,3 +310,21 @@ def test_embedded_evaluate_prints_every_target(capsys):
     assert "合成演示数据，非真实数据" in lines[0]
     ids = [line.split()[0] for line in lines[3:]]
     assert ids == [t.id for t in load_targets()]
+
+
+def test_evaluate_lists_targets_that_could_not_be_evaluated(capsys, data_dir, monkeypatch):
+    import covplan.cmd_evaluate as cmd
+
+    real = cmd._evaluate
+
+    def with_error(ds, targets, year):
+        res = real(ds, targets, year)
+        res.errors[("demo_child_home_share_15", 2024)] = "layer 'facilities' lacks column 'tier'"
+        return res
+
+    monkeypatch.setattr(cmd, "_evaluate", with_error)
+    code, out, _ = run(capsys, "--data", data_dir, "evaluate")
+    assert code == 0
+    assert out.splitlines()[-1] == "demo_child_home_share_15: 未能评估（无数据）: layer 'facilities' lacks column 'tier'"
+    code, out, _ = run(capsys, "--data", data_dir, "evaluate", "--json")
+    assert json.loads(out)["errors"] == {"demo_child_home_share_15": "layer 'facilities' lacks column 'tier'"}
