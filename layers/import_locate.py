@@ -302,7 +302,10 @@ class Locator:
             if i in loc:
                 self._reconcile_point(rec, loc[i], pending[i], rejects[i], flags[i], n_alt)
             elif rec["lon_raw"] is None:
-                self._place_by_name(rec, pending[i], rejects[i], flags[i])
+                if any(r.field in ("lon", "lat", "coords") for r in rejects[i]):
+                    rejects[i].extend(pending[i])  # unreadable coordinates: do not place by name
+                else:
+                    self._place_by_name(rec, pending[i], rejects[i], flags[i])
             else:
                 rejects[i].extend(pending[i])
         for alt, count in n_alt.items():

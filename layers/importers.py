@@ -32,6 +32,7 @@ Decisions (documented here and in the reports):
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -379,7 +380,7 @@ def _parse_row(table: T.RawTable, i: int, rec: dict, rej: list[Issue], flg: list
     rec["lon_raw"] = rec["lat_raw"] = None
     lon_txt, lat_txt = val("lon"), val("lat")
     if not (lon_txt or lat_txt) and val("coords"):
-        parts = [p for p in clean_text(val("coords")).replace("，", ",").replace(";", ",").split(",") if p.strip()]
+        parts = [p for p in re.split(r"[,，;；\s]+", clean_text(val("coords"))) if p]
         if len(parts) == 2:
             lon_txt, lat_txt = parts
         else:

@@ -497,3 +497,12 @@ def test_names_written_with_their_parents(ds, tmp_path: Path) -> None:
     }
     assert res.rejects["名称"].tolist() == ["戊"]
     assert "unknown township name '青田县太平乡'" in res.rejects.iloc[0]["reason"]
+
+
+def test_single_coordinate_column(ds, tmp_path: Path) -> None:
+    p = _csv(tmp_path, "名称,类型,经纬度\n甲,幼儿园,\"119.853,28.471\"\n乙,幼儿园,119.853 28.471\n"
+                       "丙,幼儿园,119.853；28.471\n丁,幼儿园,119.853\n")
+    res = import_facilities(p, ds)
+    assert res.facilities["name"].tolist() == ["甲", "乙", "丙"]
+    assert {(g.x, g.y) for g in res.facilities.geometry} == {(119.853, 28.471)}
+    assert res.rejects.iloc[0]["字段"] == "coords" and "must be 'lon,lat'" in res.rejects.iloc[0]["reason"]
