@@ -163,9 +163,9 @@ def _short_footer(dataset: Any, lang: str) -> str:
     groups = _layer_groups(dataset, lang)
     if "synthetic" not in groups:
         return ""
-    sep = "、" if lang == "zh" else ", "
-    text = f"{sep.join(groups['synthetic'])}：{label('synthetic', lang)}，{label('not_real_data', lang)}"
-    return text[:200]
+    sep, colon, comma = ("、", "：", "，") if lang == "zh" else (", ", ": ", ", ")
+    text = f"{sep.join(groups['synthetic'])}{colon}{label('synthetic', lang)}{comma}{label('not_real_data', lang)}"
+    return text[:200]  # Excel caps a header/footer at 255 characters
 
 
 # --------------------------------------------------------------------------- display tables
@@ -311,7 +311,8 @@ def _geojson_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str) -> bytes:
     return (head[:-1] + ',"features":[' + ",".join(features) + "]}").encode("utf-8")
 
 
-def _gpkg_bytes(gaps: gpd.GeoDataFrame, dataset: Any, result: Any, lang: str, wide, labels) -> bytes:
+def _gpkg_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str, wide: gpd.GeoDataFrame,
+                labels: dict[str, str]) -> bytes:
     gaps_tbl = display_gaps(gaps, dataset, lang)
     gaps_gdf = gpd.GeoDataFrame(gaps_tbl, geometry=gaps.geometry.values, crs="EPSG:4326")
     wide_gdf = gpd.GeoDataFrame(
@@ -381,7 +382,7 @@ def export_bytes(
             target=gaps.attrs.get("target_ids") or None, year=gaps.attrs.get("year"),
         )
     if fmt == "gpkg":
-        return _gpkg_bytes(gaps, dataset, result, lang, wide, labels)
+        return _gpkg_bytes(gaps, dataset, lang, wide, labels)
     county = None
     if gaps.attrs.get("county_code"):
         county = (gaps.attrs["county_code"], gaps.attrs.get("county_name") or "")
