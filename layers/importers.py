@@ -249,6 +249,8 @@ def import_facilities(
         if default_year is None:
             raise ImportInputError(f"{path}: no 年份/year column; pass --year")
         notes.append(f"no 年份/year column: every row is given year {default_year}")
+    if table.other_sheets:
+        notes.append("other worksheets not imported (use --sheet) / 其他工作表未导入: " + ", ".join(table.other_sheets))
     unused = [h for j, h in enumerate(table.headers) if j not in cols.values()]
     if unused:
         notes.append("columns not used / 未使用的列: " + ", ".join(unused))

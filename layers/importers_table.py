@@ -113,6 +113,8 @@ class RawTable:
         Detected text encoding (CSV) or ``xlsx``.
     columns : dict
         Canonical field → index of its column (see :func:`map_headers`).
+    other_sheets : list of str
+        Other non-empty worksheets of a workbook (not read; reported).
     """
 
     path: Path
@@ -122,6 +124,7 @@ class RawTable:
     n_blank: int = 0
     encoding: str = ""
     columns: dict[str, int] = field(default_factory=dict)
+    other_sheets: list[str] = field(default_factory=list)
 
     def value(self, i: int, fld: str) -> str:
         """Text of field ``fld`` in data row ``i`` (``""`` when the column is absent)."""
@@ -178,7 +181,7 @@ def _read_csv(path: Path) -> tuple[list[list[str]], str]:
     return rows, enc
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> list[list[str]]:
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[list[str]], list[str]]:
     import openpyxl  # imported lazily: only the xlsx path needs it
 
     try:
@@ -189,7 +192,10 @@ def _read_xlsx(path: Path, sheet: str | None) -> list[list[str]]:
         if sheet is not None and sheet not in wb.sheetnames:
             raise ImportInputError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(wb.sheetnames)}")
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        return [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
+        rows = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
+        others = [w.title for w in wb.worksheets if w.title != ws.title
+                  and any(any(c is not None for c in r) for r in w.iter_rows(values_only=True))]
+        return rows, others
     finally:
         wb.close()
 
@@ -209,8 +215,9 @@ def read_table(path: Path | str, sheet: str | None = None) -> RawTable:
     path = Path(path)
     check_size(path)
     suffix = path.suffix.lower()
+    others: list[str] = []
     if suffix in (".xlsx", ".xlsm"):
-        rows, enc = _read_xlsx(path, sheet), "xlsx"
+        (rows, others), enc = _read_xlsx(path, sheet), "xlsx"
     elif suffix in (".csv", ".txt", ".tsv"):
         rows, enc = _read_csv(path)
     elif suffix == ".xls":
@@ -239,7 +246,7 @@ def read_table(path: Path | str, sheet: str | None = None) -> RawTable:
         numbers.append(k)
     if not data:
         raise ImportInputError(f"{path}: a header row but no data rows / 只有表头，没有数据")
-    table = RawTable(path, headers, data, numbers, n_blank, enc)
+    table = RawTable(path, headers, data, numbers, n_blank, enc, other_sheets=others)
     table.columns = map_headers(headers)
     return table
 

@@ -227,6 +227,7 @@ def test_xlsx_with_title_row_english_headers_dms_and_sheets(ds, tmp_path: Path) 
         import_facilities(p, ds)  # first sheet is not the inventory
     res = import_facilities(p, ds, sheet="inventory")
     assert res.n_input == 3 and res.n_blank == 0
+    assert any("other worksheets not imported" in n and "notes" in n for n in res.notes)
     # "Liancheng" is not a Chinese name: flagged, placed by its point
     fac = res.facilities.set_index("name")
     assert fac.loc["Nursery A", "year"] == 2022
