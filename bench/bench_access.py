@@ -123,9 +123,10 @@ def run_instance(name: str, net: WalkNetwork, fac_xy: np.ndarray, dem_xy: np.nda
     covered = np.isfinite(res.distance_m).mean()
     print(f"   covered share of demand points: {covered:.1%}")
     if with_nx:
-        G = nx.Graph()
-        G.add_weighted_edges_from(zip(net.edge_u.tolist(), net.edge_v.tolist(),
-                                      net.edge_length_m.tolist()), weight="length")
+        G = nx.Graph()  # parallel edges: add the longest first, so the shortest stays
+        by_len = np.argsort(-net.edge_length_m, kind="stable")
+        G.add_weighted_edges_from(zip(net.edge_u[by_len].tolist(), net.edge_v[by_len].tolist(),
+                                      net.edge_length_m[by_len].tolist()), weight="length")
         srcs = set(f_node.tolist())
 
         def nx_multi():
