@@ -281,7 +281,7 @@ def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict
     if code is not None:
         upper = upper[upper["unit_code"].astype(str) == code]
 
-    def collection(codes, names, geoms) -> dict:
+    def collection(codes, names, geoms) -> tuple[dict, dict]:
         return {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": g.__geo_interface__, "properties": {"code": str(c), "s": {}, "t": {}}}
             for c, g in zip(codes, geoms)

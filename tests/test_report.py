@@ -124,3 +124,30 @@ def test_bad_report_inputs(tmp_path):
         render_report(ds, res, [1, 2, 3])
     with pytest.raises(SelectionError, match="unknown county"):
         render_report(ds, res, None, county="杭州市")
+
+
+def test_map_layers_carry_each_units_status_and_tooltip():
+    ds, res = make_dataset(), make_result()
+    doc = _srcdoc(render_report(ds, res, None, targets=res.targets))
+    shared = [json.loads(m) for m in re.findall(r"var covplan_units_\w+ = (\{.*?\});\n", doc + "\n")]
+    assert len(shared) == 2  # township polygons once, county/city polygons once
+    towns = {f["properties"]["code"]: f["properties"] for f in shared[0]["features"]}
+    upper = {f["properties"]["code"]: f["properties"] for f in shared[1]["features"]}
+    ids = list(LABELS)  # the layer keys follow the target order: k0, k1, …
+    k = {tid: f"k{i}" for i, tid in enumerate(ids)}
+    ch = k["child_home_every_village"]
+    assert {c: p["s"][ch] for c, p in towns.items()} == {T_ZIJIN: "not_met", T_YANQUAN: "no_data",
+                                                          "331121001": "not_met"}
+    assert towns[T_ZIJIN]["t"][ch] == ("<b>紫金街道</b><br>未达标<br>缺口量：2个设施<br>未达标村（社区）：乙村、丙社区"
+                                      "<br>建议措施：新建1个儿童之家")
+    wv = k["women_village_committee_30"]
+    assert wv not in towns["331121001"]["s"]  # not evaluated there: the layer leaves it out
+    mch = k["mch_institution_city_county"]
+    assert {c: p["s"].get(mch) for c, p in upper.items()} == {"331102": "met", "331121": "not_met", "331100": None}
+    share = k["demo_child_home_share_15"]
+    assert upper["331102"]["s"][share] == "not_met" and upper["331121"]["s"][share] == "met"
+    # every layer is a radio button over the OSM overlay; only the first is shown at first
+    assert doc.count("L.geoJson(covplan_units_") == len(ids)
+    assert len(re.findall(r"covplan_status_layer_\w+\.addTo\(", doc)) == 1
+    control = doc[doc.index("base_layers"):doc.index("L.control.layers")]
+    assert control.count("covplan_status_layer_") == len(ids) and '"OpenStreetMap"' in control.split("overlays")[1]
