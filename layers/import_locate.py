@@ -290,9 +290,12 @@ class Locator:
         inside = [i for i in has_pt if in_bbox(records[i]["lon"], records[i]["lat"])]
         for i in sorted(set(has_pt) - set(inside)):
             r = records[i]
-            rejects[i].append(_issue("lon", f"坐标（{r['lon_raw']:.10g}, {r['lat_raw']:.10g}）不在丽水市范围内",
+            metres = abs(r["lon_raw"]) > 180 or abs(r["lat_raw"]) > 90
+            hint_zh = "；数值像是投影坐标（米），请换算为经纬度" if metres else ""
+            hint_en = "; the values look like projected metres, not degrees" if metres else ""
+            rejects[i].append(_issue("lon", f"坐标（{r['lon_raw']:.10g}, {r['lat_raw']:.10g}）不在丽水市范围内{hint_zh}",
                                      f"point ({r['lon_raw']:.10g}, {r['lat_raw']:.10g}) is outside Lishui "
-                                     f"(bbox {LISHUI_BBOX})"))
+                                     f"(bbox {LISHUI_BBOX}){hint_en}"))
         located, dist = self._locate_points(
             np.array([records[i]["lon"] for i in inside]), np.array([records[i]["lat"] for i in inside]))
         loc = {i: (located[k], dist[k]) for k, i in enumerate(inside)}

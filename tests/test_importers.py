@@ -361,9 +361,10 @@ def test_prefer_point_keeps_conflicting_rows(ds, tmp_path: Path) -> None:
 
 def test_point_outside_the_dataset_counties(ds, tmp_path: Path) -> None:
     # inside Lishui's bounding box but outside the mini dataset's single county
-    p = _csv(tmp_path, "名称,类型,经度,纬度\n甲,幼儿园,120.3,28.1\n")
+    p = _csv(tmp_path, "名称,类型,经度,纬度\n甲,幼儿园,120.3,28.1\n乙,幼儿园,486500.2,3150210.7\n")
     res = import_facilities(p, ds)
-    assert res.n_rejected == 1 and "outside the dataset's counties" in res.rejects.iloc[0]["reason"]
+    assert res.n_rejected == 2 and "outside the dataset's counties" in res.rejects.iloc[0]["reason"]
+    assert "look like projected metres" in res.rejects.iloc[1]["reason"]
 
 
 def test_links_ids_and_duplicates(ds, tmp_path: Path) -> None:
