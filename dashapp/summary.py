@@ -69,7 +69,8 @@ def _bar_figure(x: list[Any], table: pd.DataFrame, title: str, lang: str, *, kin
     return {
         "data": traces,
         "layout": {"title": {"text": title}, "barmode": "stack", "height": 380,
-                   "yaxis": {"title": {"text": t("targets_met", lang)}}, "legend": {"orientation": "h"},
+                   "xaxis": {"type": "category"},
+                   "yaxis": {"title": {"text": t("plan_target", lang)}}, "legend": {"orientation": "h"},
                    "margin": {"l": 60, "r": 20, "t": 50, "b": 60}, "font": {"family": "sans-serif"}},
     }
 

@@ -36,11 +36,44 @@ IN_NANMINGSHAN = {"lat": 28.4125, "lng": 119.875}
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
+def complete_indicators(folder: Path) -> None:
+    """Give every indicator at least one row per inventory year (first unit of its level).
+
+    The mini dataset reports only some indicators in some years; the app must show the
+    others as "no data" for the remaining units, which is what these tests then see.
+    """
+    from layers.vocab import INDICATORS
+
+    path = folder / "indicators" / "indicators.csv"
+    table = pd.read_csv(path, encoding="utf-8-sig", dtype={"unit_code": str})
+    first = {"township": "331102007", "county": "331102", "village": "331102007211"}
+    extra = []
+    for year in (2022, 2024):
+        for ind, level in INDICATORS.items():
+            if ((table["year"] == year) & (table["indicator"] == ind)).any():
+                continue
+            code = "331102007001" if ind == "women_share_community_committee" else first[level]
+            value = 1.0 if ind == "child_social_workers" else 0.5
+            extra.append({"year": year, "unit_level": level, "unit_code": code, "indicator": ind,
+                          "value": value, "provenance": "synthetic"})
+    pd.concat([table, pd.DataFrame(extra)], ignore_index=True).to_csv(path, index=False, encoding="utf-8-sig")
+
+
 @pytest.fixture(scope="module", autouse=True)
-def mini_service():
-    svc = service.configure(MINI)
+def mini_service(tmp_path_factory):
+    import shutil
+
+    folder = tmp_path_factory.mktemp("mini") / "mini"
+    shutil.copytree(MINI, folder)
+    complete_indicators(folder)
+    global MINI_DATA
+    MINI_DATA = folder
+    svc = service.configure(folder)
     yield svc
     service.configure(None)
+
+
+MINI_DATA = MINI
 
 
 def xlsx_members(data: bytes) -> dict[str, bytes]:
@@ -153,7 +186,7 @@ def test_adding_a_demonstration_home_flips_the_township_to_met():
 
 
 def test_two_sessions_never_see_each_others_edits():
-    base_count = len(load_dataset(MINI).facilities)
+    base_count = len(load_dataset(MINI_DATA).facilities)
     store_a, _ = add(None, IN_TAIPING)
     store_b, _ = add(None, IN_NANMINGSHAN)
     a = view(store_a)[0]["status"]
@@ -164,7 +197,7 @@ def test_two_sessions_never_see_each_others_edits():
     assert (b[TAIPING], b[NANMINGSHAN]) == ("not_met", "met")
     assert a_again == a
     assert (base[TAIPING], base[NANMINGSHAN]) == ("not_met", "not_met")
-    assert len(load_dataset(MINI).facilities) == base_count  # the base dataset is never edited
+    assert len(load_dataset(MINI_DATA).facilities) == base_count  # the base dataset is never edited
 
 
 def test_clicks_on_gcj02_tiles_are_converted_back_to_wgs84():
@@ -239,7 +272,7 @@ def test_gap_downloads_are_the_bytes_covplan_gaps_writes(tmp_path):
 
     for fmt, button in (("csv", Id.EXPORT_CSV), ("xlsx", Id.EXPORT_XLSX), ("geojson", Id.EXPORT_GEOJSON)):
         out = tmp_path / f"gaps.{fmt}"
-        assert main(["--data", str(MINI), "gaps", "--target", TARGET, "--year", "2024", "-o", str(out)]) == 0
+        assert main(["--data", str(MINI_DATA), "gaps", "--target", TARGET, "--year", "2024", "-o", str(out)]) == 0
         sent, _ = with_trigger(f"{button}.n_clicks", export_cb.download_gaps, 1, None, None, TARGET, "", 2024, [],
                                None, "zh")
         got = base64.b64decode(sent["content"])
