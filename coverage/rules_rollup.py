@@ -70,7 +70,7 @@ def rollup_table(units: pd.DataFrame, targets) -> pd.DataFrame:
         return pd.DataFrame(columns=list(ROLLUP_COLUMNS))
     tcode, tuniq = pd.factorize(units["target_id"].to_numpy(dtype=object))
     ycode, yuniq = pd.factorize(units["year"].to_numpy(dtype=np.int64))
-    cty = units["county_code"].to_numpy(dtype=object)
+    cty = units["county_code"].fillna("").astype(str).to_numpy(dtype=object)
     county_list = sorted(set(cty) - {""})
     cpos = {c: i for i, c in enumerate(county_list)}
     ccode = np.array([cpos.get(c, -1) for c in cty], dtype=np.int64)
@@ -111,7 +111,7 @@ def rollup_table(units: pd.DataFrame, targets) -> pd.DataFrame:
     own_city[g[ocity]] = np.flatnonzero(ocity)
     # assemble: every (target, year) present × (each county unless counted city-wide, the city)
     present = np.unique(g)
-    names = dict(zip(cty, units["county_name"].to_numpy(dtype=object)))
+    names = dict(zip(cty, units["county_name"].fillna("").astype(str).to_numpy(dtype=object)))
     gi, ci, lv = [], [], []
     for gg in present:
         if cl_t[gg // ny] != "city":
