@@ -442,7 +442,7 @@ SITED_KINDS: tuple[str, ...] = ("presence", "unit_share", "facility_share", "cap
 def propose_for_target(ds, target, units: pd.DataFrame | None = None, year: int | None = None, *,
                        p: int | None = None, share: float | None = None,
                        costs: dict[str, Any] | None = None, time_limit_s: float = 60.0,
-                       progress: bool = False, method: str = "milp",
+                       progress: bool = False, method: str = "milp", network=None,
                        candidates: tuple[str, ...] = ("villages", "public_places")) -> ProposalSet:
     """Proposals for one target, whatever its kind (the app and ``covplan site`` call this).
 
@@ -451,9 +451,10 @@ def propose_for_target(ds, target, units: pd.DataFrame | None = None, year: int 
     units : DataFrame, optional
         Evaluation rows; computed with :func:`coverage.evaluate.evaluate` when omitted
         (access targets do not need them).
-    p, share, method, candidates
+    p, share, method, candidates, network
         Access targets only: MCLP with ``p`` sites or LSCP reaching ``share`` (default
-        the target's threshold); ``method = "greedy"`` for the fast heuristic.
+        the target's threshold); ``method = "greedy"`` for the fast heuristic; a loaded
+        :class:`coverage.network.WalkNetwork` (default: the dataset's network file).
 
     Raises
     ------
@@ -469,7 +470,8 @@ def propose_for_target(ds, target, units: pd.DataFrame | None = None, year: int 
         from coverage.proposals_access import propose_access
 
         return propose_access(ds, target, p=p, share=share, year=year, time_limit_s=time_limit_s,
-                              progress=progress, costs=costs, method=method, candidates=candidates)
+                              progress=progress, costs=costs, method=method, candidates=candidates,
+                              network=network)
     if p is not None or share is not None:
         raise SitingError(f"--p/--share apply to access targets; {target.id} is a {target.kind} target")
     if units is None:
@@ -487,4 +489,13 @@ def propose_for_target(ds, target, units: pd.DataFrame | None = None, year: int 
     if target.kind == "unit_share":
         return propose_unit_share(ds, target, units, year, costs)
     return propose_facility_share(ds, target, units, year, costs)
+
+
+def __getattr__(name: str) -> Any:
+    # the share proposals moved to coverage.proposals_share; keep the old import path working
+    if name in {"propose_facility_share", "propose_unit_share"}:
+        from coverage import proposals_share
+
+        return getattr(proposals_share, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -14,6 +14,7 @@ import pytest
 
 from covplan.cli import main
 from scenarios import store
+from scenarios.model import load_scenario
 
 MINI = Path(__file__).resolve().parent / "data" / "mini"
 
@@ -92,8 +93,10 @@ def test_site_then_scenario_run_round_trip(env, tmp_path: Path, capsys):
     assert sorted(flips["统计代码"]) == ["331102008", "331102200"]
     assert set(flips["状态变化"]) == {"转为达标"} and set(flips["情景状态"]) == {"达标"}
 
+    # without --data the scenario's own base (the dataset folder it was sited on) is used
+    assert load_scenario(saved).base == str(data.resolve())
     xlsx = tmp_path / "diff.xlsx"
-    assert main(["--data", str(data), "scenario", "run", str(saved), "-o", str(xlsx), "--json"]) == 0
+    assert main(["scenario", "run", str(saved), "-o", str(xlsx), "--json"]) == 0
     assert '"scenario": "示范升级"' in capsys.readouterr().out
     assert xlsx.is_file()
 
