@@ -195,3 +195,42 @@ def test_embedded_city_ratio_by_a_second_method(embedded):
     share = res.for_target("demo_child_home_share_15").set_index("unit_code")
     for code, value in direct.items():
         assert share.loc[code, "actual"] == pytest.approx(value)
+
+
+def test_linkage_rows_from_the_other_module_are_dispatched_and_checked(monkeypatch):
+    """A stand-in coverage.linkage: its rows join the result; rows lacking columns are an error."""
+    import types
+
+    t = make_target("linkage", id="link", unit_level="township", facility={"type": "child_home"}, threshold=1.0)
+    seen = {}
+
+    def evaluate_linkage_target(target, ctx):
+        seen["args"] = (target.id, ctx.year, len(ctx.facilities), dict(target.linkage)["hub_tier"])
+        units = ctx.units["township"]
+        return pd.DataFrame({
+            "target_id": target.id, "kind": target.kind, "unit_level": "township",
+            "unit_code": units["unit_code"], "unit_name": units["unit_name"], "county_code": units["county_code"],
+            "county_name": units["county_name"], "township_code": units["township_code"], "year": ctx.year,
+            "status": ["met", "not_met", "not_applicable", "not_met"], "required": 1.0,
+            "actual": [1.0, 0.5, np.nan, 0.0], "shortfall": [0.0, 1.0, 0.0, 1.0], "shortfall_unit": "facilities",
+            "action": "", "is_plan_level": True, "clause": target.clause, "source_lines": target.source_lines,
+            "provenance": "facilities=synthetic", "method": "stand-in",
+        })
+
+    fake = types.ModuleType("coverage.linkage")
+    fake.evaluate_linkage_target = evaluate_linkage_target
+    monkeypatch.setitem(sys.modules, "coverage.linkage", fake)
+    ds = toy_dataset()
+    res = evaluate(ds, t)
+    # the context carries the 2024 inventory; the default hub tier is 示范型
+    assert seen["args"] == ("link", 2024, len(toy_facilities()), "demonstration")
+    assert res.units["status"].tolist() == ["met", "not_met", "not_applicable", "not_met"]
+    roll = res.rollup.set_index("unit_code")
+    assert roll.loc[C1, ["met", "not_met", "not_applicable"]].tolist() == [1, 1, 1]
+    assert roll.loc[CITY, "shortfall"] == 2
+
+    fake.evaluate_linkage_target = lambda target, ctx: evaluate_linkage_target(target, ctx).drop(columns="method")
+    t2 = t.with_overrides(threshold=0.9)  # a new target key: not served from the result cache
+    res2 = evaluate(ds, t2)
+    assert "lack column(s) method" in res2.errors[("link", 2024)]
+    assert set(res2.units["status"]) == {"no_data"}
