@@ -186,9 +186,10 @@ def _cmd_import_boundaries(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data)
     result = import_boundaries(args.file, ds, args.level, crs=args.crs, provenance=args.provenance,
                                layer=args.layer, encoding=args.encoding)
-    paths = result.write(args.output)
+    paths = result.write(args.output, units=ds.units(args.level) if args.merge else None)
     print(result.summary())
-    print(f"  输出 / layer: {paths['layer']}")
+    kind = "完整单位图层 / full unit layer" if args.merge else "输出 / layer"
+    print(f"  {kind}: {paths['layer']}")
     print(f"  报告 / report: {paths['report']}")
     return 0 if len(result.boundaries) else 1
 
@@ -229,6 +230,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="provenance of the imported boundaries (default: real)")
     b.add_argument("--layer", default=None, help="layer of a GeoPackage (default: the first)")
     b.add_argument("--encoding", default=None, help="attribute encoding of a Shapefile (default: detect)")
+    b.add_argument("--merge", action="store_true",
+                   help="write the dataset's whole unit layer with the imported polygons in place "
+                        "(ready to replace boundaries/<level>.geojson in a copy of the dataset)")
     b.add_argument("-o", "--output", type=Path, required=True, help="output .geojson or .gpkg")
     b.set_defaults(func=_cmd_import_boundaries)
 

@@ -103,8 +103,39 @@ class BoundaryImport:
         lines += [f"  注意 / note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def write(self, out: Path | str) -> dict[str, Path]:
-        """Write the boundaries (.geojson/.gpkg) and ``<stem>.report.csv`` (UTF-8 BOM)."""
+    def merged_into(self, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The dataset's unit table with the imported polygons in place of the matched units.
+
+        Every column of ``units`` (names, seats, population …) is kept; matched rows get the
+        imported geometry, this import's ``provenance`` and a ``boundary_method`` naming the
+        file and features. Unmatched units keep their geometry and provenance, so the result
+        can replace a dataset's ``townships`` (or ``counties``) layer; loading it re-checks
+        that every village and facility lies in its township.
+        """
+        if self.level == "village":
+            raise ImportInputError("village units are points: imported village polygons cannot replace them "
+                                   "/ 村级单位为点图层，不能合并面边界")
+        out = units.copy()
+        geom = self.boundaries.set_index("code").geometry
+        hit = out["code"].isin(geom.index).to_numpy()
+        new = np.asarray(out.geometry.values, dtype=object).copy()
+        new[hit] = geom.reindex(out.loc[hit, "code"]).to_numpy()
+        out[out.geometry.name] = gpd.GeoSeries(new, index=out.index, crs=out.crs)
+        prov = self.boundaries.set_index("code")["provenance"]
+        out.loc[hit, "provenance"] = out.loc[hit, "code"].map(prov)
+        feats = self.boundaries.set_index("code")["source_feature"]
+        method = out.loc[hit, "code"].map(lambda c: f"imported from {self.source.name} (feature {feats[c]})")
+        if "boundary_method" not in out.columns:
+            out["boundary_method"] = ""
+        out.loc[hit, "boundary_method"] = method
+        return out
+
+    def write(self, out: Path | str, units: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
+        """Write the boundaries (.geojson/.gpkg) and ``<stem>.report.csv`` (UTF-8 BOM).
+
+        With ``units`` the written layer is :meth:`merged_into` ``units`` (a full unit
+        layer) instead of the matched polygons alone.
+        """
         out = Path(out)
         driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}.get(out.suffix.lower())
         if driver is None:
@@ -114,7 +145,8 @@ class BoundaryImport:
             out.parent.mkdir(parents=True, exist_ok=True)
             if out.exists():
                 out.unlink()
-            self.boundaries.to_file(out, driver=driver, engine="pyogrio")
+            layer = self.boundaries if units is None else self.merged_into(units)
+            layer.to_file(out, driver=driver, engine="pyogrio")
             self.report.to_csv(report, index=False, encoding="utf-8-sig")
         except Exception as exc:  # OSError, pyogrio's DataSourceError …
             raise ImportInputError(f"{out}: cannot write the output ({exc}) / 无法写入输出文件") from exc

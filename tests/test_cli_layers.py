@@ -89,6 +89,15 @@ def test_import_boundaries_command(capsys, tmp_path: Path) -> None:
     assert code == 0 and "匹配 / matched units 3" in out
     assert len(gpd.read_file(tmp_path / "t.gpkg")) == 3
     assert (tmp_path / "t.report.csv").exists()
+    code, out, _ = run(capsys, "import", "boundaries", str(MINI / "boundaries" / "townships.geojson"),
+                       "--level", "township", "--merge", "--provenance", "estimated", "-o", str(tmp_path / "m.geojson"))
+    assert code == 0 and "完整单位图层 / full unit layer" in out
+    merged = gpd.read_file(tmp_path / "m.geojson")
+    assert {"seat_lon", "pop_total", "township_type"} <= set(merged.columns)
+    assert merged["boundary_method"].str.startswith("imported from townships.geojson").all()
+    code, _, err = run(capsys, "import", "boundaries", str(MINI / "boundaries" / "townships.geojson"),
+                       "--level", "village", "--merge", "-o", str(tmp_path / "v.geojson"))
+    assert code == 2 and "village units are points" in err
 
 
 def test_errors_are_one_line_exit_2(capsys, tmp_path: Path) -> None:

@@ -201,3 +201,39 @@ def test_real_county_fences_gcj02_detected_and_converted(shared_data: Path) -> N
     cg = import_boundaries(shared_data / "lishui_counties_simplified_cgcs2000.geojson", emb, "county")
     assert sorted(cg.boundaries["code"]) == sorted(emb.counties["code"])
     assert not any("look" in n for n in cg.notes)
+
+
+def test_merge_into_the_unit_layer_and_reload(ds, twp, tmp_path: Path) -> None:
+    north = shapely.box(119.80, 28.51, 119.95, 28.60)  # 太平乡, a little larger to the north
+    gpd.GeoDataFrame({"name": ["太平乡"]}, geometry=[north], crs="EPSG:4326").to_file(
+        tmp_path / "n.geojson", driver="GeoJSON")
+    res = import_boundaries(tmp_path / "n.geojson", ds, "township")
+    merged = res.merged_into(ds.townships)
+    assert merged["code"].tolist() == ds.townships["code"].tolist()
+    assert merged.columns.tolist() == ds.townships.columns.tolist()
+    m = merged.set_index("code")
+    assert m.at["331102200", "geometry"].equals(north) and m.at["331102200", "provenance"] == "real"
+    assert m.at["331102200", "boundary_method"] == "imported from n.geojson (feature 1)"
+    assert m.at["331102200", "pop_total"] == 1900  # attributes kept
+    assert m.at["331102007", "provenance"] == "synthetic"
+    assert m.at["331102007", "geometry"].equals(ds.townships.set_index("code").at["331102007", "geometry"])
+    assert ds.townships.set_index("code").at["331102200", "provenance"] == "synthetic"  # input untouched
+    # used as a dataset's township layer, the loader accepts it …
+    root = tmp_path / "ds"
+    shutil.copytree(MINI, root)
+    res.write(root / "boundaries" / "townships.geojson", units=ds.townships)
+    assert load_dataset(root).townships.set_index("code").at["331102200", "provenance"] == "real"
+    # … and reports every village and facility a smaller real boundary leaves outside
+    small = shapely.box(119.80, 28.51, 119.95, 28.55)  # 城头村 (28.56) and F010 fall outside
+    gpd.GeoDataFrame({"name": ["太平乡"]}, geometry=[small], crs="EPSG:4326").to_file(
+        tmp_path / "s.geojson", driver="GeoJSON")
+    import_boundaries(tmp_path / "s.geojson", ds, "township").write(root / "boundaries" / "townships.geojson",
+                                                                    units=ds.townships)
+    from layers._errors import LayerValidationError
+
+    with pytest.raises(LayerValidationError) as exc:
+        load_dataset(root)
+    assert sorted((Path(p.file).name, p.id) for p in exc.value.problems) == [
+        ("facilities_2024.geojson", "F010"), ("villages.geojson", "331102200212")]
+    with pytest.raises(ImportInputError, match="village units are points"):
+        import_boundaries(tmp_path / "s.geojson", ds, "village").merged_into(ds.villages)
