@@ -98,7 +98,7 @@ def township_detail(code: str, year: Any, edits: Sequence[dict[str, Any]], lang:
         "county_name": str(town.get("county_name", "")),
         "targets": target_rows,
         "facilities": facilities,
-        "years": [str(y) for y in svc.ds.years],
+        "years": [str(y) for y in svc.trend().years],
         "trend": township_trend(str(code), county, lang),
     }
 
@@ -106,34 +106,30 @@ def township_detail(code: str, year: Any, edits: Sequence[dict[str, Any]], lang:
 def township_trend(code: str, county: str, lang: str) -> list[dict[str, Any]]:
     """Status of each target for one township in each inventory year (base data).
 
-    The flag column marks targets not met in the latest year whose shortfall did not
-    shrink since the first year (``预计达标困难``: the trend will not reach the target).
+    From :func:`coverage.trend.trend` (cached): the township's own row of each target,
+    else its villages (not met if any is), else its county's row. ``flag`` is
+    ``预计达标困难`` when the trend projects the unit (or any of its villages) to miss the
+    target by the plan's horizon.
     """
     svc = get_service()
-    ds = svc.ds
-    per_year: dict[int, dict[str, tuple[str, float]]] = {}
-    for y in ds.years:
-        res = svc.evaluation(y, (), None)
-        frame = _target_rows_for_township(res.units, ds, code, county)
-        per_year[y] = {
-            str(r.target_id): (str(r.status), float(_clean(getattr(r, "shortfall", None)) or 0.0))
-            for r in frame.itertuples(index=False)
-        }
+    tr = svc.trend()
+    u = tr.units
+    codes = u["unit_code"].astype(str)
+    mine = u[((u["unit_level"] == "township") & (codes == code))
+             | ((u["unit_level"] == "village") & (u["township_code"].astype(str) == code))
+             | ((u["unit_level"] == "county") & (codes == county))]
     labels = {tg.id: target_label(tg, lang) for tg in svc.targets}
+    order = {"township": 0, "village": 1, "county": 2}
     out = []
-    first, last = ds.years[0], ds.years[-1]
-    for tid, text in labels.items():
-        if not any(tid in per_year[y] for y in per_year):
-            continue
-        row: dict[str, Any] = {"target_id": tid, "target_label": text}
-        for y in per_year:
-            hit = per_year[y].get(tid)
-            row[str(y)] = t(hit[0], lang) if hit else ""
-        last_hit, first_hit = per_year[last].get(tid), per_year[first].get(tid)
-        worsening = (last_hit is not None and last_hit[0] == "not_met"
-                     and last_hit[1] >= (first_hit[1] if first_hit else 0.0))
-        row["flag"] = t("trend_flag", lang) if worsening else ""
+    for tid, grp in mine.groupby("target_id", sort=False):
+        level = min(grp["unit_level"], key=order.get)
+        rows = grp[grp["unit_level"] == level]
+        row: dict[str, Any] = {"target_id": tid, "target_label": labels.get(tid, tid)}
+        for y in tr.years:
+            row[str(y)] = t(_combined(rows[f"status_{y}"].replace("", "no_data")), lang)
+        row["flag"] = t("trend_flag", lang) if bool(rows["at_risk"].any()) else ""
         out.append(row)
+    out.sort(key=lambda r: list(labels).index(r["target_id"]) if r["target_id"] in labels else 0)
     return out
 
 

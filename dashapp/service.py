@@ -318,8 +318,15 @@ class AppService:
             self.township_display("none")
             self.county_display("none")
             self.evaluation(None, (), None)
+            self.trend()
         except CovplanError:
             pass
+
+    def trend(self) -> Any:
+        """:func:`coverage.trend.trend` of every target on the base data (cached)."""
+        from coverage.trend import trend
+
+        return self._static.get_or_compute(("trend", self._ds_key()), lambda: trend(self.ds, self.targets))
 
     # ------------------------------------------------------------------ display geometry
     def township_display(self, basemap: str = "none") -> dict[str, Any]:
