@@ -66,17 +66,18 @@ SUMMARY_HEADERS: dict[str, str] = {c: c for c in SUMMARY_COLUMNS if c != "shortf
     "not_applicable": "units_not_applicable",
 }
 
-#: columns of a county's sheet in the workbook (the county, section and status are implied;
-#: the CSV/GeoJSON/GeoPackage keep every column), chosen to print on A4 landscape
+#: columns of a county's sheet in the workbook (the county and the section are implied by the
+#: sheet; the CSV/GeoJSON/GeoPackage keep every column), what a county acts on first
 TOWNSHIP_SHEET_COLUMNS: tuple[str, ...] = (
     "unit_code", "unit_name", "target_label", "evaluated_level", "n_units_evaluated", "n_units_not_met",
     "not_met_units", "required", "actual", "shortfall", "shortfall_unit", "action", "is_plan_level",
-    "clause", "source_lines", "provenance",
+    "clause", "source_lines", "provenance", "status", "year", "target_id",
 )
 #: columns of the 县市级缺口 sheet
 COUNTY_SHEET_COLUMNS: tuple[str, ...] = (
     "unit_code", "unit_name", "unit_level", "target_label", "required", "actual", "shortfall",
-    "shortfall_unit", "action", "is_plan_level", "clause", "source_lines", "provenance",
+    "shortfall_unit", "action", "is_plan_level", "clause", "source_lines", "provenance", "status", "year",
+    "target_id",
 )
 
 WIDE_FIXED: dict[str, str] = {

@@ -32,10 +32,11 @@ GAP_HEADERS_ZH = [
 TOWNSHIP_SHEET_HEADERS = [
     "乡镇代码", "乡镇（街道）", "规划目标", "评估层级", "评估单位数", "未达标单位数", "未达标村（社区）", "目标值",
     "现状值", "缺口量", "缺口单位", "建议措施", "是否规划考核口径", "条款", "规划原文行号", "数据来源性质",
+    "状态", "年份", "目标编号",
 ]
 COUNTY_SHEET_HEADERS = [
     "统计代码", "单位名称", "层级", "规划目标", "目标值", "现状值", "缺口量", "缺口单位", "建议措施",
-    "是否规划考核口径", "条款", "规划原文行号", "数据来源性质",
+    "是否规划考核口径", "条款", "规划原文行号", "数据来源性质", "状态", "年份", "目标编号",
 ]
 SUMMARY_HEADERS_ZH = [
     "目标编号", "规划目标", "层级", "评估单位数", "达标单位数", "未达标单位数", "无数据单位数",
@@ -101,13 +102,14 @@ def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
     lian = wb["莲都区"]
     assert [c.value for c in lian[1]] == TOWNSHIP_SHEET_HEADERS
     assert lian.freeze_panes == "A2"
-    assert lian.auto_filter.ref == "A1:P5"
+    assert lian.auto_filter.ref == "A1:S5"
     assert [lian.cell(row=r, column=1).value for r in range(2, 6)] == [T_ZIJIN, T_ZIJIN, T_ZIJIN, T_YANQUAN]
     row2 = {h: lian.cell(row=2, column=j + 1).value for j, h in enumerate(TOWNSHIP_SHEET_HEADERS)}
     assert (row2["乡镇（街道）"], row2["规划目标"], row2["评估层级"], row2["评估单位数"], row2["未达标单位数"]) == (
         "紫金街道", "儿童之家应建尽建", "村（社区）", 3, 2)
     assert (row2["未达标村（社区）"], row2["缺口量"], row2["缺口单位"]) == ("乙村、丙社区", 2, "个设施")
     assert (row2["建议措施"], row2["是否规划考核口径"], row2["规划原文行号"]) == ("新建1个儿童之家", "是", "C L721")
+    assert (row2["状态"], row2["年份"], row2["目标编号"]) == ("未达标", 2024, "child_home_every_village")
     # a share in a percentage-point row is shown as a percentage
     women = {h: lian.cell(row=3, column=j + 1) for j, h in enumerate(TOWNSHIP_SHEET_HEADERS)}
     assert (women["目标值"].value, women["目标值"].number_format) == (0.3, "0.0%")
