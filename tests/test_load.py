@@ -275,3 +275,19 @@ def test_geojson_with_a_crs_member_is_reprojected(mini_copy: Path) -> None:
     ds = load_dataset(mini_copy)
     assert ds.townships.crs.to_epsg() == 4326
     assert np.allclose(ds.townships.total_bounds, orig.total_bounds, atol=1e-7)
+
+
+@pytest.mark.parametrize("layer", ["counties", "townships", "villages", "facilities_2022", "facilities_2024"])
+def test_fast_geojson_reader_agrees_with_pyogrio(layer: str) -> None:
+    from layers.load import _read_geojson_fast, coerce_layer
+
+    spec = read_manifest(MINI).layers[layer]
+    fast = coerce_layer(_read_geojson_fast(spec.path), spec.kind)
+    slow = coerce_layer(gpd.read_file(spec.path, engine="pyogrio"), spec.kind)
+    assert fast.crs.equals(slow.crs)
+    assert sorted(fast.columns) == sorted(slow.columns)
+    for col in fast.columns:
+        if col == "geometry":
+            assert all(a.equals_exact(b, 0) for a, b in zip(fast.geometry, slow.geometry))
+        else:
+            pd.testing.assert_series_equal(fast[col], slow[col], check_names=False)
