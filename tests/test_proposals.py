@@ -383,3 +383,43 @@ def test_joint_reports_units_and_writes_csv(ds, tmp_path):
     assert t["数据来源性质"].str.contains("costs=estimated").all()
     assert t["数据来源性质"].str.contains("facilities=synthetic").all()
     assert t["估算费用（万元）"].astype(float).sum() == pytest.approx(255.0)
+
+
+def test_unit_share_county_members_build_at_central_village(ds):
+    from coverage.proposals_share import propose_unit_share
+
+    @dataclass(frozen=True)
+    class U:
+        id: str
+        facility: FacilitySelector
+        member_level: str = "county"
+        kind: str = "unit_share"
+
+    t = U("women_children_centre_counties_70", FacilitySelector("women_children_centre", None, "same"))
+    units = pd.concat([_rows(t.id, "county", ["331102", "331121"]), _rows(t.id, "city", ["331100"], 1.0)])
+    ps = propose_unit_share(ds, t, units, 2024)
+    # county 331102 has more women (4000 vs 2000); its most central village by women
+    # (1500, 500, 1000, 750, 250 at x = 1, 4, 8, 12, 18 km): Σ w·d = V1 21.6k, V2 21.4k,
+    # V3 18.5k, V4 26.3k person·km → V3
+    assert [(a["village_code"], a["units_fixed"]) for a in ps.actions] == [
+        ("331102001003", ["city:331100", "county:331102"])]
+    assert ps.actions[0]["edits"][0]["level"] == "county"
+
+
+def test_mother_baby_room_in_qualifying_public_place(ds):
+    from coverage.proposals_share import propose_facility_share
+    from coverage.rules_conditions import parse_condition
+
+    t = T("mother_baby_room_public_places", "facility_share", FacilitySelector("public_place"),
+          numerator="has_mother_baby_room")
+    t = type("MB", (), {"id": t.id, "kind": t.kind, "facility": t.facility, "numerator": t.numerator,
+                        "facility_condition": parse_condition("building_area_m2 > 10000")})()
+    ps = propose_facility_share(ds, t, _rows(t.id, "township", ["331102002"], 1.0), 2024)
+    # F007 (20 000 m², in 331102002) qualifies and has no room → a room serving it, at its point
+    assert [(a["facility_id"], a["facility_type"]) for a in ps.actions] == [("F007", "mother_baby_room")]
+    e = ps.actions[0]["edits"][0]
+    assert (e["serves_place_id"], e["village"], e["crs"]) == ("F007", "331102002001", "wgs84")
+    ds2, _ = apply_scenario(Scenario.from_edits("mb", ps.edits(), year=2024), ds, [])
+    f = ds2.facilities_for(2024)
+    room = f[f["type"] == "mother_baby_room"].iloc[0]
+    assert room["serves_place_id"] == "F007" and room["township_code"] == "331102002"
