@@ -181,13 +181,13 @@ def _aggregate_values(rows: list[dict], unit: str) -> tuple[Any, Any, float]:
     return required, (min(act) if act else np.nan), (max(short) if short else np.nan)
 
 
-def _unit_geometries(dataset: Any) -> dict[str, Any]:
+def _unit_geometries(dataset: Any, with_city: bool) -> dict[str, Any]:
     """Unit code → polygon (townships, counties and the city as their union), EPSG:4326."""
     geoms: dict[str, Any] = {}
     for layer in (dataset.counties, dataset.townships):
         gdf = layer.to_crs(STORAGE_CRS) if layer.crs is not None else layer
         geoms.update(zip(gdf["code"].astype(str), gdf.geometry))
-    if len(dataset.counties):
+    if with_city and len(dataset.counties):
         geoms[CITY_CODE] = dataset.counties.to_crs(STORAGE_CRS).geometry.union_all()
     return geoms
 
@@ -251,7 +251,6 @@ def township_gaps(
     labels = target_labels(result, targets)
     order = {tid: i for i, tid in enumerate(labels)}
     towns = _township_lookup(dataset)
-    geoms = _unit_geometries(dataset)
 
     rows = units[units["target_id"].isin(selected)]
     records: list[dict[str, Any]] = []
@@ -357,6 +356,7 @@ def township_gaps(
             .drop(columns=["_sec", "_lvl", "_ord"])
             .reset_index(drop=True)
         )
+        geoms = _unit_geometries(dataset, with_city=bool((frame["unit_code"] == CITY_CODE).any()))
         geometry = gpd.GeoSeries([geoms.get(c) for c in frame["unit_code"]], crs=STORAGE_CRS)
         gaps = gpd.GeoDataFrame(frame, geometry=geometry)
     year = _single_year(units)
