@@ -100,6 +100,15 @@ def _evaluate(ds: Any, targets: list[Any], year: int | None) -> Any:
     return evaluate(ds, targets, year=year)
 
 
+def _check_folder(path: Path) -> None:
+    """Fail before evaluating when the output folder does not exist."""
+    from coverage.export import ExportError
+
+    if not path.parent.exists():
+        msg = f"cannot write {path}: the folder {path.parent} does not exist"
+        raise ExportError(msg)
+
+
 def _result_year(ds: Any, year: int | None) -> int | None:
     return year if year is not None else ds.latest_year
 
@@ -184,6 +193,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
         msg = (f"cannot export {args.output.name!r}: unknown extension {args.output.suffix or '(none)'!r}; "
                f"use one of: {', '.join('.' + f for f in FORMATS)}")
         raise ExportError(msg)
+    _check_folder(args.output)
     ds, targets = _load(args)
     resolve_county(ds, args.county)
     res = _evaluate(ds, targets, args.year)
@@ -205,6 +215,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() not in (".html", ".htm"):
         msg = f"cannot write the report to {args.output.name!r}: the file must end in .html"
         raise ExportError(msg)
+    _check_folder(args.output)
     from coverage.trend import trend
 
     ds, targets = _load(args)

@@ -143,6 +143,8 @@ def test_evaluate_json_target_and_year(capsys, data_dir):
         (["gaps", "-o", "x.docx"], "unknown extension '.docx'"),
         (["report", "-o", "x.pdf"], "must end in .html"),
         (["--data", "x.missing", "evaluate"], "manifest"),
+        (["gaps", "-o", "x.nowhere/g.csv"], "the folder"),
+        (["report", "-o", "x.nowhere/r.html"], "does not exist"),
     ],
 )
 def test_errors_are_one_line_exit_2(capsys, data_dir, tmp_path, argv, message):
