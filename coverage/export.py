@@ -563,6 +563,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     try:
         with io.open(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; an export is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -231,6 +231,12 @@ def test_empty_gap_list_still_exports(tmp_path):
     assert [c.value for c in wb["青田县"][1]] == TOWNSHIP_SHEET_HEADERS and wb["青田县"].max_row == 1
 
 
+def test_written_file_is_readable_by_others(case, tmp_path):
+    path = _write(case, tmp_path, "shared.csv")
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.csv"]  # no temporary file left
+
+
 def test_bad_extension_format_and_folder(case, tmp_path):
     ds, res, gaps = case
     with pytest.raises(ExportError, match=r"gaps\.docx.*unknown extension '\.docx'.*\.xlsx") as exc:
