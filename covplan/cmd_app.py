@@ -1,12 +1,15 @@
 """``covplan app``: serve the planner's map (Dash) on this machine.
 
 Binds 127.0.0.1 by default and never runs in debug mode (no reloader, no debugger, no
-dev-tools endpoints). ``--host 0.0.0.0`` must be asked for explicitly.
+dev-tools endpoints). ``--host 0.0.0.0`` must be asked for explicitly. At start-up a
+background thread evaluates the latest year and the trend so the first clicks are quick
+(``COVPLAN_APP_WARM=0`` turns that off, e.g. for tests).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 from pathlib import Path
 
@@ -41,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from dashapp.service import get_service
 
     queries.initial_view(None, None, None, None)
-    threading.Thread(target=get_service().warm, name="covplan-warm", daemon=True).start()
+    if os.environ.get("COVPLAN_APP_WARM", "1") != "0":
+        threading.Thread(target=get_service().warm, name="covplan-warm", daemon=True).start()
     print(f"covplan app: http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
     app.run(host=args.host, port=int(args.port), debug=False, use_reloader=False, dev_tools_ui=False,
             dev_tools_props_check=False)

@@ -314,9 +314,13 @@ class AppService:
 
         Run in a background thread at start-up; errors surface later in the callbacks.
         """
+        from dashapp.queries import DEFAULT_TARGET
+
         try:
             self.township_display("none")
             self.county_display("none")
+            if any(tg.id == DEFAULT_TARGET for tg in self.targets):
+                self.evaluation(None, (), DEFAULT_TARGET)  # what the first page asks for
             self.evaluation(None, (), None)
             self.trend()
         except CovplanError:

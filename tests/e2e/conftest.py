@@ -47,7 +47,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
         pytest.fail(f"Debian's chromium is needed for the browser tests ({CHROMIUM}); run `make chromium`")
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # no background warm-up: the tests' own requests get the two cores
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COVPLAN_APP_WARM="0")
     env.pop("TIANDITU_KEY", None)
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
