@@ -13,7 +13,7 @@ Presence targets (:func:`propose_presence`), in each failing unit:
 * otherwise (and for every other type): a new build at the most central village of the
   unit by population-weighted distance, ``argmin_v Σ_u pop_u · d(u, v)`` in EPSG:4549
   metres (greedy p-median when the unit needs several, existing facilities counted as
-  open); a unit without villages gets its township seat.
+  open); a township without any village point gets its seat (lon/lat).
 
 Facility-share targets (示范型 ≥ 15% per county: upgrades of the basic homes serving
 most children, homes in townships without any 示范型 first, so one upgrade fixes both
@@ -354,6 +354,49 @@ def upgrade_action(target, tier, frow, served, unit_level, unit_code, costs, rea
 
 
 # ---------------------------------------------------------------------- presence
+class PlaceIndex:
+    """Villages and facilities of one year with EPSG:4549 coordinates, looked up by unit.
+
+    Built once per proposal run, so a target with hundreds of failing units does not
+    re-project or re-scan the layers for each of them.
+    """
+
+    _COLS = {"village": "village_code", "township": "township_code", "county": "county_code"}
+
+    def __init__(self, ds, fac) -> None:
+        self.v = ds.villages.reset_index(drop=True)
+        self.vxy = working_xy(self.v)
+        self.f = fac.reset_index(drop=True)
+        self.fxy = working_xy(self.f) if len(self.f) else np.zeros((0, 2))
+        self._v = {lv: self.v[c if lv != "village" else "code"].astype(str).to_numpy()
+                   for lv, c in self._COLS.items()}
+        self._f = {lv: self.f[c].fillna("").astype(str).to_numpy() for lv, c in self._COLS.items()}
+
+    def villages(self, level: str, code: str) -> np.ndarray:
+        """Row positions of the villages in a unit (all for the city)."""
+        if level == "city":
+            return np.arange(len(self.v))
+        return np.flatnonzero(self._v[level] == code)
+
+    def facilities(self, level: str, code: str) -> np.ndarray:
+        if level == "city":
+            return np.arange(len(self.f))
+        return np.flatnonzero(self._f[level] == code)
+
+
+def _seat_row(ds, code: str):
+    """A township seat as a village-like row (for a unit without any village point)."""
+    t = ds.townships[ds.townships["code"].astype(str) == code]
+    if t.empty or pd.isna(t.iloc[0].get("seat_lon")) or pd.isna(t.iloc[0].get("seat_lat")):
+        return None
+    r = t.iloc[0]
+    from shapely.geometry import Point
+
+    return pd.Series({"code": "", "name": f"{r['name']}驻地", "county_code": str(r["county_code"]),
+                      "township_code": code, "geometry": Point(float(r["seat_lon"]), float(r["seat_lat"])),
+                      "provenance": r.get("seat_provenance", ""), "pop_provenance": ""})
+
+
 def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
                      costs: dict[str, Any] | None = None) -> ProposalSet:
     """Actions closing every failing unit of a ``presence`` target.
@@ -374,24 +417,27 @@ def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
     costs = costs or load_costs()
     ftype, tier, level_sel = selector(target)
     fac = ds.facilities_for(year)
+    idx = PlaceIndex(ds, fac)
     weight_col = POP_WEIGHT.get(ftype, getattr(target, "population", "pop_total") or "pop_total")
+    w_all = pd.to_numeric(idx.v[weight_col], errors="coerce").fillna(0).to_numpy(float)
+    u18_all = pd.to_numeric(idx.v["pop_under18"], errors="coerce").fillna(0).to_numpy(float)
+    sources = UPGRADE_FROM.get(tier or "", ()) if ftype == "child_home" else ()
     out = ProposalSet(method="presence_upgrade_or_central_village",
                       provenance=input_provenance(ds, fac, costs))
     for _, row in failing_rows(units, target.id).iterrows():
         lv, code = str(row["unit_level"]), str(row["unit_code"])
         need = _needed(row)
         level = lv if level_sel == "same" else level_sel  # "same": the unit's own level
-        vill = units_of(ds, lv, code)
-        here = facilities_in(fac, lv, code)
-        sources = UPGRADE_FROM.get(tier or "", ()) if ftype == "child_home" else ()
+        vpos, fpos = idx.villages(lv, code), idx.facilities(lv, code)
+        here = idx.f.iloc[fpos]
         if sources:
-            basic = here[(here["type"] == ftype) & here["tier"].isin(sources)].sort_values("facility_id")
+            is_home = (here["type"] == ftype).to_numpy()
+            basic = here[is_home & here["tier"].isin(sources).to_numpy()]
             if len(basic):
-                vxy = working_xy(vill)
-                w = pd.to_numeric(vill["pop_under18"], errors="coerce").fillna(0).to_numpy(float)
-                homes = here[here["type"] == ftype]
-                served_all = children_served(working_xy(homes), homes["village_code"].astype(str).tolist(),
-                                             vxy, vill["code"].astype(str).tolist(), w)
+                homes = here[is_home]
+                served_all = children_served(idx.fxy[fpos[is_home]], homes["village_code"].astype(str).tolist(),
+                                             idx.vxy[vpos], idx.v["code"].iloc[vpos].astype(str).tolist(),
+                                             u18_all[vpos])
                 served = pd.Series(served_all, index=homes["facility_id"].astype(str).to_numpy())
                 basic = basic.assign(_served=served.loc[basic["facility_id"].astype(str)].to_numpy())
                 basic = basic.sort_values(["_served", "facility_id"], ascending=[False, True])
@@ -403,15 +449,23 @@ def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
                 need -= min(need, len(basic))
         if need <= 0:
             continue
-        if len(vill) == 0:
-            out.notes.append(f"{target.id} {lv} {code}: no village in the unit, no site proposed")
+        if len(vpos) == 0:
+            seat = _seat_row(ds, code) if lv == "township" else None
+            if seat is None:
+                out.notes.append(f"{target.id} {lv} {code}: no village or seat in the unit, no site proposed")
+                continue
+            act = new_build_action(ds, target, ftype, tier, level, seat, lv, code, costs,
+                                   "本单位无村（社区）点位，新建于乡镇（街道）驻地", weight_col)
+            e = act["edits"][0]
+            del e["village"]
+            e.update(lon=float(seat.geometry.x), lat=float(seat.geometry.y), crs="wgs84")
+            out.actions.append(act)
             continue
-        vxy = working_xy(vill)
-        w = pd.to_numeric(vill[weight_col], errors="coerce").fillna(0).to_numpy(float)
-        existing = matching(here, ftype, tier, level)
-        picks = weighted_median_sites(vxy, w, need, working_xy(existing) if len(existing) else None)
-        for j in picks:
-            vrow = vill.iloc[j]
+        vxy, w = idx.vxy[vpos], w_all[vpos]
+        ex = matching(here, ftype, tier, level)
+        ex_xy = idx.fxy[fpos[here.index.get_indexer(ex.index)]] if len(ex) else None
+        for j in weighted_median_sites(vxy, w, need, ex_xy):
+            vrow = idx.v.iloc[vpos[j]]
             cost_m = float((w * np.sqrt(((vxy - vxy[j]) ** 2).sum(axis=1))).sum())
             out.actions.append(new_build_action(
                 ds, target, ftype, tier, level, vrow, lv, code, costs,

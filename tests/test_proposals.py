@@ -423,3 +423,23 @@ def test_mother_baby_room_in_qualifying_public_place(ds):
     f = ds2.facilities_for(2024)
     room = f[f["type"] == "mother_baby_room"].iloc[0]
     assert room["serves_place_id"] == "F007" and room["township_code"] == "331102002"
+
+
+def test_presence_unit_without_villages_gets_the_seat():
+    ds = make_mini_dataset()
+    ds.villages = ds.villages[ds.villages["township_code"] != "331121001"].reset_index(drop=True)
+    tw = ds.townships
+    tw.loc[tw["code"] == "331121001", ["seat_lon", "seat_lat"]] = [120.1, 28.40]
+    t = T("elderly_centre_every_township", "presence", FacilitySelector("elderly_care_centre"))
+    ps = propose_presence(ds, t, _rows(t.id, "township", ["331121001", "331102002"]), 2024)
+    by_tw = {a["township_code"]: a for a in ps.actions}
+    assert by_tw["331121001"]["edits"] == [{"op": "add_facility", "type": "elderly_care_centre",
+                                            "lon": 120.1, "lat": 28.4, "crs": "wgs84"}]
+    assert by_tw["331102002"]["village_code"] == "331102002001"
+    # the seat edit applies: the township comes from the polygon the seat lies in
+    ds2, _ = apply_scenario(Scenario.from_edits("seat", ps.edits(), year=2024), ds, [])
+    f = ds2.facilities_for(2024)
+    assert f.loc[f["type"] == "elderly_care_centre", "township_code"].tolist() == ["331102002", "331121001"]
+    ds.townships.loc[tw["code"] == "331121001", ["seat_lon", "seat_lat"]] = [None, None]
+    ps = propose_presence(ds, t, _rows(t.id, "township", ["331121001"]), 2024)
+    assert ps.actions == [] and "no village or seat" in ps.notes[0]
