@@ -56,6 +56,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}
 th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top}
 th{background:#ddebf7}
 td.num{text-align:right}
+td.lvl{white-space:nowrap}
 .not_met{color:#b35806;font-weight:bold}
 iframe{width:100%;height:760px;border:1px solid #999}
 footer{margin-top:2em;font-size:12px;color:#555}
@@ -148,14 +149,16 @@ def _at_risk_table(trend: Any, target_ids: list[str], county: tuple[str, str] | 
                    labels: dict[str, str], lang: str) -> str:
     """Units the trend flags 预计达标困难 (``at_risk``), grouped per target and level.
 
-    Reads ``trend.units`` of a TrendResult (or a DataFrame with an ``at_risk`` column).
-    County/city rows are listed by name; for townships and villages, the count and the
+    Reads ``trend.units`` of a TrendResult (or a DataFrame with an ``at_risk`` column); only
+    plan-level rows (``is_plan_level``) count. County/city rows are listed by name; for townships and villages, the count and the
     first :data:`_MAX_NAMES` names (the count says how many there are in all).
     """
     frame = getattr(trend, "units", None) if not isinstance(trend, pd.DataFrame) else trend
     if not isinstance(frame, pd.DataFrame) or "at_risk" not in frame.columns or frame.empty:
         return ""
     rows = frame[frame["at_risk"].fillna(False).astype(bool) & frame["target_id"].isin(target_ids)]
+    if "is_plan_level" in rows.columns:  # early warning is about plan targets, not breakdowns
+        rows = rows[rows["is_plan_level"].fillna(False).astype(bool)]
     if county is not None:
         cc = _col_str(rows, "county_code")
         rows = rows[(cc == county[0]) | (_col_str(rows, "unit_code") == county[0])]
@@ -168,7 +171,7 @@ def _at_risk_table(trend: Any, target_ids: list[str], county: tuple[str, str] | 
     for (tid, level), grp in sorted(groups, key=lambda kv: (order.get(kv[0][0], 0), levels.get(kv[0][1], 9))):
         names = [str(n) for n in _col_str(grp, "unit_name")]
         shown = "、".join(names[:_MAX_NAMES]) + (f" …（{len(names)}）" if len(names) > _MAX_NAMES else "")
-        body.append(f"<tr><td>{_e(labels.get(tid, tid))}</td><td>{_e(label(str(level), lang))}</td>"
+        body.append(f'<tr><td>{_e(labels.get(tid, tid))}</td><td class="lvl">{_e(label(str(level), lang))}</td>'
                     f'<td class="num">{len(grp)}</td><td>{_e(shown)}</td></tr>')
     head = "".join(f"<th>{_e(label(k, lang))}</th>" for k in ("target_label", "unit_level", "units_at_risk",
                                                              "unit_name"))

@@ -221,7 +221,7 @@ def test_report_html_with_trend(capsys, data_dir, tmp_path):
     # 预计达标困难: the five villages without a home in 2022 and 2024 stay at 0 (projection 0 < 1);
     # 太平村 went 0 → 1 and 青岗村, 张村村 stayed at 1
     risk = page[page.index("<h2>预计2025年达标困难的单位</h2>"):page.index("<footer>")]
-    assert ("<tr><td>儿童之家应建尽建</td><td>村（社区）</td><td class=\"num\">5</td>"
+    assert ("<tr><td>儿童之家应建尽建</td><td class=\"lvl\">村（社区）</td><td class=\"num\">5</td>"
             "<td>娄丰堰社区居委会、张村街村委会、沙溪亭社区居委会、叶村村委会、城头村委会</td></tr>") in risk
 
 
