@@ -147,11 +147,11 @@ def cmd_site(args: argparse.Namespace) -> int:
     out = ps.write_csv(args.output)
     gap = "" if ps.gap != ps.gap else f", {label('optimality_gap')} {ps.gap:.4%}"
     print(f"{label('siting')}: {', '.join(t.id for t in chosen)} — {len(ps.actions)} "
-          f"{label('proposal_kind')}, {label('cost')} {ps.total_cost:,.1f}; "
+          f"{label('actions_count')}, {label('cost')} {ps.total_cost:,.1f}; "
           f"{label('solver_status')} {ps.status}{gap}; {ps.method}")
     print(f"{label('provenance')}: {ps.provenance}")
     for note in ps.notes:
-        print(f"  ! {note}")
+        print(f"  {label('notes')}: {note}")
     print(f"→ {out}")
     if args.save_scenario is not None:
         edits = ([e.to_dict() for e in sc.edits] if sc is not None else []) + ps.edits()

@@ -222,6 +222,8 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "solver_status": {"zh": "求解状态", "en": "Solver status"},
     "optimality_gap": {"zh": "最优性间隙", "en": "Optimality gap"},
     "solve_method": {"zh": "求解方法", "en": "Solution method"},
+    "actions_count": {"zh": "项建议措施", "en": "proposed actions"},
+    "notes": {"zh": "提示", "en": "Notes"},
     # --- gap lists, exports and the HTML report (coverage/gaps.py, export.py, report.py)
     "gap_section": {"zh": "缺口类别", "en": "Gap section"},
     "gap_section_township": {"zh": "乡镇（街道）缺口", "en": "Township gap"},
