@@ -150,8 +150,9 @@ def _at_risk_table(trend: Any, target_ids: list[str], county: tuple[str, str] | 
     """Units the trend flags 预计达标困难 (``at_risk``), grouped per target and level.
 
     Reads ``trend.units`` of a TrendResult (or a DataFrame with an ``at_risk`` column); only
-    plan-level rows (``is_plan_level``) count. County/city rows are listed by name; for townships and villages, the count and the
-    first :data:`_MAX_NAMES` names (the count says how many there are in all).
+    plan-level rows (``is_plan_level``) count. County/city rows are listed by name; for
+    townships and villages, the count and the first :data:`_MAX_NAMES` names (the count
+    says how many there are in all).
     """
     frame = getattr(trend, "units", None) if not isinstance(trend, pd.DataFrame) else trend
     if not isinstance(frame, pd.DataFrame) or "at_risk" not in frame.columns or frame.empty:
