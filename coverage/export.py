@@ -436,6 +436,8 @@ def write_gap_list(
 
 
 # --------------------------------------------------------------------------- xlsx
+#: light status colours of the wide sheet (the report's map colours, paler for print)
+_STATUS_FILLS: dict[str, str] = {"met": "DCE9F5", "not_met": "FBE0C8", "no_data": "E7E7E7"}
 _WRAP_MAX = 30  # characters (CJK count double) before a column wraps instead of widening
 
 
@@ -456,11 +458,13 @@ def _sheet_title(name: str, used: set[str]) -> str:
     return clean
 
 
-def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None = None) -> None:
+def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None = None,
+                 fills: dict[str, str] | None = None) -> None:
     """Write ``df`` with its header at row ``row0``; widths, wrap, autofilter, print titles.
 
     Column widths follow the content (CJK characters count two) up to :data:`_WRAP_MAX`;
-    only cells longer than their column wrap (styling every cell would be slow).
+    only cells longer than their column wrap (styling every cell would be slow). ``fills``
+    maps a cell text (a status label) to a background colour.
     """
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -483,6 +487,8 @@ def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None
             cell = ws.cell(row=row0 + 1 + i, column=j + 1, value=v)
             if text_widths[j][i] > widths[j] - 2:
                 cell.alignment = wrap
+            if fills and isinstance(v, str) and v in fills:
+                cell.fill = fills[v]
             if pct_rows and i in pct_rows and j in pct_cols and isinstance(v, (int, float)) \
                     and not isinstance(v, bool) and abs(v) <= 1.5:
                 cell.number_format = "0.0%"
@@ -548,7 +554,9 @@ def _workbook_bytes(*, title, provenance, footer, summary, gaps, gaps_table, wid
     _write_table(sheet, table, 1, {i for i, r in enumerate(rows) if r in pp})
     _page_setup(sheet, footer)
     sheet = wb.create_sheet(_sheet_title(label("sheet_wide", lang), used))
-    _write_table(sheet, wide_table, 1)
+    _write_table(sheet, wide_table, 1, fills={
+        label(k, lang): PatternFill("solid", fgColor=c) for k, c in _STATUS_FILLS.items()
+    })
     _page_setup(sheet, footer)
     buf = io.BytesIO()
     wb.save(buf)

@@ -136,6 +136,9 @@ def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
         "每千人拥有3岁以下婴幼儿托位数达到4.5个", "未达标目标数",
     ]
     assert [c.value for c in wide[3]] == [T_YANQUAN, "岩泉街道", LIANDU, "莲都区", "无数据", "未达标", None, "达标", 1]
+    # statuses are shaded: not met orange, met blue, no data grey, not evaluated blank
+    shades = [c.fill.fgColor.rgb if c.fill.fill_type == "solid" else None for c in wide[3]][4:8]
+    assert shades == ["00E7E7E7", "00FBE0C8", None, "00DCE9F5"]
 
 
 def test_xlsx_for_one_county(tmp_path):
