@@ -284,6 +284,42 @@ class AppService:
 
         return load_network(path)
 
+    def service_area_geojson(self, target_id: str, year: int, edits: Edits = ()) -> dict[str, Any]:
+        """Service areas of an access target as display GeoJSON (EPSG:4326).
+
+        The areas of the base facilities still open are merged into one feature
+        (overlaps dissolved in EPSG:4549, simplified by 20 m) and cached; a scenario adds
+        one feature per facility it adds, so a click never re-merges the base areas
+        unless it closes one of them.
+        """
+        from dashapp.labels import t
+
+        areas = self.service_areas(target_id, year, edits)
+        base_ids = set(self.service_areas(target_id, year, ()).get("facility_id", pd.Series(dtype=str)).astype(str))
+        ids = areas["facility_id"].astype(str) if len(areas) else pd.Series(dtype=str)
+        from_base = ids.isin(base_ids)
+        closed = base_ids - set(ids)
+        tg = self.target(target_id)
+        text = f"{t('layer_service_areas', 'zh')}（{int(tg.access.distance_m)} m）"
+
+        def merged(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+            if frame.empty:
+                return maps.feature_collection([])
+            geom = frame.geometry.to_crs(maps.WORKING_CRS).union_all().simplify(20.0)
+            one = gpd.GeoDataFrame({"label": [text]}, geometry=[geom], crs=maps.WORKING_CRS).to_crs("EPSG:4326")
+            return maps.polygon_geojson(one, ["label"], tolerance_m=0.0)
+
+        if closed:
+            base_gj = merged(areas[from_base.to_numpy()])
+        else:
+            base_gj = self._static.get_or_compute(
+                ("areas_gj", self._ds_key(), year, target_id),
+                lambda: merged(self.service_areas(target_id, year, ())),
+            )
+        extra = areas[~from_base.to_numpy()] if len(areas) else areas
+        extra_gj = maps.polygon_geojson(extra, ["name"], tolerance_m=15.0) if len(extra) else maps.feature_collection([])
+        return maps.feature_collection(base_gj["features"] + extra_gj["features"])
+
     def access_layers(self, target_id: str, year: int, edits: Edits, basemap: str,
                       lang: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(service areas, uncovered people)`` GeoJSON of an access target for the map.
@@ -293,8 +329,7 @@ class AppService:
         """
         from dashapp.labels import t
 
-        areas = self.service_areas(target_id, year, edits)
-        areas_gj = maps.polygon_geojson(areas, ["name"], tolerance_m=15.0)
+        areas_gj = self.service_area_geojson(target_id, year, edits)
         result = self.evaluation(year, edits, target_id)
         rows = result.units[(result.units["unit_level"] == "village") & (result.units["status"] == "not_met")]
         ds, _ = self.scenario_data(edits, year)
@@ -308,29 +343,6 @@ class AppService:
                         for n, v in zip(pts["name"], pts["shortfall"].fillna(0))]
         unc = maps.point_geojson(pts, ["label"], value_col="shortfall")
         return maps.for_basemap(areas_gj, basemap), maps.for_basemap(unc, basemap)
-
-    def warm(self) -> None:
-        """Evaluate every target for the latest year and build the display geometry.
-
-        Run in a background thread at start-up; errors surface later in the callbacks.
-        """
-        from dashapp.queries import DEFAULT_TARGET
-
-        try:
-            self.township_display("none")
-            self.county_display("none")
-            if any(tg.id == DEFAULT_TARGET for tg in self.targets):
-                self.evaluation(None, (), DEFAULT_TARGET)  # what the first page asks for
-            self.evaluation(None, (), None)
-            self.trend()
-        except CovplanError:
-            pass
-
-    def trend(self) -> Any:
-        """:func:`coverage.trend.trend` of every target on the base data (cached)."""
-        from coverage.trend import trend
-
-        return self._static.get_or_compute(("trend", self._ds_key()), lambda: trend(self.ds, self.targets))
 
     # ------------------------------------------------------------------ display geometry
     def township_display(self, basemap: str = "none") -> dict[str, Any]:

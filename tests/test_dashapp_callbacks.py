@@ -361,3 +361,31 @@ def test_inventory_upload_imports_valid_rows_and_reports_rejects():
     assert view(store)[0]["status"][TAIPING] == "met"
     refused, msg = scenario_cb.upload_inventory(upload, "inventory.exe", None, 2024, "zh")
     assert refused is no_update and ".xlsx or .csv" in msg.children
+
+
+def test_access_target_shows_service_areas_and_uncovered_people():
+    """fitness_10min_circle on the mini dataset (no network: straight line × 1.3 detour).
+
+    Its one fitness facility, F007 in 太平乡, serves a circle of 1000 m / 1.3 ≈ 769 m.
+    Urban villages (the demand) farther than that are uncovered.
+    """
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import shape
+
+    hide, _, rows, areas, uncovered, _ = view(target="fitness_10min_circle")
+    assert len(areas["features"]) == 1  # the base areas merged into one feature
+    geom = gpd.GeoSeries([shape(areas["features"][0]["geometry"])], crs="EPSG:4326").to_crs("EPSG:4549")
+    radius = 1000 / 1.3
+    assert 0.93 * np.pi * radius**2 < geom.area.iloc[0] <= np.pi * radius**2 * 1.001
+    ds = load_dataset(MINI_DATA)
+    f007 = ds.facilities_for(2024).set_index("facility_id").loc["F007", "geometry"]
+    assert geom.iloc[0].contains(gpd.GeoSeries([f007], crs="EPSG:4326").to_crs("EPSG:4549").iloc[0])
+    # second method: urban villages farther than the radius from F007 (EPSG:4549 metres)
+    vil = ds.villages.to_crs("EPSG:4549")
+    far = vil[vil["is_urban"].astype(bool)
+              & (vil.distance(gpd.GeoSeries([f007], crs="EPSG:4326").to_crs("EPSG:4549").iloc[0]) > radius)]
+    shown = {f["properties"]["label"].split(" · ")[0] for f in uncovered["features"]}
+    assert shown == set(far["name"])
+    pops = {f["properties"]["label"].split(" · ")[0]: f["properties"]["value"] for f in uncovered["features"]}
+    assert pops == dict(zip(far["name"], far["pop_total"].astype(float)))
