@@ -13,7 +13,8 @@ Peers, same run, same instance
 * **ours**: :func:`coverage.access.nearest_on_network`, the whole computation: snapping
   of demand points and facilities (KD-tree queries), the facility snap legs as virtual
   sources, one ``csgraph.dijkstra(min_only=True, limit=…)`` pass, demand snap legs added,
-  nearest facility read off. The network object (its CSR matrix and KD-tree) is built
+  nearest facility read off. Snapping queries of large batches use every core
+  (``cKDTree.query(workers=-1)``; csgraph's Dijkstra is single-threaded). The network object (its CSR matrix and KD-tree) is built
   once per network and cached, as the bare call's CSR matrix is; a second row,
   "ours, KD-tree rebuilt too", also times the KD-tree build;
 * **bare csgraph**: the single ``scipy.sparse.csgraph.dijkstra(graph, indices=facility

@@ -173,8 +173,9 @@ class WalkNetwork:
     def snap(self, xy: np.ndarray, max_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node of each point (exact, KD-tree).
 
-        Large batches are queried in spatial order (200 m strips) for memory locality,
-        which about halves the query time. With ``max_m`` the search is first bounded to
+        Large batches (≥ ``SNAP_SORT_MIN`` points) are queried in spatial order (200 m
+        strips) for memory locality, which about halves the query time, and on every
+        core (``workers=-1``). With ``max_m`` the search is first bounded to
         that distance; the few points beyond it are queried again without a bound, so
         the answer is exact either way.
 
@@ -200,10 +201,11 @@ class WalkNetwork:
         order = _spatial_order(xy) if k >= SNAP_SORT_MIN else np.arange(k)
         q = xy[order]
         bound = np.inf if max_m is None else float(max_m) * (1 + 1e-9)
-        d_s, i_s = tree.query(q, k=1, distance_upper_bound=bound)
+        workers = -1 if k >= SNAP_SORT_MIN else 1
+        d_s, i_s = tree.query(q, k=1, distance_upper_bound=bound, workers=workers)
         miss = ~np.isfinite(d_s)
         if miss.any():
-            d_s[miss], i_s[miss] = tree.query(q[miss], k=1)
+            d_s[miss], i_s[miss] = tree.query(q[miss], k=1, workers=workers)
         node = np.empty(k, dtype=np.int64)
         dist = np.empty(k)
         node[order] = self._tree_order[i_s]
