@@ -7,7 +7,8 @@ Requirements (one per failing unit)
     * ``presence``: ``Σ matching facilities added in the unit ≥ ceil(shortfall)``;
     * ``facility_share`` of 儿童之家 tiers (示范型 ≥ p): linearised
       ``N0 + Σ n_a x_a ≥ p (D0 + Σ d_a x_a)`` (:func:`coverage.joint.ratio_requirement`);
-    * ``capacity_ratio`` (托位 per 1,000), county or city rows: ``Σ slots added ≥ shortfall``.
+    * ``capacity_ratio`` (托位 per 1,000), county or city rows: ``Σ slots added ≥ shortfall``;
+    * the 母婴室 share of qualifying public places: ``Σ rooms added in the unit ≥ shortfall``.
 
 Actions (costs from ``data/siting_costs.toml``)
     * ``upgrade:<facility>`` — a basic 儿童之家 becomes 示范型 (or 特色型);
@@ -15,6 +16,7 @@ Actions (costs from ``data/siting_costs.toml``)
     * ``build:<village>:<type>[:<tier|level>]`` — a facility fitted out at that site
       (requires the site); several facilities at one site share its cost, which is how one
       new community centre housing a 儿童之家 and a 托育 room serves several targets;
+    * ``room:<public place>`` — a 母婴室 fitted out in a qualifying public place;
     * ``slots:<facility or village>`` — 托位 added (integer, at most
       ``max_added_per_site`` at an existing site, ``max_site_slots`` at a new one, which
       requires the 托育 fit-out there).
@@ -97,6 +99,7 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
     presence: list[tuple[Requirement, str, str, str, str | None, str | None]] = []
     shares: list[tuple[Any, str, str, float, str]] = []
     capacity: list[tuple[Requirement, str, str]] = []
+    rooms: list[tuple[Requirement, str, str, Any]] = []
     cand: set[str] = set()
     for t in targets:
         if t.kind not in JOINT_KINDS:
@@ -116,6 +119,11 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
                                              candidates_per_unit))
             elif t.kind == "facility_share":
                 stier = _share_tier(t)
+                if ftype == "public_place" and "has_mother_baby_room" in str(getattr(t, "numerator", "")):
+                    r = Requirement(f"{t.id}:{code}", t.id, code, float(max(1, math.ceil(need - 1e-9))), lv)
+                    rooms.append((r, lv, code, t))
+                    reqs.append(r)
+                    continue
                 if ftype != "child_home" or stier is None:
                     out.notes.append(f"{t.id}: no action changes this share; left out")
                     break
@@ -200,6 +208,23 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
                         contrib.append((r.id, sid, 1.0))
         if len(homes_here) > 1:
             exclusive.append(homes_here)
+    if rooms:  # a 母婴室 in a qualifying public place without one: fit-out only, no new site
+        places = fac[fac["type"] == "public_place"]
+        served = set(fac.loc[fac["type"] == "mother_baby_room", "serves_place_id"].dropna().astype(str))
+        cond = getattr(rooms[0][3], "facility_condition", None)
+        if cond is not None and len(places):
+            places = places[cond.mask(places)]
+        for _, pl in places[~places["facility_id"].astype(str).isin(served)].sort_values("facility_id").iterrows():
+            codes = {"village_code": str(pl.get("village_code") or ""), "township_code": str(pl["township_code"]),
+                     "county_code": str(pl["county_code"])}
+            hits = [r for r, lv, code, _ in rooms if _contains(lv, code, codes)]
+            if not hits:
+                continue
+            aid = f"room:{pl['facility_id']}"
+            actions.append(Action(aid, "new_build", fitout_cost(costs, "mother_baby_room"), str(pl["facility_id"]),
+                                  label=str(pl.get("name", "")), unit_code=codes["township_code"]))
+            info[aid] = {"op": "room", "place": pl}
+            contrib.extend((r.id, aid, 1.0) for r in hits)
     if capacity and cap["max_added_per_site"] > 0:
         for _, f in fac[fac["type"] == "childcare"].sort_values("facility_id").iterrows():
             codes = {"village_code": str(f.get("village_code") or ""), "township_code": str(f["township_code"]),
@@ -260,6 +285,23 @@ def _actions_from(model: JointModel, info: dict[str, dict[str, Any]], vill, cost
                         "provenance": f"facilities={f.get('provenance', '')}",
                         "edits": [{"op": "upgrade_facility", "facility_id": str(f["facility_id"]),
                                    "tier": meta["tier"]}]})
+        elif meta["op"] == "room":
+            pl = meta["place"]
+            t, u = fixes([aid])
+            vcode = str(pl.get("village_code") or "")
+            vcode = "" if vcode == "nan" else vcode
+            edit = {"op": "add_facility", "type": "mother_baby_room", "lon": float(pl.geometry.x),
+                    "lat": float(pl.geometry.y), "crs": "wgs84", "serves_place_id": str(pl["facility_id"])}
+            if vcode:
+                edit["village"] = vcode
+            out.append({"action": "new_build", "facility_type": "mother_baby_room", "tier": None,
+                        "capacity": None, "facility_id": str(pl["facility_id"]),
+                        "county_code": str(pl["county_code"]), "township_code": str(pl["township_code"]),
+                        "village_code": vcode, "village_name": str(pl.get("name", "")),
+                        "lon": float(pl.geometry.x), "lat": float(pl.geometry.y), "target_ids": t,
+                        "units_fixed": u, "people_covered": None, "cost": float(chosen.at[aid, "cost"]),
+                        "reason": f"联合模型：在{pl.get('name', '')}设独立母婴室", "method": "joint_milp",
+                        "provenance": f"facilities={pl.get('provenance', '')}", "edits": [edit]})
         elif meta["op"] == "more_slots":
             f = meta["facility"]
             k = int(round(amount[aid]))

@@ -443,3 +443,17 @@ def test_presence_unit_without_villages_gets_the_seat():
     ds.townships.loc[tw["code"] == "331121001", ["seat_lon", "seat_lat"]] = [None, None]
     ps = propose_presence(ds, t, _rows(t.id, "township", ["331121001"]), 2024)
     assert ps.actions == [] and "no village or seat" in ps.notes[0]
+
+
+def test_joint_mother_baby_room_is_a_fit_out_only(ds):
+    from coverage.proposals_joint import propose_joint
+    from coverage.rules_conditions import parse_condition
+
+    t = type("MB", (), {"id": "mother_baby_room_public_places", "kind": "facility_share",
+                        "facility": FacilitySelector("public_place"), "threshold": 1.0,
+                        "numerator": "has_mother_baby_room",
+                        "facility_condition": parse_condition("building_area_m2 > 10000")})()
+    ps = propose_joint(ds, [t], _rows(t.id, "county", ["331102"], 1.0), 2024)
+    assert [(a["facility_id"], a["units_fixed"]) for a in ps.actions] == [("F007", ["county:331102"])]
+    assert ps.total_cost == load_costs()["new_build"]["mother_baby_room"]
+    assert ps.actions[0]["edits"][0]["serves_place_id"] == "F007"
