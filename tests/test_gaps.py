@@ -406,3 +406,12 @@ def test_county_summary_leaves_out_city_only_targets():
     s = summary_table(res, county=(LIANDU, "莲都区"))
     assert "mental_health_welfare_city" not in set(s["target_id"])
     assert len(s) == 6
+
+
+def test_empty_evaluation():
+    empty = make_units().iloc[0:0]
+    ds = make_dataset()
+    assert township_gaps(empty, ds).empty
+    wide = gaps_wide(empty, ds)
+    assert list(wide["unit_code"]) == [T_ZIJIN, T_YANQUAN, T_HECHENG] and (wide["n_not_met"] == 0).all()
+    assert summary_table(empty).empty
