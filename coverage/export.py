@@ -420,8 +420,20 @@ def write_gap_list(
 ) -> Path:
     """Write the gap list to ``path``; the format follows the extension.
 
-    The file is written atomically (temporary file in the same folder, then renamed).
-    Unknown extension → :class:`ExportError`. Returns the path written.
+    Parameters
+    ----------
+    gaps : GeoDataFrame
+        Output of :func:`coverage.gaps.township_gaps` (EPSG:4326).
+    path : path
+        ``.xlsx``, ``.csv``, ``.geojson`` or ``.gpkg``; its folder must exist.
+    dataset, result, lang, targets, wide
+        As for :func:`export_bytes`, whose bytes are written.
+
+    Returns
+    -------
+    Path
+        The file written, atomically (a temporary file in the same folder, renamed), mode
+        0644. Unknown extension or missing folder → :class:`ExportError`.
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")

@@ -348,7 +348,7 @@ def _table(df: pd.DataFrame, num_cols: Iterable[str] = ()) -> str:
 def render_report(dataset: Any, result: Any, trend: Any = None, county: str | None = None, *,
                   targets: Iterable[Any] | None = None, lang: str = "zh",
                   year: int | None = None) -> str:
-    """The report as one HTML string (see :func:`write_report`)."""
+    """The report as one HTML string, UTF-8 text (parameters as :func:`write_report`)."""
     chosen = resolve_county(dataset, county)
     labels = target_labels(result, targets, lang)
     units = _year_units(result_units(result), year)
