@@ -6,7 +6,7 @@ The input is an evaluation result (:class:`coverage.evaluate.EvaluationResult`, 
 * a **township-level** target that a township does not meet → one row for that township;
 * a **village-level** target (儿童之家应建尽建, 村委会女性比例, …) → the unmet villages are
   aggregated to their township: one row per township and target, with the number of unmet
-  villages, their names and the summed shortfall;
+  villages, their names and the summed shortfall (for percentage points: the worst village);
 * a **county- or city-level** target (妇幼保健机构, 示范型儿童之家占比 15%, …) → one row per
   county (or the city) in a separate section (``section = "county"``), because the county
   government, not a township, must act on it.
@@ -163,22 +163,19 @@ def _aggregate_values(rows: list[dict], unit: str) -> tuple[Any, Any, float]:
     """required, actual and shortfall of several unmet villages rolled into one township row.
 
     Additive units (facilities, slots, people, …) are summed. Percentage points are not:
-    the township row keeps the common requirement, the lowest actual value and the largest
-    shortfall.
+    the township row shows its worst village (the largest shortfall) with that village's
+    required and actual values, so the three numbers describe one village.
     """
-    req = [_num(r.get("required")) for r in rows]
-    act = [v for v in (_num(r.get("actual")) for r in rows) if not np.isnan(v)]
-    short = [v for v in (_num(r.get("shortfall")) for r in rows) if not np.isnan(v)]
-    req_ok = [v for v in req if not np.isnan(v)]
     if unit in ADDITIVE_UNITS:
-        return (float(sum(req_ok)) if req_ok else np.nan, float(sum(act)) if act else np.nan,
+        req = [v for v in (_num(r.get("required")) for r in rows) if not np.isnan(v)]
+        act = [v for v in (_num(r.get("actual")) for r in rows) if not np.isnan(v)]
+        short = [v for v in (_num(r.get("shortfall")) for r in rows) if not np.isnan(v)]
+        return (float(sum(req)) if req else np.nan, float(sum(act)) if act else np.nan,
                 float(sum(short)))
-    if len(req_ok) == len(req):
-        distinct = sorted(set(req_ok))
-        required: Any = distinct[0] if len(distinct) == 1 else "/".join(f"{v:g}" for v in distinct)
-    else:
-        required = "/".join(dict.fromkeys(_as_str(r.get("required")) for r in rows))
-    return required, (min(act) if act else np.nan), (max(short) if short else np.nan)
+    gaps = [_num(r.get("shortfall")) for r in rows]
+    known = [i for i, v in enumerate(gaps) if not np.isnan(v)]
+    worst = rows[max(known, key=lambda i: gaps[i])] if known else rows[0]
+    return worst.get("required"), worst.get("actual"), _num(worst.get("shortfall"))
 
 
 def _unit_geometries(dataset: Any, with_city: bool) -> dict[str, Any]:

@@ -211,10 +211,26 @@ def test_village_rows_aggregate_to_township():
 def test_percentage_points_are_not_summed():
     gaps = township_gaps(make_result(), make_dataset()).set_index(["unit_code", "target_id"])
     r = gaps.loc[(T_ZIJIN, "women_village_committee_30")]
-    # 甲村 0.20 (10 pp short), 乙村 0.25 (5 pp short): the largest gap, the lowest value
+    # 甲村 0.20 (10 pp short), 乙村 0.25 (5 pp short): the worst village, not 15 pp
     assert (r["required"], r["actual"], r["shortfall"]) == (0.3, 0.2, 10.0)
     assert (r["n_units_evaluated"], r["n_units_not_met"]) == (3, 2)
     assert r["not_met_units"] == "甲村、乙村"
+
+
+def test_band_target_shows_the_worst_village():
+    """A 40–60% band: one community 5 pp under, one 10 pp over → the row describes the latter."""
+    res = make_result()
+    band = [
+        _row("women_community_committee_50", "village", "331102002001", "丁村", "not_met", 0.4, 0.35, 5.0, "pp",
+             town=T_YANQUAN, action="需提高5个百分点"),
+        _row("women_community_committee_50", "village", "331102002002", "戊村", "not_met", 0.6, 0.7, 10.0, "pp",
+             town=T_YANQUAN, action="需降低10个百分点"),
+    ]
+    res.units = pd.concat([res.units, pd.DataFrame(band)], ignore_index=True)
+    r = township_gaps(res, make_dataset()).set_index(["unit_code", "target_id"]).loc[
+        (T_YANQUAN, "women_community_committee_50")]
+    assert (r["required"], r["actual"], r["shortfall"], r["n_units_not_met"]) == (0.6, 0.7, 10.0, 2)
+    assert r["action"] == "丁村：需提高5个百分点；戊村：需降低10个百分点"
 
 
 def test_breakdown_rows_flagged_not_plan_level():
