@@ -257,6 +257,13 @@ def test_evaluate_access_target_rows(tmp_path: Path) -> None:
     t5 = target(access={"time_min": 5, "speed_m_per_min": 80})
     r5 = evaluate_access_target(t5, ctx_for(ds)).set_index("unit_code")
     assert r5.loc["331102001", "actual"] == pytest.approx(300 / 3300)
+    # demand = "all": the rural village at A (900 people, 30 m from F1) now counts too
+    ta = target(access={"distance_m": 1000, "demand": "all"})
+    ra = evaluate_access_target(ta, ctx_for(ds)).set_index("unit_code")
+    assert ra.loc["331102003", "status"] == "met" and ra.loc["331102003", "actual"] == 1.0
+    assert ra.loc[settings.CITY_CODE, "actual"] == pytest.approx((3300 + 900) / (4900 + 900))
+    with pytest.raises(EvaluationError, match="demand must be 'urban' or 'all'"):
+        evaluate_access_target(target(access={"demand": "rural"}), ctx_for(ds))
     # a unit condition: townships under 10,000 people are not applicable
     tc = target(unit_levels=("township",), condition=parse_condition("pop_total >= 10000"))
     rc = evaluate_access_target(tc, ctx_for(ds)).set_index("unit_code")
