@@ -183,10 +183,36 @@ class AppService:
 
         def compute() -> Any:
             ds, targets = self.scenario_data(edits, year)
-            chosen = targets if target_id is None else [self.target(target_id, targets)]
-            return evaluate(ds, chosen, year)
+            if target_id is None:
+                return evaluate(ds, targets, year)
+            tg = self.target(target_id, targets)
+            if not edits or any(e.get("op") == "scale_population" for e in edits):
+                return evaluate(ds, [tg], year)
+            return self._evaluate_one_on_base_units(ds, tg, year)
 
         return self._evals.get_or_compute((self._ds_key(), year, ekey, target_id), compute)
+
+    def _evaluate_one_on_base_units(self, ds: Any, tg: Any, year: int) -> Any:
+        """:func:`coverage.evaluate.evaluate` of one target on a scenario dataset whose units
+        are those of the base (the edits change facilities or thresholds only).
+
+        Same rows as ``evaluate(ds, [tg], year)``: the context is built from the public
+        pieces (``EvalContext``, ``year_index``, ``unit_tables``) with the base dataset's
+        cached unit tables, so a click rebuilds only the facility index of its year.
+        """
+        from coverage.evaluate import EvalContext, EvaluationResult, evaluate_target, no_data_rows
+        from coverage._errors import EvaluationError
+        from coverage.rules_index import unit_tables, year_index
+
+        ctx = EvalContext(dataset=ds, year=int(year), index=year_index(ds, int(year)),
+                          units=unit_tables(self.ds))
+        errors: dict[tuple[str, int], str] = {}
+        try:
+            rows = evaluate_target(tg, ctx)
+        except EvaluationError as exc:
+            errors[(tg.id, int(year))] = str(exc)
+            rows = no_data_rows(tg, ctx, str(exc))
+        return EvaluationResult(units=rows.reset_index(drop=True), targets=[tg], years=[int(year)], errors=errors)
 
     def facility_features(self, year: int, lang: str) -> dict[str, dict[str, Any]]:
         """Facility id → GeoJSON feature of the base inventory of ``year`` (cached)."""
@@ -343,6 +369,33 @@ class AppService:
                         for n, v in zip(pts["name"], pts["shortfall"].fillna(0))]
         unc = maps.point_geojson(pts, ["label"], value_col="shortfall")
         return maps.for_basemap(areas_gj, basemap), maps.for_basemap(unc, basemap)
+
+    def trend(self) -> Any:
+        """:func:`coverage.trend.trend` of every target on the base data (cached)."""
+        from coverage.trend import trend
+
+        return self._static.get_or_compute(("trend", self._ds_key()), lambda: trend(self.ds, self.targets))
+
+    def warm(self) -> None:
+        """Fill the caches a planner hits first: display geometry, the default target,
+        every target of the latest year, the access layers, the trend.
+
+        Run in a background thread at start-up; errors surface later in the callbacks.
+        """
+        from dashapp.queries import DEFAULT_TARGET
+
+        try:
+            self.township_display("none")
+            self.county_display("none")
+            if any(tg.id == DEFAULT_TARGET for tg in self.targets):
+                self.evaluation(None, (), DEFAULT_TARGET)  # what the first page asks for
+            self.evaluation(None, (), None)
+            for tg in self.targets:
+                if tg.kind == "access":
+                    self.access_layers(tg.id, self.year(None), (), "none", "zh")
+            self.trend()
+        except CovplanError:
+            pass
 
     # ------------------------------------------------------------------ display geometry
     def township_display(self, basemap: str = "none") -> dict[str, Any]:

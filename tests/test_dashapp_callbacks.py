@@ -389,3 +389,26 @@ def test_access_target_shows_service_areas_and_uncovered_people():
     assert shown == set(far["name"])
     pops = {f["properties"]["label"].split(" · ")[0]: f["properties"]["value"] for f in uncovered["features"]}
     assert pops == dict(zip(far["name"], far["pop_total"].astype(float)))
+
+
+def test_single_target_scenario_evaluation_equals_a_full_evaluate():
+    """The fast path (base unit tables reused) gives the rows `evaluate` gives."""
+    from coverage.evaluate import evaluate
+
+    store, _ = add(None, IN_TAIPING)
+    svc = service.get_service()
+    ds, targets = svc.scenario_data(store["edits"], 2024)
+    for tid in (TARGET, "fitness_10min_circle", "childcare_slots_per_1000", "child_home_1_plus_n"):
+        fast = svc.evaluation(2024, store["edits"], tid).units.reset_index(drop=True)
+        full = evaluate(ds, [svc.target(tid, targets)], 2024).units.reset_index(drop=True)
+        pd.testing.assert_frame_equal(fast, full)
+
+
+def test_warm_up_fills_the_caches_the_first_page_reads():
+    svc = service.get_service()
+    svc.warm()
+    misses = svc._evals.misses
+    svc.evaluation(2024, (), TARGET)
+    svc.evaluation(2024, (), None)
+    assert svc._evals.misses == misses  # both answered from the cache
+    assert svc.trend() is svc.trend()
