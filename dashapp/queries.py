@@ -432,3 +432,10 @@ def summary_columns(lang: str) -> list[dict[str, Any]]:
             ("no_data", "no_data", 90), ("plan_status", "plan_status", 110), ("shortfall", "shortfall", 90),
             ("shortfall_unit", "shortfall_unit", 100)]
     return [{"field": f, "headerName": t(k, lang), "width": w} for f, k, w in cols]
+
+
+def county_bounds(county: str | None) -> list[list[float]] | None:
+    """Leaflet bounds of a county, or of the city when ``county`` is None."""
+    from layers.settings import CITY_CODE
+
+    return get_service().unit_bounds("county").get(str(county) if county else CITY_CODE)

@@ -412,3 +412,25 @@ def test_warm_up_fills_the_caches_the_first_page_reads():
     svc.evaluation(2024, (), None)
     assert svc._evals.misses == misses  # both answered from the cache
     assert svc.trend() is svc.trend()
+
+
+def test_basemaps_and_county_zoom(monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    assert [o["disabled"] for o in queries.basemap_options("zh") if o["value"] == "tianditu"] == [True]
+    monkeypatch.setenv("TIANDITU_KEY", "k123")
+    assert all(tl.url.endswith("tk=k123") for tl in map_cb.change_basemap("tianditu", "zh")[0])
+    monkeypatch.delenv("TIANDITU_KEY")
+    tiles, towns, counties, note = map_cb.change_basemap("amap", "zh")
+    assert "autonavi" in tiles[0].url and "GCJ-02" in note
+    plain = service.get_service().township_display("none")
+    a = towns["features"][0]["geometry"]["coordinates"][0][0]
+    b = plain["features"][0]["geometry"]["coordinates"][0][0]
+    assert [round(v, 6) for v in wgs84_to_gcj02(*b)] == pytest.approx(a, abs=2e-6)
+    tiles, towns, _, note = map_cb.change_basemap("none", "zh")
+    assert tiles == [] and towns is plain and "TIANDITU_KEY" in note  # no key in the test environment
+    vp = map_cb.zoom_to_county("331102")
+    assert vp["bounds"] == [[28.38, 119.8], [28.58, 119.95]]
+    assert map_cb.zoom_to_county("")["bounds"] == vp["bounds"]  # the mini city is one county
+    # a county filter dims the others and restricts the counts and the table
+    hide, counts, rows, *_ = view(county="331102")
+    assert hide["county"] == "331102" and len(rows) == 2

@@ -144,3 +144,16 @@ def click_facility(feature: dict | None, added: dict | None) -> Any:
     if props.get("cluster") or not props.get("facility_id"):
         return no_update
     return Selection(township_code=props.get("township_code"), facility_id=str(props["facility_id"])).to_json()
+
+
+@callback(
+    Output(Id.MAP, "viewport", allow_duplicate=True),
+    Input(Id.COUNTY, "value"),
+    prevent_initial_call=True,
+)
+def zoom_to_county(county: str | None) -> Any:
+    """Choosing a county zooms the map to it (the whole city for 全市)."""
+    bounds = queries.county_bounds(county or None)
+    if bounds is None:
+        return no_update
+    return {"bounds": bounds, "transition": "flyToBounds", "options": {"padding": [20, 20]}}
