@@ -65,7 +65,8 @@ _KIND_KEYS: dict[str, set[str]] = {
 }
 _SOURCE_KEYS = {"plan", "clause", "lines", "basis"}
 _FACILITY_KEYS = {"type", "tier", "level"}
-_ACCESS_KEYS = {"distance_m", "speed_m_per_min", "demand", "population"}
+_ACCESS_KEYS = {"distance_m", "speed_m_per_min", "demand", "population", "time_min",
+                "max_snap_m", "detour_factor"}
 _LINKAGE_KEYS = {"hub_tier", "member_tier", "scope", "distance", "max_distance_m"}
 _REQUIRED = ("id", "kind", "label_zh", "label_en", "plan", "chapter", "unit_level", "source")
 
@@ -119,6 +120,12 @@ class AccessSpec(_SpecMapping):
     speed_m_per_min: float = 80.0
     demand: str = "urban"
     population: str = "pop_total"
+    #: when given, the walking distance is ``time_min × speed_m_per_min``
+    time_min: float | None = None
+    #: a point farther than this from any road is unreachable (never covered)
+    max_snap_m: float = 500.0
+    #: straight-line fallback factor, used only when no network is given
+    detour_factor: float = 1.3
 
 
 @dataclass(frozen=True)
@@ -411,6 +418,12 @@ def _check_values(t: PlanTarget, where: str) -> None:
     if t.access is not None:
         if t.access.distance_m <= 0 or t.access.speed_m_per_min <= 0:
             fail("access", "distance_m and speed_m_per_min must be > 0")
+        if t.access.time_min is not None and t.access.time_min <= 0:
+            fail("access", "time_min must be > 0")
+        if t.access.max_snap_m <= 0:
+            fail("access", "max_snap_m must be > 0")
+        if t.access.detour_factor < 1.0:
+            fail("access", "detour_factor must be ≥ 1")
         if t.access.demand not in ("urban", "all"):
             fail("access", f"demand {t.access.demand!r} is not 'urban' or 'all'")
     if t.linkage is not None:

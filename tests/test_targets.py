@@ -181,3 +181,29 @@ def test_load_targets_rereads_a_changed_file(tmp_path):
     assert load_targets(tmp_path)[0].threshold == 4.5
     path.write_text(src.replace("threshold = 4.5", "threshold = 5.25"), encoding="utf-8")
     assert load_targets(tmp_path)[0].threshold == 5.25
+
+
+def _access_variant(tmp_path: Path, extra: str) -> Path:
+    text = (DEFAULT_TARGETS_DIR / "fitness_10min_circle.toml").read_text(encoding="utf-8")
+    text = text.replace('demand = "urban"', f'demand = "urban"\n{extra}')
+    path = tmp_path / "fitness_10min_circle.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_access_time_and_snap_settings_are_accepted(tmp_path):
+    from coverage.access import access_params
+
+    target = parse_target_file(_access_variant(tmp_path, "time_min = 12\nmax_snap_m = 300\ndetour_factor = 1.5"))
+    params = access_params(target)
+    assert params["distance_m"] == pytest.approx(12 * 80)  # 12 min × 80 m/min
+    assert params["max_snap_m"] == 300
+    assert params["detour_factor"] == 1.5
+
+
+@pytest.mark.parametrize("extra, key", [("detour_factor = 0.8", "detour_factor"),
+                                        ("time_min = -5", "time_min"),
+                                        ("max_snap_m = 0", "max_snap_m")])
+def test_bad_access_settings_are_rejected(tmp_path, extra, key):
+    with pytest.raises(TargetSpecError, match=key):
+        parse_target_file(_access_variant(tmp_path, extra))
