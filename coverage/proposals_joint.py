@@ -8,7 +8,9 @@ Requirements (one per failing unit)
     * ``facility_share`` of 儿童之家 tiers (示范型 ≥ p): linearised
       ``N0 + Σ n_a x_a ≥ p (D0 + Σ d_a x_a)`` (:func:`coverage.joint.ratio_requirement`);
     * ``capacity_ratio`` (托位 per 1,000), county or city rows: ``Σ slots added ≥ shortfall``;
-    * the 母婴室 share of qualifying public places: ``Σ rooms added in the unit ≥ shortfall``.
+    * the 母婴室 share of qualifying public places: ``Σ rooms added in the unit ≥ shortfall``;
+    * ``access`` (walking distance): ``Σ people newly within reach ≥ shortfall`` per failing
+      unit, through a covering block over the network coverage matrix (:func:`_access_rows`).
 
 Actions (costs from ``data/siting_costs.toml``)
     * ``upgrade:<facility>`` — a basic 儿童之家 becomes 示范型 (or 特色型);
@@ -42,7 +44,7 @@ from coverage.proposals import (POP_WEIGHT, UPGRADE_FROM, ProposalSet, _dist, fa
                                 upgrade_cost, working_xy)
 
 #: target kinds the joint model takes
-JOINT_KINDS: tuple[str, ...] = ("presence", "facility_share", "capacity_ratio")
+JOINT_KINDS: tuple[str, ...] = ("presence", "facility_share", "capacity_ratio", "access")
 
 
 def _contains(level: str, code: str, row: dict[str, str]) -> bool:
@@ -72,7 +74,7 @@ def _share_tier(target) -> str | None:
 
 def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | None = None,
                   costs: dict[str, Any] | None = None, *, time_limit_s: float = 60.0,
-                  progress: bool = False, candidates_per_unit: int = 3) -> ProposalSet:
+                  progress: bool = False, candidates_per_unit: int = 3, network=None) -> ProposalSet:
     """Cheapest actions meeting every failing unit of ``targets`` together.
 
     Parameters
@@ -100,6 +102,7 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
     shares: list[tuple[Any, str, str, float, str]] = []
     capacity: list[tuple[Requirement, str, str]] = []
     rooms: list[tuple[Requirement, str, str, Any]] = []
+    access: list[tuple[Any, dict[str, Any], pd.DataFrame]] = []
     cand: set[str] = set()
     for t in targets:
         if t.kind not in JOINT_KINDS:
@@ -107,6 +110,17 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
             continue
         ftype, tier, level = selector(t)
         rows = failing_rows(units, t.id)
+        if t.kind == "access":
+            if rows.empty:
+                continue
+            from coverage.proposals_access import access_instance
+
+            inst = access_instance(ds, t, year=year, network=network, candidates=("villages",))
+            A = inst["A"].tocsr()
+            useful = np.flatnonzero(A[~inst["precovered"]].getnnz(axis=0) > 0)
+            cand.update(inst["candidates"]["ref"].iloc[useful].astype(str))
+            access.append((t, inst, rows))
+            continue
         for _, row in rows.iterrows():
             lv, code = str(row["unit_level"]), str(row["unit_code"])
             need = float(row["shortfall"]) if pd.notna(row["shortfall"]) else 1.0
@@ -135,7 +149,7 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
                 tws = ds.townships if lv == "city" else ds.townships[ds.townships["county_code"].astype(str) == code]
                 for tcode in tws["code"].astype(str):
                     cand.update(central_villages(ds, "township", tcode, "pop_under3", candidates_per_unit))
-    if not reqs and not shares:
+    if not reqs and not shares and not access:
         out.status = "no_gap"
         return out
 
@@ -179,6 +193,9 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
     variants |= {("child_home", s[4], None) for s in shares}
     if capacity:
         variants.add(("childcare", None, None))
+    for t, _, _ in access:
+        ft, tr, lvl = selector(t)
+        variants.add((ft, tr, None if lvl == "same" else lvl))
     for v in sorted(cand):
         vr = vill.loc[v]
         codes = {"village_code": v, "township_code": str(vr["township_code"]), "county_code": str(vr["county_code"])}
@@ -208,6 +225,8 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
                         contrib.append((r.id, sid, 1.0))
         if len(homes_here) > 1:
             exclusive.append(homes_here)
+    for t, inst, rows in access:
+        _access_rows(t, inst, rows, info, actions, reqs, contrib, out.notes)
     if rooms:  # a 母婴室 in a qualifying public place without one: fit-out only, no new site
         places = fac[fac["type"] == "public_place"]
         served = set(fac.loc[fac["type"] == "mother_baby_room", "serves_place_id"].dropna().astype(str))
@@ -255,6 +274,58 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
     return out
 
 
+def _access_rows(t, inst: dict[str, Any], rows: pd.DataFrame, info: dict[str, dict[str, Any]],
+                 actions: list[Action], reqs: list[Requirement],
+                 contrib: list[tuple[str, str, float]], notes: list[str]) -> None:
+    """Coverage of an access target in the joint model (a maximal-covering block).
+
+    For each uncovered resident point ``i`` a 0/1 decision ``cov_i`` (no cost) with
+    ``Σ_{builds b at sites reaching i} x_b − cov_i ≥ 0``, and per failing unit
+    ``Σ_{i in unit} people_i · cov_i ≥ shortfall`` (capped at what the candidates can
+    reach; the rest is noted). Any build of the target's facility type at a candidate
+    village within the walking distance counts, so the same new site can also close a
+    presence gap.
+    """
+    ftype, tier, level = selector(t)
+    A = inst["A"].tocsr()
+    cand = inst["candidates"]["ref"].astype(str).to_numpy()
+    pts = inst["demand"]
+    w = inst["weights"]
+    builds: dict[str, list[str]] = {}
+    for aid, m in info.items():
+        if (m["op"] == "build" and m["type"] == ftype and (tier is None or m["tier"] == tier)
+                and (level in (None, "same") or m["level"] == level)):
+            builds.setdefault(m["village"], []).append(aid)
+    codes = {lv: pts[col].astype(str).to_numpy() for lv, col in
+             (("village", "code"), ("township", "township_code"), ("county", "county_code"))}
+    reach = np.zeros(len(pts), bool)
+    for i in np.flatnonzero(~inst["precovered"]):
+        sites = [b for j in A.indices[A.indptr[i]:A.indptr[i + 1]] for b in builds.get(cand[j], [])]
+        if not sites:
+            continue
+        reach[i] = True
+        yid, lid = f"cover:{t.id}:{codes['village'][i]}", f"link:{t.id}:{codes['village'][i]}"
+        actions.append(Action(yid, "new_build", 0.0, codes["village"][i], label="covered"))
+        info[yid] = {"op": "cover"}
+        reqs.append(Requirement(lid, t.id, codes["village"][i], 0.0, "village"))
+        contrib.append((lid, yid, -1.0))
+        contrib.extend((lid, b, 1.0) for b in sites)
+    for _, row in rows.iterrows():
+        lv, code = str(row["unit_level"]), str(row["unit_code"])
+        inside = np.ones(len(pts), bool) if lv == "city" else codes[lv] == code
+        need = float(row["shortfall"]) if pd.notna(row["shortfall"]) else 0.0
+        can = float(w[inside & reach].sum())
+        if need > can + 1e-9:
+            notes.append(f"{t.id} {lv} {code}: {need:.0f} people short, candidates reach {can:.0f}")
+            need = can
+        if need <= 0:
+            continue
+        rid = f"{t.id}:{code}"
+        reqs.append(Requirement(rid, t.id, code, need, lv))
+        contrib.extend((rid, f"cover:{t.id}:{codes['village'][i]}", float(w[i]))
+                       for i in np.flatnonzero(inside & reach))
+
+
 def _actions_from(model: JointModel, info: dict[str, dict[str, Any]], vill, costs) -> list[dict]:
     """Group the chosen decisions into actions (one per site or facility) with their edits."""
     chosen = model.chosen.set_index("action_id")
@@ -272,6 +343,8 @@ def _actions_from(model: JointModel, info: dict[str, dict[str, Any]], vill, cost
     out: list[dict[str, Any]] = []
     for aid in chosen.index:
         meta = info[aid]
+        if meta["op"] == "cover":
+            continue
         if meta["op"] == "upgrade":
             f = meta["facility"]
             t, u = fixes([aid])

@@ -12,7 +12,9 @@
 * an access target: ``--p N`` new sites (maximal covering) or ``--share S`` (fewest sites
   reaching the share; default the target's threshold);
 * ``--all-targets``: one integer program choosing the cheapest actions meeting every
-  selected target (``--target`` repeated, default every supported target) together.
+  selected target (``--target`` repeated, default every supported target: presence,
+  示范型 and 母婴室 shares, 托位, walking access) together; one new site may house
+  several facilities and serve several targets.
 
 ``--scenario FILE`` sites on top of a scenario; ``--save-scenario`` writes the proposals
 (after the scenario's own edits) as a scenario that ``covplan scenario run`` runs.

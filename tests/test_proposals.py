@@ -457,3 +457,37 @@ def test_joint_mother_baby_room_is_a_fit_out_only(ds):
     assert [(a["facility_id"], a["units_fixed"]) for a in ps.actions] == [("F007", ["county:331102"])]
     assert ps.total_cost == load_costs()["new_build"]["mother_baby_room"]
     assert ps.actions[0]["edits"][0]["serves_place_id"] == "F007"
+
+
+def test_joint_access_and_presence_share_new_sites(ds):
+    from coverage.evaluate import evaluate
+    from coverage.proposals_joint import propose_joint
+    from coverage.targets import target_from_dict
+
+    src = {"plan": "p", "clause": "c", "lines": [64]}
+    common = {"plan": "women", "chapter": "t", "source": src, "label_en": "x"}
+    every = target_from_dict({**common, "id": "fitness_every_village", "kind": "presence", "label_zh": "村",
+                              "unit_level": "village", "threshold": 1, "facility": {"type": "fitness"}}, "<a>")
+    circle = target_from_dict({**common, "id": "fitness_10min_circle", "kind": "access", "label_zh": "圈",
+                               "unit_level": "township", "threshold": 0.9, "facility": {"type": "fitness"},
+                               "access": {"distance_m": 1000, "demand": "urban"}}, "<b>")
+    costs = load_costs()
+    site = costs["new_build"]["site"] + costs["new_build"]["fitness"]
+    # access alone: each township's only urban point (V1, V4, V6) must be reached; only a
+    # site at that village does it (the public place F007 is not a joint candidate) → 3 sites
+    units = evaluate(ds, [circle], year=2024).units
+    ps = propose_joint(ds, [circle], units, 2024, costs)
+    assert sorted(a["village_code"] for a in ps.actions) == ["331102001001", "331102002001", "331121001001"]
+    assert ps.total_cost == pytest.approx(3 * site)
+    # with 'a fitness facility in every village' (6 villages lack one; V2 has F008) the
+    # same 6 sites close both targets: 6 sites, not 6 + 3
+    both = [every, circle]
+    ps = propose_joint(ds, both, evaluate(ds, both, year=2024).units, 2024, costs)
+    assert ps.total_cost == pytest.approx(6 * site) and len(ps.actions) == 6
+    shared = [a for a in ps.actions if a["village_code"] in {"331102001001", "331102002001", "331121001001"}]
+    assert all(sorted(a["target_ids"]) == ["fitness_10min_circle", "fitness_every_village"] for a in shared)
+    from scenarios.diff import run_scenario
+
+    diff = run_scenario(Scenario.from_edits("j", ps.edits(), year=2024), ds, both)
+    assert (diff.changes["status_after"] == "met").all()
+    assert diff.people_newly_covered == {"fitness_10min_circle": 7000.0}
