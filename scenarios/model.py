@@ -126,6 +126,8 @@ def check_edit(raw: Any, index: int) -> tuple[Edit | None, list[str]]:
     where = f"edit #{index + 1}"
     if not isinstance(raw, Mapping):
         return None, [f"{where}: an edit must be a table, got {type(raw).__name__}"]
+    # JSON edits from the browser may carry null for an unset optional key: treat as absent
+    raw = {k: v for k, v in raw.items() if v is not None}
     op = raw.get("op")
     if op not in EDIT_OPS:
         known = ", ".join(EDIT_OPS)

@@ -252,6 +252,12 @@ def test_apportion_keeps_totals():
             assert np.all(np.abs(parts - total * w / w.sum()) < 1)
 
 
+def test_json_nulls_are_absent_keys():
+    sc = Scenario.from_edits("app", [{"op": "add_facility", "type": "fitness", "tier": None,
+                                      "village": "331102001001", "lon": None, "lat": None}])
+    assert sc.edits[0].to_dict() == {"op": "add_facility", "type": "fitness", "village": "331102001001"}
+
+
 def test_to_dict_round_trip():
     sc = _sc({"op": "override_target", "target": "x", "band": [0.4, 0.6]},
              {"op": "scale_population", "county": 331102, "factor": 2})
