@@ -16,15 +16,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from dashapp import maps
-from dashapp.labels import (
-    chapter_label,
-    format_number,
-    plan_label,
-    shortfall_text,
-    t,
-    target_clause,
-    target_label,
-)
+from dashapp.labels import chapter_label, plan_label, t, target_clause, target_label
 from dashapp.service import get_service
 from layers.settings import MAX_UPLOAD_BYTES as _MAX_UPLOAD_BYTES
 from layers.vocab import CHILD_HOME_TIERS, FACILITY_TYPES

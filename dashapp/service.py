@@ -13,7 +13,6 @@ never modified: scenarios are applied to a copy by :func:`scenarios.apply_scenar
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,29 +31,45 @@ UNNAMED_SCENARIO: str = "未命名情景"
 
 
 class LRU:
-    """A small thread-safe LRU cache of computed values (no pickling; values in memory)."""
+    """A small thread-safe LRU cache of computed values (in memory; nothing is pickled).
+
+    Dash runs the callbacks of one click in parallel requests; when two of them need the
+    same value, the second waits for the first computation instead of repeating it.
+    """
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._running: dict[Hashable, threading.Event] = {}
         self.hits = 0
         self.misses = 0
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._data:
+        while True:
+            with self._lock:
+                if key in self._data:
+                    self._data.move_to_end(key)
+                    self.hits += 1
+                    return self._data[key]
+                event = self._running.get(key)
+                if event is None:
+                    event = self._running[key] = threading.Event()
+                    break
+            event.wait()  # another thread computes it; then read it (or compute if it failed)
+        try:
+            value = compute()
+            with self._lock:
+                self.misses += 1
+                self._data[key] = value
                 self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
-        value = compute()
-        with self._lock:
-            self.misses += 1
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-        return value
+                while len(self._data) > self.maxsize:
+                    self._data.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+            event.set()
 
     def clear(self) -> None:
         with self._lock:
@@ -444,10 +459,3 @@ def get_service() -> AppService:
         if _SERVICE is None:
             _SERVICE = AppService()
         return _SERVICE
-
-
-def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
-    """``(fn(*args, **kwargs), elapsed milliseconds)``."""
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, (time.perf_counter() - t0) * 1000.0

@@ -22,7 +22,7 @@ from dash import html, no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from dashapp import exports, queries, queries_scenario, service
+from dashapp import exports, queries, service
 from dashapp.callbacks import export_cb, map_cb, nav_cb, panel_cb, scenario_cb, siting_cb, summary_cb
 from dashapp.ids import Id
 from layers.crs import wgs84_to_gcj02

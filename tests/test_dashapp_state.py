@@ -121,3 +121,36 @@ def test_target_clause_quotes_the_clause_and_lines():
         source = Src()
 
     assert target_clause(Tg()) == "每个乡镇（街道）建有1家以上示范型儿童之家（L721, L945）"
+
+
+def test_lru_computes_a_value_once_for_concurrent_callers_and_evicts_the_oldest():
+    import threading
+    import time
+
+    from dashapp.service import LRU
+
+    cache = LRU(2)
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return 42
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", slow))) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results == [42] * 4 and len(calls) == 1
+    cache.get_or_compute("a", lambda: 1)
+    cache.get_or_compute("b", lambda: 2)
+    assert len(cache) == 2 and cache.get_or_compute("k", lambda: 7) == 7  # "k" was evicted
+
+    def boom():
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError):
+        cache.get_or_compute("x", boom)
+    assert cache.get_or_compute("x", lambda: 3) == 3  # a failed computation is not cached
