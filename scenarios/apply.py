@@ -76,6 +76,8 @@ class _Editor:
         self.problems: list[str] = []
         self.year = scenario.year if scenario.year is not None else ds.latest_year
         fac = self.ds.facilities
+        if not fac.index.is_unique:  # row references below need one row per label
+            fac = self.ds.facilities = fac.reset_index(drop=True)
         if "scenario" not in fac.columns:
             fac["scenario"] = ""
         self.fac = fac
