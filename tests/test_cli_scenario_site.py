@@ -211,3 +211,26 @@ def test_mclp_proposals_cover_the_people_they_claim(embedded):
     ds2, t2 = apply_scenario(sc, ds, [fit])
     assert people_newly_covered(ds, ds2, [fit], t2, 2024) == {fit.id: pytest.approx(claimed)}
     assert ps.objective == pytest.approx(claimed)  # the MCLP objective: people newly covered
+
+
+def test_site_on_embedded_data_closes_every_township_gap(embedded, tmp_path: Path, monkeypatch, capsys):
+    ds, _ = embedded
+    root = tmp_path / "scenarios"
+    root.mkdir()
+    monkeypatch.setattr(store, "SCENARIOS_ROOT", root.resolve())
+    # independent count: townships without any 示范型 儿童之家 in 2024
+    fac = ds.facilities_for(2024)
+    demo = set(fac.loc[(fac["type"] == "child_home") & (fac["tier"] == "demonstration"), "township_code"])
+    lacking = sorted(set(ds.townships["code"]) - demo)
+    assert lacking
+    out = tmp_path / "p.csv"
+    assert main(["site", "--target", "demo_child_home_per_township", "-o", str(out),
+                 "--save-scenario", "scenarios/demo.toml", "--no-progress"]) == 0
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert sorted(table["乡镇代码"]) == lacking
+    capsys.readouterr()
+    diff = tmp_path / "d.csv"
+    assert main(["scenario", "run", str(root / "demo.toml"), "--target", "demo_child_home_per_township",
+                 "-o", str(diff)]) == 0
+    d = pd.read_csv(diff, encoding="utf-8-sig", dtype=str)
+    assert sorted(d["统计代码"]) == lacking and set(d["状态变化"]) == {"转为达标"}
