@@ -221,8 +221,10 @@ def test_bad_clicks_give_a_message_and_leave_the_scenario_alone():
 
 def test_close_and_upgrade_a_selected_facility():
     sel = {"township_code": NANMINGSHAN, "facility_id": "F002"}
-    panel, close_disabled, upgrade_disabled = panel_cb.show_selection(sel, 2024, None, "zh")
+    panel, close_disabled, upgrade_disabled = panel_cb.show_selection(sel, 2024, None, "edit", "zh")
     assert (close_disabled, upgrade_disabled) == (False, False)  # F002 is a basic home
+    assert panel_cb.show_selection(sel, 2024, None, "view", "zh")[1:] == (True, True)  # no edits in view mode
+    assert panel_cb.show_selection({"facility_id": "F001"}, 2024, None, "edit", "zh")[1:] == (False, True)
     store, _ = scenario_cb.upgrade_selected(1, sel, None, 2024, "zh")
     assert store["edits"] == [{"op": "upgrade_facility", "facility_id": "F002", "tier": "demonstration"}]
     assert view(store)[0]["status"][NANMINGSHAN] == "met"
@@ -239,7 +241,7 @@ def test_hostile_names_stay_text_in_every_view():
     assert added["features"][0]["properties"]["name"] == HOSTILE
     sel = with_trigger(f"{Id.EDITS_LAYER}.clickData", map_cb.click_facility, None, added["features"][0])
     assert sel["facility_id"] == "APP-001"
-    panel, *_ = panel_cb.show_selection(sel, 2024, store, "zh")
+    panel, *_ = panel_cb.show_selection(sel, 2024, store, "view", "zh")
     assert isinstance(panel[0], html.H3) and panel[0].children == HOSTILE  # a text child, not markup
     dumped = json.dumps([c.to_plotly_json() for c in panel], default=str, ensure_ascii=False)
     assert '"type": "Img"' not in dumped
@@ -249,7 +251,7 @@ def test_hostile_names_stay_text_in_every_view():
 
 def test_township_panel_lists_targets_facilities_and_trend():
     sel = map_cb.click_township({"properties": {"code": NANMINGSHAN}})
-    panel, close_disabled, _ = panel_cb.show_selection(sel, 2024, None, "zh")
+    panel, close_disabled, _ = panel_cb.show_selection(sel, 2024, None, "edit", "zh")
     assert close_disabled is True
     text = json.dumps([c.to_plotly_json() for c in panel], default=str, ensure_ascii=False)
     assert "南明山街道（331102008）" in text

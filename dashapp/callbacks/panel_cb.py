@@ -20,19 +20,22 @@ from layers._errors import CovplanError
     Input(Id.STORE_SELECTION, "data"),
     Input(Id.YEAR, "value"),
     Input(Id.STORE_SCENARIO, "data"),
+    Input(Id.SCENARIO_MODE, "value"),
     State(Id.STORE_LANG, "data"),
 )
-def show_selection(selection: Any, year: Any, scenario: Any, lang: str) -> tuple:
-    """Details of the selection; close/upgrade are enabled when a facility is selected."""
+def show_selection(selection: Any, year: Any, scenario: Any, mode: str, lang: str) -> tuple:
+    """Details of the selection; in "edit" mode a selected facility can be closed or
+    upgraded (a basic 儿童之家 → 示范型)."""
     lang = normalise_lang(lang)
+    editing = mode == "edit"
     try:
         sel = Selection.from_json(selection)
         edits = list(ScenarioState.from_json(scenario).edits)
         if sel.facility_id:
             detail = queries_detail.facility_detail(sel.facility_id, year, edits, lang)
             if detail is not None:
-                can_upgrade = detail["type"] == "child_home" and detail.get("tier") == "basic"
-                return views.facility_panel(detail, lang), False, not can_upgrade
+                can_upgrade = editing and detail["type"] == "child_home" and detail.get("tier") == "basic"
+                return views.facility_panel(detail, lang), not editing, not can_upgrade
         if sel.township_code:
             detail = queries_detail.township_detail(sel.township_code, year, edits, lang)
             if detail is not None:
