@@ -58,7 +58,7 @@ def provenance_banner(provenance: dict[str, str], lang: str) -> html.Div:
     """Which layers are real, derived, estimated or synthetic, as coloured badges."""
     by_kind: dict[str, list[str]] = {}
     for layer, prov in sorted(provenance.items()):
-        by_kind.setdefault(prov, []).append(layer)
+        by_kind.setdefault(prov, []).append(layer_label(layer, lang))
     badges: list[Any] = [html.B(t("data_provenance", lang) + ": ")]
     for prov in ("real", "derived", "estimated", "synthetic"):
         if prov in by_kind:
@@ -72,6 +72,17 @@ def provenance_banner(provenance: dict[str, str], lang: str) -> html.Div:
     if "synthetic" in by_kind:
         badges.append(html.Span(t("synthetic_warning", lang), className="cp-note"))
     return html.Div(badges, id=Id.PROVENANCE_BANNER, className="cp-banner")
+
+
+def layer_label(layer: str, lang: str) -> str:
+    """Display name of a dataset layer (``facilities_2024`` → ``设施 2024``)."""
+    singular = {"counties": "county", "townships": "township", "villages": "village",
+                "indicators": "layer_indicators", "network": "layer_network"}
+    if layer in singular:
+        return t(singular[layer], lang)
+    if layer.startswith("facilities_") and layer[11:].isdigit():
+        return f"{t('layer_facilities', lang)} {layer[11:]}"
+    return layer
 
 
 def legend(items: Iterable[dict[str, str]], lang: str) -> html.Div:

@@ -183,6 +183,8 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "synthetic_warning": {"zh": "设施与指标为合成演示数据，不代表真实情况", "en": "Facilities and indicators are synthetic demo data, not the real situation"},
     "server_time_ms": {"zh": "服务器耗时（毫秒）", "en": "Server time (ms)"},
     "error": {"zh": "错误", "en": "Error"},
+    "layer_indicators": {"zh": "指标数据", "en": "Indicators"},
+    "layer_network": {"zh": "步行路网", "en": "Walking network"},
     # --- scenario comparison and siting exports (scenarios/, coverage/proposals.py)
     "description": {"zh": "说明", "en": "Description"},
     "scenario_file": {"zh": "情景文件", "en": "Scenario file"},

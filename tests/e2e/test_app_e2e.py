@@ -44,18 +44,28 @@ def wait_for_count(page, selector: str, n: int) -> None:
 
 
 def click_inside(page, selector: str) -> None:
-    """Click a point of the viewport where ``selector``'s element is the topmost one."""
+    """Click well inside ``selector``'s element: a point where it is the topmost element and
+    so are its grid neighbours (away from the edge, where the display simplification of the
+    boundary could put the click in the neighbouring unit)."""
     point = page.evaluate(
         """sel => {
             const el = document.querySelector(sel);
             if (!el) return null;
-            const r = el.getBoundingClientRect();
-            for (let i = 1; i < 30; i++) for (let j = 1; j < 30; j++) {
-                const x = r.left + r.width * i / 30, y = r.top + r.height * j / 30;
-                if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) continue;
-                if (document.elementFromPoint(x, y) === el) return [x, y];
+            const r = el.getBoundingClientRect(), n = 30, hit = [];
+            const at = (i, j) => {
+                const x = r.left + r.width * i / n, y = r.top + r.height * j / n;
+                if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) return false;
+                return document.elementFromPoint(x, y) === el;
+            };
+            let any = null;
+            for (let i = 1; i < n; i++) for (let j = 1; j < n; j++) {
+                if (!at(i, j)) continue;
+                any = any || [i, j];
+                if (at(i - 1, j) && at(i + 1, j) && at(i, j - 1) && at(i, j + 1)
+                    && at(i - 1, j - 1) && at(i + 1, j + 1) && at(i - 1, j + 1) && at(i + 1, j - 1))
+                    return [r.left + r.width * i / n, r.top + r.height * j / n];
             }
-            return null;
+            return any && [r.left + r.width * any[0] / n, r.top + r.height * any[1] / n];
         }""",
         selector,
     )
