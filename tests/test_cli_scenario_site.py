@@ -234,3 +234,25 @@ def test_site_on_embedded_data_closes_every_township_gap(embedded, tmp_path: Pat
                  "-o", str(diff)]) == 0
     d = pd.read_csv(diff, encoding="utf-8-sig", dtype=str)
     assert sorted(d["统计代码"]) == lacking and set(d["状态变化"]) == {"转为达标"}
+
+
+def test_site_on_top_of_a_scenario(env, tmp_path: Path, capsys):
+    data, root = env
+    base_sc = tmp_path / "close.toml"
+    base_sc.write_text('name = "关闭太平"\nyear = 2024\n[[edits]]\nop = "close_facility"\n'
+                       'facility_id = "F009"\n', encoding="utf-8")
+    out = tmp_path / "p.csv"
+    assert main(["--data", str(data), "site", "--target", "demo_child_home_per_township", "--scenario",
+                 str(base_sc), "-o", str(out), "--save-scenario", "scenarios/on_top.toml"]) == 0
+    t = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    # 南明山 still upgrades F002; 太平 lost its only home, so a new 示范型 home at its more
+    # central village by under-18 weight: 太平村 (176) rather than 城头村 (128)
+    assert t[["建议措施类型", "乡镇代码"]].values.tolist() == [["升级为示范型", "331102008"],
+                                                         ["新建", "331102200"]]
+    assert t["村（社区）代码"].tolist()[1] == "331102200234"
+    saved = load_scenario(root / "on_top.toml")
+    assert [e.op for e in saved.edits] == ["close_facility", "upgrade_facility", "add_facility"]
+    capsys.readouterr()
+    assert main(["--data", str(data), "scenario", "run", str(root / "on_top.toml"),
+                 "--target", "demo_child_home_per_township"]) == 0
+    assert "转为达标 2" in capsys.readouterr().out
