@@ -65,6 +65,15 @@ def test_save_load_round_trip_identical_edits(tmp_path: Path):
     ]
 
 
+def test_display_name_with_quotes_backslashes_and_chinese(tmp_path: Path):
+    sc = _scenario(name=TRICKY)
+    path = store.save_scenario(sc, name="tricky", root=tmp_path)
+    assert store.load_saved("tricky", root=tmp_path).name == TRICKY
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["name"] == TRICKY
+    with pytest.raises(ScenarioError, match="scenario name"):  # but not as a file name
+        store.save_scenario(sc, root=tmp_path)
+
+
 def test_save_under_user_path_inside_root(tmp_path: Path):
     root = tmp_path / "scenarios"
     root.mkdir()
