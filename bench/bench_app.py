@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if i > len(targets):  # first pass over the targets fills the cache
             timings["target switch (warm)"].append(t_sw)
         code = failing[i % len(failing)]
-        _, t_panel = _ms(panel_cb.show_selection, {"township_code": code}, year, None, "view", "zh")
+        _, t_panel = _ms(panel_cb.show_selection, {"township_code": code}, year, "", "view", None, "zh")
         timings["township panel"].append(t_panel)
     if not timings["target switch (warm)"]:
         for tg in targets:

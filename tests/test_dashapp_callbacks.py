@@ -173,7 +173,7 @@ def test_adding_a_demonstration_home_flips_the_township_to_met():
     assert [f["properties"]["facility_id"] for f in added["features"]] == ["APP-001"]
     edits_list = scenario_cb.show_edits(store, "zh")
     assert "新增设施" in edits_list.children[0].children
-    head, table = scenario_cb.show_diff(store, 2024, "zh")
+    head, table = scenario_cb.show_diff("timing", store, 2024, "zh")
     shown_up = head.children[0].to_plotly_json()["props"]["data-flips-up"]
     # second method: compare the two evaluations here, row by row
     before = service.get_service().evaluation(2024, (), None).units
@@ -221,10 +221,10 @@ def test_bad_clicks_give_a_message_and_leave_the_scenario_alone():
 
 def test_close_and_upgrade_a_selected_facility():
     sel = {"township_code": NANMINGSHAN, "facility_id": "F002"}
-    panel, close_disabled, upgrade_disabled = panel_cb.show_selection(sel, 2024, None, "edit", "zh")
+    panel, close_disabled, upgrade_disabled = panel_cb.show_selection(sel, 2024, "", "edit", None, "zh")
     assert (close_disabled, upgrade_disabled) == (False, False)  # F002 is a basic home
-    assert panel_cb.show_selection(sel, 2024, None, "view", "zh")[1:] == (True, True)  # no edits in view mode
-    assert panel_cb.show_selection({"facility_id": "F001"}, 2024, None, "edit", "zh")[1:] == (False, True)
+    assert panel_cb.show_selection(sel, 2024, "", "view", None, "zh")[1:] == (True, True)  # no edits in view mode
+    assert panel_cb.show_selection({"facility_id": "F001"}, 2024, "", "edit", None, "zh")[1:] == (False, True)
     store, _ = scenario_cb.upgrade_selected(1, sel, None, 2024, "zh")
     assert store["edits"] == [{"op": "upgrade_facility", "facility_id": "F002", "tier": "demonstration"}]
     assert view(store)[0]["status"][NANMINGSHAN] == "met"
@@ -241,7 +241,7 @@ def test_hostile_names_stay_text_in_every_view():
     assert added["features"][0]["properties"]["name"] == HOSTILE
     sel = with_trigger(f"{Id.EDITS_LAYER}.clickData", map_cb.click_facility, None, added["features"][0])
     assert sel["facility_id"] == "APP-001"
-    panel, *_ = panel_cb.show_selection(sel, 2024, store, "view", "zh")
+    panel, *_ = panel_cb.show_selection(sel, 2024, "", "view", store, "zh")
     assert isinstance(panel[0], html.H3) and panel[0].children == HOSTILE  # a text child, not markup
     dumped = json.dumps([c.to_plotly_json() for c in panel], default=str, ensure_ascii=False)
     assert '"type": "Img"' not in dumped
@@ -251,7 +251,7 @@ def test_hostile_names_stay_text_in_every_view():
 
 def test_township_panel_lists_targets_facilities_and_trend():
     sel = map_cb.click_township({"properties": {"code": NANMINGSHAN}})
-    panel, close_disabled, _ = panel_cb.show_selection(sel, 2024, None, "edit", "zh")
+    panel, close_disabled, _ = panel_cb.show_selection(sel, 2024, "", "edit", None, "zh")
     assert close_disabled is True
     text = json.dumps([c.to_plotly_json() for c in panel], default=str, ensure_ascii=False)
     assert "南明山街道（331102008）" in text
@@ -436,3 +436,33 @@ def test_basemaps_and_county_zoom(monkeypatch):
     # a county filter dims the others and restricts the counts and the table
     hide, counts, rows, *_ = view(county="331102")
     assert hide["county"] == "331102" and len(rows) == 2
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        [{"op": "add_facility", "type": "child_home", "tier": "demonstration", "lon": 119.875, "lat": 28.545,
+          "crs": "wgs84", "facility_id": "APP-001"}],
+        [{"op": "close_facility", "facility_id": "F005"}, {"op": "upgrade_facility", "facility_id": "F002"}],
+        [{"op": "set_capacity", "facility_id": "F005", "capacity": 200},
+         {"op": "override_target", "target": "childcare_slots_per_1000", "threshold": 5.5}],
+        [{"op": "add_facility", "type": "fitness", "level": "village", "lon": 119.855, "lat": 28.47,
+          "crs": "wgs84", "facility_id": "APP-002"}, {"op": "close_facility", "facility_id": "F004"}],
+        [{"op": "scale_population", "county": "331102", "factor": 1.2}],
+    ],
+)
+def test_scenario_evaluation_reuses_unaffected_targets_without_changing_a_row(edits):
+    """Every target under a scenario = base rows of unaffected targets + re-evaluated
+    affected ones; checked against a full `evaluate` of the scenario data."""
+    from coverage.evaluate import evaluate
+
+    svc = service.get_service()
+    ds, targets = svc.scenario_data(edits, 2024)
+    fast = svc.evaluation(2024, edits, None).units.reset_index(drop=True)
+    full = evaluate(ds, targets, 2024).units.reset_index(drop=True)
+    pd.testing.assert_frame_equal(fast, full)
+    affected = svc.affected_targets(edits, 2024, targets)
+    if edits[0]["op"] == "scale_population":
+        assert affected == {tg.id for tg in targets}
+    else:
+        assert "immunisation_rate_township_90" not in affected  # an indicator target

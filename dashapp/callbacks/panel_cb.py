@@ -19,13 +19,18 @@ from layers._errors import CovplanError
     Output(Id.UPGRADE_FACILITY, "disabled"),
     Input(Id.STORE_SELECTION, "data"),
     Input(Id.YEAR, "value"),
-    Input(Id.STORE_SCENARIO, "data"),
+    Input(Id.MAP_TIMING, "children"),
     Input(Id.SCENARIO_MODE, "value"),
+    State(Id.STORE_SCENARIO, "data"),
     State(Id.STORE_LANG, "data"),
 )
-def show_selection(selection: Any, year: Any, scenario: Any, mode: str, lang: str) -> tuple:
+def show_selection(selection: Any, year: Any, _map_done: Any, mode: str, scenario: Any, lang: str) -> tuple:
     """Details of the selection; in "edit" mode a selected facility can be closed or
-    upgraded (a basic 儿童之家 → 示范型)."""
+    upgraded (a basic 儿童之家 → 示范型).
+
+    A new scenario reaches the panel after the map has been updated (``MAP_TIMING``), so
+    the panel's evaluation of every target never delays the map after a click.
+    """
     lang = normalise_lang(lang)
     editing = mode == "edit"
     try:

@@ -124,12 +124,17 @@ def show_edits(scenario: Any, lang: str) -> Any:
 
 @callback(
     Output(Id.DIFF_VIEW, "children"),
-    Input(Id.STORE_SCENARIO, "data"),
-    Input(Id.YEAR, "value"),
+    Input(Id.MAP_TIMING, "children"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.YEAR, "value"),
     State(Id.STORE_LANG, "data"),
 )
-def show_diff(scenario: Any, year: Any, lang: str) -> Any:
-    """Units whose status flips under the scenario, every target (base vs scenario)."""
+def show_diff(_map_done: Any, scenario: Any, year: Any, lang: str) -> Any:
+    """Units whose status flips under the scenario, every target (base vs scenario).
+
+    Triggered when the map has been updated, so the (heavier) comparison of every target
+    never delays the map after a click.
+    """
     lang = normalise_lang(lang)
     try:
         diff = qs.scenario_diff(list(ScenarioState.from_json(scenario).edits), year, lang)
