@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # warm the app's own caches as a running app would be after its first page
     map_cb.update_target_view(TARGET, "", year, None, None, "none", "zh")
-    map_cb.update_facilities(["child_home"], year, None, "none", "zh")
+    shown = map_cb.update_facilities(["child_home"], year, None, "none", None, "zh")[3]
     svc.evaluation(year, (), None)
 
     base = svc.evaluation(year, (), TARGET).units
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         (store, _msg), t_add = _ms(scenario_cb.add_on_click, {"latlng": {"lat": pt.y + 1e-7 * i, "lng": pt.x}},
                                    "add", "child_home", "demonstration", None, "", None, "none", year, "zh")
         out, t_map = _ms(map_cb.update_target_view, TARGET, "", year, store, None, "none", "zh")
-        _, t_fac = _ms(map_cb.update_facilities, ["child_home"], year, store, "none", "zh")
+        _, t_fac = _ms(map_cb.update_facilities, ["child_home"], year, store, "none", shown, "zh")
         flipped += int(out[0]["status"][failing[i % len(failing)]] == "met")
         timings["add click (apply edit)"].append(t_add)
         timings["map + gap table"].append(t_map)

@@ -18,6 +18,7 @@ class Id(StrEnum):
     STORE_SELECTION = "store-selection"  # selected township / facility (memory)
     STORE_PROPOSALS = "store-proposals"  # proposals of the last siting run (memory)
     STORE_LANG = "store-lang"  # language of the rendered page (zh / en)
+    STORE_FACILITY_KEY = "store-facility-key"  # what the base facility layer shows (page)
 
     # --- header (app.py)
     HEADER_TITLE = "header-title"

@@ -380,6 +380,16 @@ def target_view(
     )
 
 
+def facility_layer_key(types: Sequence[str], year: Any, edits: Sequence[dict[str, Any]], basemap: str,
+                       lang: str) -> str:
+    """What the base facility layer depends on: the types, year, basemap, language and the
+    edits that change base facilities (closing, upgrading, capacities) — not additions."""
+    from dashapp.state import edits_key
+
+    changing = [dict(e) for e in edits if e.get("op") in ("close_facility", "upgrade_facility", "set_capacity")]
+    return "|".join([",".join(sorted(types)), str(get_service().year(year)), basemap, lang, edits_key(changing)])
+
+
 def facility_layers(types: Sequence[str] | None, year: Any, edits: Sequence[dict[str, Any]], basemap: str,
                     lang: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(facilities, scenario additions)`` GeoJSON of one year, base or scenario.

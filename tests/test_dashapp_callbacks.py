@@ -147,12 +147,20 @@ def test_gap_row_click_zooms_to_the_unit_and_selects_it():
 
 
 def test_facility_layer_and_legend_follow_the_chosen_types():
-    base, added, legend = map_cb.update_facilities(["child_home"], 2024, None, "none", "zh")
+    base, added, legend, key = map_cb.update_facilities(["child_home"], 2024, None, "none", None, "zh")
     assert sorted(f["properties"]["facility_id"] for f in base["features"]) == ["F001", "F002", "F009"]
     assert added["features"] == []
     assert "儿童之家" in json.dumps(legend.to_plotly_json(), ensure_ascii=False, default=str)
+    # adding a facility leaves the big base layer as it is: only the additions are sent
+    store, _ = add(None, IN_TAIPING)
+    again = map_cb.update_facilities(["child_home"], 2024, store, "none", key, "zh")
+    assert again[0] is no_update and again[3] is no_update
+    assert [f["properties"]["facility_id"] for f in again[1]["features"]] == ["APP-001"]
+    closed, _ = scenario_cb.close_selected(1, {"facility_id": "F002"}, store, 2024, "zh")
+    after_close = map_cb.update_facilities(["child_home"], 2024, closed, "none", key, "zh")
+    assert sorted(f["properties"]["facility_id"] for f in after_close[0]["features"]) == ["F001", "F009"]
     assert map_cb.choose_target("childcare_slots_per_1000", "zh")[0] == ["childcare"]
-    shifted = map_cb.update_facilities(["child_home"], 2024, None, "amap", "zh")[0]
+    shifted = map_cb.update_facilities(["child_home"], 2024, None, "amap", None, "zh")[0]
     f0 = next(f for f in shifted["features"] if f["properties"]["facility_id"] == "F001")
     g0 = next(f for f in base["features"] if f["properties"]["facility_id"] == "F001")
     lon, lat = wgs84_to_gcj02(*g0["geometry"]["coordinates"])
@@ -169,7 +177,7 @@ def test_adding_a_demonstration_home_flips_the_township_to_met():
     hide, _, rows, *_ = view(store)
     assert hide["status"] == {LIANCHENG: "met", NANMINGSHAN: "not_met", TAIPING: "met"}
     assert [r["unit_code"] for r in rows] == [NANMINGSHAN]
-    _, added, _ = map_cb.update_facilities(["child_home"], 2024, store, "none", "zh")
+    _, added, _, _ = map_cb.update_facilities(["child_home"], 2024, store, "none", None, "zh")
     assert [f["properties"]["facility_id"] for f in added["features"]] == ["APP-001"]
     edits_list = scenario_cb.show_edits(store, "zh")
     assert "新增设施" in edits_list.children[0].children
@@ -237,7 +245,7 @@ def test_close_and_upgrade_a_selected_facility():
 
 def test_hostile_names_stay_text_in_every_view():
     store, _ = add(None, IN_TAIPING, name=HOSTILE)
-    _, added, _ = map_cb.update_facilities([], 2024, store, "none", "zh")
+    _, added, _, _ = map_cb.update_facilities([], 2024, store, "none", None, "zh")
     assert added["features"][0]["properties"]["name"] == HOSTILE
     sel = with_trigger(f"{Id.EDITS_LAYER}.clickData", map_cb.click_facility, None, added["features"][0])
     assert sel["facility_id"] == "APP-001"

@@ -49,21 +49,31 @@ def update_target_view(target_id: str, county: str, year: Any, scenario: Any, se
     Output(Id.FACILITIES_LAYER, "data"),
     Output(Id.EDITS_LAYER, "data"),
     Output(Id.LEGEND, "children"),
+    Output(Id.STORE_FACILITY_KEY, "data"),
     Input(Id.FACILITY_TYPES, "value"),
     Input(Id.YEAR, "value"),
     Input(Id.STORE_SCENARIO, "data"),
     Input(Id.BASEMAP, "value"),
+    State(Id.STORE_FACILITY_KEY, "data"),
     State(Id.STORE_LANG, "data"),
 )
-def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap: str, lang: str) -> tuple:
-    """Facility markers of the chosen types (base or scenario) and the legend."""
+def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap: str, shown_key: Any,
+                      lang: str) -> tuple:
+    """Facility markers of the chosen types (base or scenario) and the legend.
+
+    The (large, clustered) base layer is resent only when what it shows changes: a click
+    that adds a facility updates the small layer of scenario additions alone.
+    """
     lang = normalise_lang(lang)
     try:
         edits = list(ScenarioState.from_json(scenario).edits)
+        key = queries.facility_layer_key(types or [], year, edits, basemap, lang)
         base, added = queries.facility_layers(types or [], year, edits, basemap, lang)
     except CovplanError:
-        return no_update, no_update, no_update
-    return base, added, views.legend(legend_items(types or [], lang), lang)
+        return no_update, no_update, no_update, no_update
+    if key == shown_key:
+        return no_update, added, no_update, no_update
+    return base, added, views.legend(legend_items(types or [], lang), lang), key
 
 
 @callback(
@@ -119,12 +129,14 @@ def zoom_to_gap_row(cell: dict | None, rows: list[dict] | None) -> tuple:
 @callback(
     Output(Id.STORE_SELECTION, "data", allow_duplicate=True),
     Input(Id.TOWNSHIPS_LAYER, "clickData"),
+    State(Id.SCENARIO_MODE, "value"),
     prevent_initial_call=True,
 )
-def click_township(feature: dict | None) -> Any:
-    """A click on a township selects it (the side panel shows it)."""
+def click_township(feature: dict | None, mode: str | None = None) -> Any:
+    """A click on a township selects it (the side panel shows it); in "add" mode the click
+    adds a facility instead and the selection stays."""
     code = ((feature or {}).get("properties") or {}).get("code")
-    if not code:
+    if not code or mode == "add":
         return no_update
     return Selection(township_code=str(code)).to_json()
 

@@ -279,6 +279,7 @@ def layout(lang: str | None = None, target: str | None = None, county: str | Non
         [
             header(lang, "/", query, queries.layer_provenance()),
             dcc.Store(id=Id.STORE_LANG, data=lang),
+            dcc.Store(id=Id.STORE_FACILITY_KEY, storage_type="memory"),
             html.Div(
                 [
                     html.Div([_controls(lang, view), _scenario_tools(lang)]),

@@ -129,7 +129,12 @@ def test_scenario_add_flips_a_township_and_shows_a_hostile_name_as_text(session_
     elapsed_ms = (time.perf_counter() - started) * 1000
     print(f"\nclick → map updated: {elapsed_ms:.0f} ms (browser, including server time)")
     wait_for_count(page, "path.cp-status-not_met", not_met - 1)
-    assert page.locator("#gap-table [col-id=unit_code]", has_text=code).count() == 0
+    page.wait_for_function(  # the gap table no longer lists it (the grid re-renders async)
+        """code => ![...document.querySelectorAll('#gap-table .ag-cell[col-id=unit_code]')]
+                    .some(c => c.innerText.trim() === code)""",
+        arg=code, timeout=WAIT_MS,
+    )
+    assert page.locator("#gap-table .ag-row").count() > 0
     # the new facility: its tooltip and the side panel show the name as text
     page.locator("#scenario-mode label", has_text="浏览").click()
     marker = page.locator("path.cp-scenario").first
