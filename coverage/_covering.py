@@ -117,6 +117,9 @@ class ReductionStats:
         Candidates dropped as empty or dominated.
     n_demand_model, n_candidates_model : int
         Size of the model actually solved.
+    n_candidates_rc_fixed, n_demand_rc_dropped : int
+        MCLP only, when the LP vertex is fractional: candidates fixed open or
+        shut and demand rows dropped by reduced-cost fixing before branching.
     """
 
     n_demand: int = 0
@@ -130,6 +133,8 @@ class ReductionStats:
     n_candidates_dominated: int = 0
     n_demand_model: int = 0
     n_candidates_model: int = 0
+    n_candidates_rc_fixed: int = 0
+    n_demand_rc_dropped: int = 0
 
     def as_dict(self) -> dict:
         """Return the counts as a plain dict."""
@@ -181,6 +186,7 @@ class _CoveringModel:
         self.phase_s: dict[str, float] = {}
         self.greedy_objective = np.nan
         self.greedy_gap = np.nan
+        self.heuristic_objective = np.nan
         self.reduction = ReductionStats()
 
     @classmethod
@@ -284,7 +290,8 @@ class _CoveringModel:
                 "n_selected": int(self.selected.size), "objective": self.objective,
                 "bound": self.bound, "gap": self.gap, "covered_weight": self.covered_weight,
                 "covered_share": self.covered_share, "greedy_objective": self.greedy_objective,
-                "greedy_gap": self.greedy_gap, "solve_time_s": self.solve_time_s,
+                "greedy_gap": self.greedy_gap, "heuristic_objective": self.heuristic_objective,
+                "solve_time_s": self.solve_time_s,
                 "n_unreachable": int(self.unreachable.size), "message": self.message,
                 **{f"reduction_{k}": v for k, v in self.reduction.as_dict().items()}}
 

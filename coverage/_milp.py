@@ -39,6 +39,9 @@ class SolveOutcome:
         HiGHS's message.
     seconds : float
         Wall-clock time of the call.
+    reduced_low, reduced_up : numpy.ndarray or None
+        LP only: reduced costs of the variables at their lower bound (≥ 0) and at
+        their upper bound (≤ 0), from HiGHS's basic solution (``None`` otherwise).
     """
 
     x: np.ndarray | None
@@ -47,6 +50,8 @@ class SolveOutcome:
     status: str
     message: str
     seconds: float
+    reduced_low: np.ndarray | None = None
+    reduced_up: np.ndarray | None = None
 
 
 _STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
@@ -118,7 +123,11 @@ def solve_lp(c, A_ub=None, b_ub=None, A_eq=None, b_eq=None, *, bounds=(0, 1),
     x = None if res.x is None else np.asarray(res.x, dtype=float)
     fun = float(res.fun) if (status == "optimal" and res.fun is not None) else np.nan
     bound = fun if status == "optimal" else -np.inf
-    return SolveOutcome(x, fun, bound, status, str(res.message), seconds)
+    low = up = None
+    if status == "optimal" and getattr(res, "lower", None) is not None:
+        low = np.asarray(res.lower.marginals, dtype=float)
+        up = np.asarray(res.upper.marginals, dtype=float)
+    return SolveOutcome(x, fun, bound, status, str(res.message), seconds, low, up)
 
 
 def solve_milp(c, constraints, integrality, bounds: Bounds, *, time_limit_s: float,

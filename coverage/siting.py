@@ -23,6 +23,7 @@ with its proven optimality gap.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,9 +33,77 @@ from coverage._covering import (ReductionStats, _advance, _covered_value, _Cover
                                 _phases, coverage_from_cost_matrix, coverage_from_points)
 from coverage._errors import SitingError
 from coverage._milp import solve_lp, solve_milp
-from coverage._reduce import drop_redundant, lazy_greedy
+from coverage._reduce import drop_redundant, lazy_greedy, swap_search
 
 __all__ = ["MCLP", "LSCP", "ReductionStats", "coverage_from_cost_matrix", "coverage_from_points"]
+
+
+@dataclass
+class _Restricted:
+    """An MCLP left after reduced-cost fixing (columns/rows index the reduced model)."""
+
+    A: sp.csr_matrix
+    w: np.ndarray
+    k: int
+    cols: np.ndarray      # kept columns of the reduced model
+    forced: np.ndarray    # columns fixed open
+    constant: float       # weight covered by the forced columns
+    incumbent: float      # the incumbent value the fixing relied on
+
+
+def _mclp_rows(A: sp.csr_matrix, w: np.ndarray):
+    """Objective and rows of ``max Σ w y, y ≤ A x, Σ x = k`` in milp's minimisation form."""
+    n_rows, n_cols = A.shape
+    c = np.concatenate([np.zeros(n_cols), -w])
+    link = sp.hstack([-A.astype(float), sp.identity(n_rows, format="csr")]).tocsr()
+    card = sp.csr_matrix(np.concatenate([np.ones(n_cols), np.zeros(n_rows)])[None, :])
+    return c, link, card
+
+
+def _fix_by_reduced_cost(A, w, k, lp, bound: float, incumbent: float) -> _Restricted:
+    """Reduced-cost fixing: variables whose flip costs more than ``bound − incumbent``.
+
+    With LP bound ``U`` and incumbent ``L``, a variable at 0 (at 1) in the LP
+    basis whose reduced cost exceeds ``U − L`` is 0 (is 1) in every solution
+    better than ``L``; the incumbent is kept, so the optimum is unchanged.
+    ``x_j`` fixed at 0 drops candidate ``j``; at 1 opens it (its rows count as
+    covered, ``k`` drops by one); ``y_i`` fixed at 0 drops demand row ``i``.
+    """
+    n_rows, n_cols = A.shape
+    keep_c, keep_r = np.ones(n_cols, bool), np.ones(n_rows, bool)
+    forced = np.zeros(0, dtype=np.int64)
+    if lp is not None and lp.status == "optimal" and lp.reduced_low is not None:
+        slack = bound - incumbent + 1e-7 * max(bound, 1.0)
+        low, up = lp.reduced_low, -lp.reduced_up
+        one = (up[:n_cols] > slack) & (lp.x[:n_cols] > 0.5)
+        zero = (low[:n_cols] > slack) & (lp.x[:n_cols] < 0.5)
+        forced = np.flatnonzero(one)
+        keep_c = ~(one | zero)
+        keep_r = ~((low[n_cols:] > slack) & (lp.x[n_cols:] < 0.5))
+    covered = A[:, forced].getnnz(axis=1) > 0 if forced.size else np.zeros(n_rows, bool)
+    constant = float(w[covered].sum())
+    cols = np.flatnonzero(keep_c)
+    rows = np.flatnonzero(keep_r & ~covered)
+    sub = A[rows][:, cols].tocsr()
+    live = sub.getnnz(axis=1) > 0
+    sub, ws = sub[np.flatnonzero(live)], w[rows][live]
+    k2 = min(k - forced.size, cols.size)
+    return _Restricted(sub, ws, k2, cols, forced, constant, incumbent)
+
+
+def _solve_restricted(sub: _Restricted, time_limit_s: float, mip_rel_gap: float, progress: bool):
+    """MILP on the restricted model; returns (columns of ``sub``, upper bound, status)."""
+    n_rows, n_cols = sub.A.shape
+    if n_rows == 0 or sub.k <= 0:
+        return np.zeros(0, dtype=np.int64), 0.0, "optimal"
+    c, link, card = _mclp_rows(sub.A, sub.w)
+    out = solve_milp(c, [LinearConstraint(link, -np.inf, 0), LinearConstraint(card, sub.k, sub.k)],
+                     np.concatenate([np.ones(n_cols), np.zeros(n_rows)]), Bounds(0, 1),
+                     time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, progress=progress,
+                     desc="siting: MILP")
+    sel = None if out.x is None else np.flatnonzero(out.x[:n_cols] > 0.5)
+    ub = -out.dual_bound if np.isfinite(out.dual_bound) else float(sub.w.sum())
+    return sel, ub, out.status
 
 
 class MCLP(_CoveringModel):
@@ -69,10 +138,12 @@ class MCLP(_CoveringModel):
     covered_weight, covered_share : float
         All covered weight (precovered + fixed + new) and its share of all demand.
     status : str
-        ``optimal`` (gap ≤ ``mip_rel_gap``), ``time_limit`` (best found, gap reported)
-        or ``greedy`` (greedy answer; gap against the LP bound).
+        ``optimal`` (gap ≤ ``mip_rel_gap``), ``time_limit`` (best found, gap reported),
+        ``greedy`` or ``heuristic`` (that answer; gap against the LP bound).
     greedy_objective, greedy_gap : float
         The lazy-greedy answer and its gap to ``bound``.
+    heuristic_objective : float
+        The greedy answer after 1-swap local search (``nan`` for ``greedy``).
     reduction : ReductionStats
     solve_time_s : float
     """
@@ -94,10 +165,12 @@ class MCLP(_CoveringModel):
 
         Parameters
         ----------
-        method : {"milp", "greedy"}
-            ``milp``: exact (LP relaxation first, then HiGHS branch and cut when
-            the LP vertex is fractional). ``greedy``: lazy greedy only, with its
-            gap to the LP bound.
+        method : {"milp", "greedy", "heuristic"}
+            ``milp``: exact (greedy + swap local search for an incumbent, LP
+            relaxation, then reduced-cost fixing and HiGHS branch and cut when the
+            LP vertex is fractional). ``greedy``: lazy greedy only;
+            ``heuristic``: greedy improved by 1-swap local search; both report
+            their gap to the LP bound.
         time_limit_s : float
             Wall-clock limit of the whole solve in seconds; on reaching it the best
             solution found is kept and ``status`` is ``time_limit``.
@@ -110,11 +183,11 @@ class MCLP(_CoveringModel):
         progress : bool
             Show tqdm progress bars.
         """
-        if method not in ("milp", "greedy"):
-            raise SitingError(f"method must be 'milp' or 'greedy', got {method!r}")
+        if method not in ("milp", "greedy", "heuristic"):
+            raise SitingError(f"method must be 'milp', 'greedy' or 'heuristic', got {method!r}")
         self._reset()
         t0 = time.perf_counter()
-        bar = _phases(progress, ["reduce", "greedy", "LP relaxation", "MILP"])
+        bar = _phases(progress, ["reduce", "greedy", "local search", "LP relaxation", "MILP"])
         Ar, wr, cols = self._prepare(reduce, full_cover=False)
         self.phase_s["reduce"] = time.perf_counter() - t0
         _advance(bar, "greedy")
@@ -123,28 +196,42 @@ class MCLP(_CoveringModel):
         t1 = time.perf_counter()
         g_sel, g_val = lazy_greedy(Ar, wr, p=k)
         self.phase_s["greedy"] = time.perf_counter() - t1
-        _advance(bar, "LP relaxation")
+        _advance(bar, "local search")
         best_sel, best_val = np.asarray(g_sel, dtype=np.int64), g_val
+        if method != "greedy":
+            t1 = time.perf_counter()
+            s_sel, s_val = swap_search(Ar, wr, g_sel, time_limit_s=0.25 * time_limit_s)
+            self.phase_s["local_search"] = time.perf_counter() - t1
+            self.heuristic_objective = s_val
+            if s_val > best_val:
+                best_sel, best_val = np.asarray(s_sel, dtype=np.int64), s_val
+        _advance(bar, "LP relaxation")
         bound = float(wr.sum())
         milp_status = "optimal"
         if k < self.p:
             self.message = f"only {k} candidate sites add coverage; the other {self.p - k} add nothing"
         if n_rows and k and best_val < bound:
-            c = np.concatenate([np.zeros(n_cols), -wr])
-            link = sp.hstack([-Ar.astype(float), sp.identity(n_rows, format="csr")]).tocsr()
-            card = sp.csr_matrix(np.concatenate([np.ones(n_cols), np.zeros(n_rows)])[None, :])
-            if lp_first or method == "greedy":
+            c, link, card = _mclp_rows(Ar, wr)
+            lp = None
+            if lp_first or method != "milp":
                 t1 = time.perf_counter()
                 lp = solve_lp(c, link, np.zeros(n_rows), card, [k], time_limit_s=time_limit_s)
                 self.phase_s["lp"] = time.perf_counter() - t1
                 if lp.status == "optimal":
                     bound = min(bound, -lp.objective)
                     xs = lp.x[:n_cols]
-                    if method == "milp" and _integral(xs):
+                    # the LP vertex itself when integral, else its k largest values rounded up
+                    if _integral(xs):
                         sel = np.flatnonzero(xs > 0.5)
                         val = _covered_value(Ar, wr, sel)
-                        if val > best_val:
-                            best_sel, best_val = sel, val
+                    elif method == "milp":
+                        sel, val = swap_search(Ar, wr, np.argsort(-xs, kind="stable")[:k],
+                                               time_limit_s=0.1 * time_limit_s)
+                        sel = np.asarray(sel, dtype=np.int64)
+                    else:
+                        val = -np.inf
+                    if method == "milp" and val > best_val:
+                        best_sel, best_val = sel, val
             _advance(bar, "MILP")
             proven = best_val >= bound * (1 - mip_rel_gap) - 1e-9 * max(bound, 1.0)
             remaining = time_limit_s - (time.perf_counter() - t0)
@@ -153,19 +240,18 @@ class MCLP(_CoveringModel):
                     milp_status = "time_limit"
                 else:
                     t1 = time.perf_counter()
-                    out = solve_milp(c, [LinearConstraint(link, -np.inf, 0), LinearConstraint(card, k, k)],
-                                     np.concatenate([np.ones(n_cols), np.zeros(n_rows)]), Bounds(0, 1),
-                                     time_limit_s=remaining, mip_rel_gap=mip_rel_gap,
-                                     progress=progress, desc="siting: MILP")
+                    sub = _fix_by_reduced_cost(Ar, wr, k, lp, bound, best_val)
+                    self.reduction.n_candidates_rc_fixed = int(n_cols - sub.cols.size)
+                    self.reduction.n_demand_rc_dropped = int(n_rows - sub.A.shape[0])
+                    sel_sub, sub_bound, milp_status = _solve_restricted(sub, remaining, mip_rel_gap, progress)
                     self.phase_s["milp"] = time.perf_counter() - t1
-                    milp_status = out.status
-                    if out.x is not None:
-                        sel = np.flatnonzero(out.x[:n_cols] > 0.5)
+                    if sel_sub is not None:
+                        sel = np.concatenate([sub.forced, sub.cols[sel_sub]]).astype(np.int64)
                         val = _covered_value(Ar, wr, sel)
                         if val > best_val:
                             best_sel, best_val = sel, val
-                    if np.isfinite(out.dual_bound):
-                        bound = min(bound, -out.dual_bound)
+                    # OPT ≤ max(incumbent used for fixing, bound of the restricted model)
+                    bound = min(bound, max(sub.incumbent, sub.constant + sub_bound))
         if bar is not None:
             bar.close()
         bound = max(bound, best_val)
@@ -176,8 +262,8 @@ class MCLP(_CoveringModel):
         self.greedy_objective = g_val
         self.greedy_gap = (bound - g_val) / bound if bound > 0 else 0.0
         self.method = method
-        if method == "greedy":
-            self.status = "greedy"
+        if method != "milp":
+            self.status = method
         elif self.gap <= mip_rel_gap + 1e-12:
             self.status = "optimal"
         else:

@@ -11,7 +11,7 @@ from scipy.optimize import linprog
 
 from coverage._errors import SitingError
 from coverage._reduce import (dominated_columns, drop_redundant, lazy_greedy, merge_identical_rows,
-                              superset_rows)
+                              superset_rows, swap_search)
 from coverage.siting import LSCP, MCLP, coverage_from_cost_matrix, coverage_from_points
 
 # Hand instance: 5 demand rows (weights), 4 candidates.
@@ -243,3 +243,32 @@ def test_drop_redundant_by_hand():
     assert drop_redundant(A, w, [2, 1, 0], required=3.0) == [2, 1]
     # with a share target of 2 of 3, col2 goes too (col1 covers rows 1, 2)
     assert drop_redundant(A, w, [2, 1, 0], required=2.0) == [1]
+
+
+def test_swap_search_repairs_the_greedy_answer_by_hand():
+    # greedy {c2, c1} = 145; swapping c2 → c3 gives {c1, c3} = 155 (all rows)
+    sel, val = swap_search(sp.csr_matrix(A_HAND), W, [2, 1])
+    assert sorted(sel) == [1, 3] and val == 155
+    h = MCLP(A_HAND, W, p=2).solve(method="heuristic", progress=False)
+    assert h.status == "heuristic" and h.objective == 155 and h.gap == pytest.approx(0.0)
+    assert h.greedy_objective == 145 and h.heuristic_objective == 155
+
+
+def _clustered(seed, n=400, m=60):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 10000, (8, 2))
+    d = np.vstack([centres[rng.integers(0, 8, n // 2)] + rng.normal(0, 600, (n // 2, 2)),
+                   rng.uniform(0, 10000, (n - n // 2, 2))])
+    A = coverage_from_points(d, rng.uniform(0, 10000, (m, 2)), 1300.0)
+    return A, rng.integers(1, 100, n).astype(float), int(rng.integers(3, 12))
+
+
+@pytest.mark.parametrize("seed", [0, 7, 32, 39])
+def test_reduced_cost_fixing_keeps_the_optimum_on_fractional_lps(seed):
+    # these clustered instances have a fractional LP vertex, so branching (after fixing) runs
+    A, w, p = _clustered(seed)
+    a = MCLP(A, w, p=p).solve(progress=False, mip_rel_gap=0)
+    assert "milp" in a.phase_s and a.status == "optimal"
+    b = MCLP(A, w, p=p).solve(progress=False, reduce=False, lp_first=False, mip_rel_gap=0)
+    assert a.objective == pytest.approx(b.objective)
+    assert a.reduction.n_candidates_rc_fixed > 0
