@@ -184,3 +184,13 @@ def test_switch_to_english(session_page):
     assert "Not met" in page.locator("#status-counts").inner_text()
     assert "Township gap list" in page.content()
     assert "Synthetic (demo)" in page.locator("#provenance-banner").inner_text()
+
+
+def test_summary_page_charts_every_county(session_page):
+    page = session_page.page
+    page.goto(f"{session_page.url}/summary?lang=zh")
+    page.wait_for_selector("#summary-county-chart .xtick", timeout=WAIT_MS)
+    assert page.locator("#summary-county-chart .xtick").count() == 9  # the nine counties
+    assert page.locator("#summary-trend-chart .xtick").count() >= 2  # one tick per inventory year
+    page.wait_for_selector("#summary-table .ag-row", timeout=WAIT_MS)
+    assert session_page.external_requests() == []
