@@ -62,6 +62,7 @@
                 weight: p.scenario ? 2.5 : 1,
                 fillOpacity: 0.9,
                 className: "cp-facility cp-ftype-" + p.type + (p.scenario ? " cp-scenario" : "")
+                    + " cp-fid-" + String(p.facility_id).replace(/[^A-Za-z0-9_-]/g, "_")
             });
         },
         facilityEach: function (feature, layer) {

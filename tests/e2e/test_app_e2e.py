@@ -194,3 +194,30 @@ def test_summary_page_charts_every_county(session_page):
     assert page.locator("#summary-trend-chart .xtick").count() >= 2  # one tick per inventory year
     page.wait_for_selector("#summary-table .ag-row", timeout=WAIT_MS)
     assert session_page.external_requests() == []
+
+
+def test_edit_mode_upgrades_a_clicked_facility(session_page):
+    """Click a basic 儿童之家 of a township without a 示范型 one, upgrade it: the township is met."""
+    from layers.load import load_dataset
+
+    page = open_map(session_page)
+    _, not_met, _ = evaluate_summary(TARGET)
+    wait_for_count(page, "path.cp-status-not_met", not_met)
+    first = page.locator("#gap-table .ag-center-cols-container .ag-row").first
+    code = first.locator("[col-id=unit_code]").inner_text().strip()
+    fac = load_dataset().facilities_for(None)
+    basic = fac[(fac["type"] == "child_home") & (fac["tier"] == "basic") & (fac["township_code"] == code)]
+    assert len(basic), f"township {code} has no basic 儿童之家 to upgrade"
+    fid = str(basic.iloc[0]["facility_id"])
+    first.locator("[col-id=unit_name]").click()
+    page.evaluate("window.scrollTo(0, 0)")
+    marker = page.locator(f"path.cp-fid-{fid}")
+    marker.wait_for(timeout=WAIT_MS)  # zoomed in far enough for the cluster to open
+    page.locator("#scenario-mode label", has_text="点击设施关闭或升级").click()
+    marker.click()
+    page.wait_for_selector(f"#side-panel h3[data-facility='{fid}']", timeout=WAIT_MS)
+    upgrade = page.locator("#upgrade-facility")
+    page.wait_for_function("() => !document.querySelector('#upgrade-facility').disabled", timeout=WAIT_MS)
+    upgrade.click()
+    page.wait_for_selector(f"path.cp-code-{code}.cp-status-met", timeout=WAIT_MS)
+    assert "升级为示范型" in page.locator("#edit-list").inner_text()
