@@ -13,11 +13,12 @@ served by facilities that are not candidates. Demand covered either way is
 removed before solving.
 
 Solving (``solve()`` returns the model): reduce the instance (see
-:mod:`coverage._reduce`), run a lazy greedy for an incumbent, solve the LP
-relaxation with HiGHS IPM + crossover (an integral vertex proves optimality at
-once, the usual case for these models), else run ``scipy.optimize.milp``
-(HiGHS branch and cut) with a time limit; the best solution found is returned
-with its proven optimality gap.
+:mod:`coverage._reduce`), run a lazy greedy (plus 1-swap local search for
+MCLP) for an incumbent, solve the LP relaxation with HiGHS IPM + crossover (an
+integral vertex proves optimality at once, the usual case for MCLP on spread-out
+demand), else fix variables by reduced cost (MCLP) and run
+``scipy.optimize.milp`` (HiGHS branch and cut) with a time limit; the best
+solution found is returned with its proven optimality gap.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ def _mclp_rows(A: sp.csr_matrix, w: np.ndarray):
     return c, link, card
 
 
-def _fix_by_reduced_cost(A, w, k, lp, bound: float, incumbent: float) -> _Restricted:
-    """Reduced-cost fixing: variables whose flip costs more than ``bound − incumbent``.
+def _fix_by_reduced_cost(A, w, k, lp, incumbent: float) -> _Restricted:
+    """Reduced-cost fixing: variables whose flip costs more than ``LP bound − incumbent``.
 
     With LP bound ``U`` and incumbent ``L``, a variable at 0 (at 1) in the LP
     basis whose reduced cost exceeds ``U − L`` is 0 (is 1) in every solution
@@ -73,7 +74,8 @@ def _fix_by_reduced_cost(A, w, k, lp, bound: float, incumbent: float) -> _Restri
     keep_c, keep_r = np.ones(n_cols, bool), np.ones(n_rows, bool)
     forced = np.zeros(0, dtype=np.int64)
     if lp is not None and lp.status == "optimal" and lp.reduced_low is not None:
-        slack = bound - incumbent + 1e-7 * max(bound, 1.0)
+        lp_bound = -lp.objective
+        slack = lp_bound - incumbent + 1e-7 * max(lp_bound, 1.0)
         low, up = lp.reduced_low, -lp.reduced_up
         one = (up[:n_cols] > slack) & (lp.x[:n_cols] > 0.5)
         zero = (low[:n_cols] > slack) & (lp.x[:n_cols] < 0.5)
@@ -240,7 +242,7 @@ class MCLP(_CoveringModel):
                     milp_status = "time_limit"
                 else:
                     t1 = time.perf_counter()
-                    sub = _fix_by_reduced_cost(Ar, wr, k, lp, bound, best_val)
+                    sub = _fix_by_reduced_cost(Ar, wr, k, lp, best_val)
                     self.reduction.n_candidates_rc_fixed = int(n_cols - sub.cols.size)
                     self.reduction.n_demand_rc_dropped = int(n_rows - sub.A.shape[0])
                     sel_sub, sub_bound, milp_status = _solve_restricted(sub, remaining, mip_rel_gap, progress)
