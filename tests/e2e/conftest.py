@@ -34,6 +34,14 @@ CHROMIUM_ARGS = [
 START_TIMEOUT_S = 240.0
 
 
+def chromium_path() -> str:
+    """Debian's chromium (``COVPLAN_CHROMIUM`` overrides); a clear failure when missing."""
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not path:
+        pytest.fail(f"Debian's chromium is needed for the browser tests ({CHROMIUM}); run `make chromium`")
+    return str(path)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -43,8 +51,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory):
     """URL of a running ``covplan app`` (embedded dataset), stopped after the session."""
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.fail(f"Debian's chromium is needed for the browser tests ({CHROMIUM}); run `make chromium`")
+    chromium_path()
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
     # no background warm-up: the tests' own requests get the two cores
@@ -85,7 +92,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         try:
             yield b
         finally:
