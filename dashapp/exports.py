@@ -5,14 +5,16 @@ The gap list goes through exactly the functions the CLI uses —
 :func:`coverage.export.export_bytes` — so the .xlsx/.csv/.geojson a planner downloads is
 the file ``covplan gaps --year Y [--county C] [--target T] -o FILE`` writes.
 
-The static map is a standalone HTML file made with folium (Leaflet loaded by the file
-from its usual CDN when opened; the app itself never needs one). Every name in it is
+The static map is a standalone HTML file made with folium, with Leaflet inlined from
+``dashapp/vendor/leaflet`` (no tiles, no CDN: it opens offline). Every name in it is
 escaped with :func:`html.escape`, because folium tooltips are HTML.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+from pathlib import Path
 from typing import Any, Sequence
 
 from dashapp import maps
@@ -88,6 +90,10 @@ def static_map_html(target_id: str | None, year: Any, county: str | None, edits:
     by_code = {str(r.unit_code): r for r in rows.itertuples(index=False)}
 
     fmap = folium.Map(location=[28.25, 119.6], zoom_start=8, tiles=None, control_scale=True)
+    # Leaflet inlined from dashapp/vendor (BSD-2): the file opens with no network at all;
+    # folium's other defaults (jQuery, Bootstrap, Font Awesome) are not needed here
+    fmap.default_js = [("leaflet", _data_url("leaflet.js", "text/javascript"))]
+    fmap.default_css = [("leaflet_css", _data_url("leaflet.css", "text/css"))]
     towns = maps.township_geojson(ds.townships)
     for feat in towns["features"]:
         code = feat["properties"]["code"]
@@ -142,6 +148,15 @@ def static_map_html(target_id: str | None, year: Any, county: str | None, edits:
             f"</div>")
     fmap.get_root().html.add_child(folium.Element(note))
     return fmap.get_root().render()
+
+
+VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
+
+
+def _data_url(name: str, mime: str) -> str:
+    """A vendored file as a ``data:`` URL (base64), to inline it in a standalone page."""
+    data = (VENDOR / name).read_bytes()
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _bounds_list(bounds: Any) -> list[list[float]] | None:

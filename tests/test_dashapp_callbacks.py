@@ -304,6 +304,9 @@ def test_static_map_export_is_a_standalone_page():
     assert sent["filename"] == f"covplan_map_{TARGET}.html"
     assert page.startswith("<!DOCTYPE html>") and "L.map" in page
     assert "合成演示数据" in page  # the provenance is stated in the file itself
+    # standalone: Leaflet is inlined (vendored), nothing is fetched when the file is opened
+    assert "http://" not in page and "https://" not in page
+    assert page.count("data:text/javascript;base64,") == 1 and page.count("data:text/css;base64,") == 1
 
 
 # ------------------------------------------------------------------------------ save / open / upload
