@@ -2,9 +2,10 @@
 
 The callbacks are called directly (no browser, no HTTP), many times, each scenario click
 at a new place so no cache can answer it. Reported: median and p95 per callback in
-milliseconds, and the ratio of each to the peer measured in the same run — a cold
-evaluation of every target for the latest year (the work the app would redo on every
-click without its caches and single-target path).
+milliseconds (wall clock; the scenario click also in CPU time, which a shared machine's
+load does not inflate), and the ratio of each to the peer measured in the same run — a
+cold evaluation of every target for the latest year (the work the app would redo on
+every click without its caches and single-target path).
 
 Goal (issue 6): after a click that adds a facility in scenario mode, the map and the gap
 table update within 300 ms of server time; the line ``add-click total`` is that path
@@ -29,9 +30,16 @@ TARGET = "demo_child_home_per_township"
 GOAL_MS = 300.0
 
 
+#: CPU milliseconds of the last _ms call (this process; robust to a shared machine's load)
+_CPU: list[float] = []
+
+
 def _ms(fn, *args):
+    """``(fn(*args), wall ms)``; the CPU ms of the call is appended to ``_CPU``."""
+    c0 = time.process_time()
     t0 = time.perf_counter()
     out = fn(*args)
+    _CPU.append((time.process_time() - c0) * 1000.0)
     return out, (time.perf_counter() - t0) * 1000.0
 
 
@@ -59,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     # ---- peer: a cold evaluation of every target (indexes dropped first)
     clear_caches()
     _, peer_ms = _ms(evaluate, ds, targets, year)
-    print(f"peer: cold evaluation of {len(targets)} targets, {year}: {peer_ms:.0f} ms")
+    peer_cpu = _CPU[-1]
+    print(f"peer: cold evaluation of {len(targets)} targets, {year}: {peer_ms:.0f} ms wall, {peer_cpu:.0f} ms CPU")
 
     # warm the app's own caches as a running app would be after its first page
     map_cb.update_target_view(TARGET, "", year, None, None, "none", "zh")
@@ -78,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                                        ("add click (apply edit)", "map + gap table", "facility layers",
                                         "add-click total", "target switch (warm)", "township panel")}
     flipped = 0
+    cpu_click: list[float] = []
     for i in range(args.reps):
         pt = points[i % len(points)]
         # a new session each time, at a new place: every click is a new scenario (no cache hit)
@@ -85,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "add", "child_home", "demonstration", None, "", None, "none", year, "zh")
         out, t_map = _ms(map_cb.update_target_view, TARGET, "", year, store, None, "none", "zh")
         _, t_fac = _ms(map_cb.update_facilities, ["child_home"], year, store, "none", shown, "zh")
+        cpu_click.append(sum(_CPU[-3:]))
         flipped += int(out[0]["status"][failing[i % len(failing)]] == "met")
         timings["add click (apply edit)"].append(t_add)
         timings["map + gap table"].append(t_map)
@@ -110,11 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         st["ratio_to_peer"] = st["median_ms"] / peer_ms
         report["callbacks"][name] = st
         print(f"{name:28s} {st['median_ms']:10.1f} {st['p95_ms']:8.1f} {st['ratio_to_peer']:12.4f}")
+    cpu = _stats(cpu_click)
+    cpu["ratio_to_peer"] = cpu["median_ms"] / peer_cpu
+    report["callbacks"]["add-click total (CPU)"] = cpu
+    report["peer_cold_full_evaluation_cpu_ms"] = peer_cpu
+    print(f"{'add-click total (CPU)':28s} {cpu['median_ms']:10.1f} {cpu['p95_ms']:8.1f} {cpu['ratio_to_peer']:12.4f}")
     total = report["callbacks"]["add-click total"]
     report["goal_ms"] = GOAL_MS
     report["goal_met_median"] = total["median_ms"] <= GOAL_MS
-    print(f"\nadd-click total: median {total['median_ms']:.0f} ms vs goal {GOAL_MS:.0f} ms "
-          f"({'met' if report['goal_met_median'] else 'NOT met'}); "
+    report["goal_met_median_cpu"] = cpu["median_ms"] <= GOAL_MS
+    print(f"\nadd-click total: median {total['median_ms']:.0f} ms wall "
+          f"({'within' if report['goal_met_median'] else 'over'} the {GOAL_MS:.0f} ms goal), "
+          f"{cpu['median_ms']:.0f} ms CPU ({'within' if report['goal_met_median_cpu'] else 'over'}); "
           f"{flipped}/{args.reps} clicks flipped their township to met")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
