@@ -201,7 +201,10 @@ def indicator(target: PlanTarget, ctx) -> RowBlock:
     table = ctx.units.indicator_table(ctx.year, target.indicator, level)
     pos = table.index.get_indexer(units.index)
     found = pos >= 0
-    value = np.where(found, table["value"].to_numpy(dtype=float)[pos], np.nan)
+    safe = np.where(found, pos, 0)  # an empty table (no rows that year) has no row 0 either
+    value = np.full(len(units), np.nan)
+    if len(table):
+        value[found] = table["value"].to_numpy(dtype=float)[safe[found]]
     is_count = target.indicator in COUNT_INDICATORS
     applicable, nodata = unit_applicability(target.condition, ctx, level)
     if target.band is not None:
@@ -239,7 +242,9 @@ def indicator(target: PlanTarget, ctx) -> RowBlock:
     from coverage.rules_index import PROVENANCE_RANK
 
     layer = PROVENANCE_RANK.get(ctx.dataset.layer_provenance.get("indicators", ""), 3)
-    prov = np.where(found, table["prov_rank"].to_numpy(dtype=np.int64)[pos], -1)
+    prov = np.full(len(units), -1, dtype=np.int64)
+    if len(table):
+        prov[found] = table["prov_rank"].to_numpy(dtype=np.int64)[safe[found]]
     prov[prov < 0] = layer
     cond = f"（仅{target.condition.text}）" if target.condition else ""
     return make_rows(

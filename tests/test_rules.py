@@ -408,3 +408,14 @@ def test_condition_language():
             parse_condition(bad, frozenset({"pop_total"}))
     with pytest.raises(ConditionSyntaxError, match="unknown field 'pop'"):
         parse_condition("pop >= 1", frozenset({"pop_total"}))
+
+
+def test_indicator_with_no_rows_that_year_is_no_data():
+    """A year without any value of the indicator at its level gives no_data, not an error."""
+    t = make_target("indicator", unit_level="township", indicator="immunisation_rate", threshold=0.9)
+    ds = toy_dataset()
+    ds.indicators = ds.indicators[ds.indicators["indicator"] != "immunisation_rate"].copy()
+    ds.revision += 1
+    r = rows_of(t, ds)
+    assert set(r["status"]) == {"no_data"}
+    assert r["shortfall"].eq(0).all()
