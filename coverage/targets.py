@@ -412,7 +412,7 @@ def _check_values(t: PlanTarget, where: str) -> None:
         try:
             t.action_zh.format(n=1, m=1)
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
-            fail("action_zh", f"bad template ({exc}); placeholders are {{n}} (shortfall) and {{m}} (alternative)")
+            fail("action_zh", f"bad template ({exc}); the template fields are {{n}} (shortfall) and {{m}} (alternative)")
     if t.shortfall_unit is not None and t.shortfall_unit not in SHORTFALL_UNITS:
         fail("shortfall_unit", f"{t.shortfall_unit!r} is not one of {', '.join(SHORTFALL_UNITS)}")
     if t.access is not None:
