@@ -272,3 +272,12 @@ def test_reduced_cost_fixing_keeps_the_optimum_on_fractional_lps(seed):
     b = MCLP(A, w, p=p).solve(progress=False, reduce=False, lp_first=False, mip_rel_gap=0)
     assert a.objective == pytest.approx(b.objective)
     assert a.reduction.n_candidates_rc_fixed > 0
+
+
+def test_nothing_left_to_cover_is_reported_not_padded():
+    # c1 + c3 open already cover every row: no new site adds anything
+    m = MCLP(A_HAND, W, p=1, fixed=[1, 3]).solve(progress=False)
+    assert m.selected.size == 0 and m.objective == 0 and m.covered_weight == 155
+    assert m.status == "optimal" and "only 0 candidate sites add coverage" in m.message
+    s = LSCP(A_HAND, W, share=1.0, fixed=[1, 3]).solve(progress=False)
+    assert s.objective == 0 and s.covered.all()
