@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from coverage.export_xlsx import workbook_bytes
-from coverage.gaps import GAP_COLUMNS, SUMMARY_COLUMNS, gaps_wide, summary_table, target_labels
+from coverage.gap_summary import SUMMARY_COLUMNS, summary_table
+from coverage.gaps import GAP_COLUMNS, gaps_wide, target_labels
 from layers._errors import CovplanError
 from layers.glossary import label
 from layers.settings import CITY_NAME

@@ -23,13 +23,13 @@ import geopandas as gpd
 import pandas as pd
 
 from coverage.export import ExportError, _atomic_write, _number, provenance_lines
+from coverage.gap_summary import summary_table
 from coverage.gaps import (
     _single_year,
     _year_units,
     gaps_wide,
     resolve_county,
     result_units,
-    summary_table,
     target_labels,
     township_gaps,
 )

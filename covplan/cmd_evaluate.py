@@ -156,7 +156,7 @@ def format_summary(summary: Any, lang: str = "zh") -> str:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the city-wide summary per target (table, or JSON with ``--json``)."""
     from coverage.export import provenance_statement
-    from coverage.gaps import summary_table
+    from coverage.gap_summary import summary_table
 
     ds, targets = _load(args)
     res = _evaluate(ds, targets, args.year)

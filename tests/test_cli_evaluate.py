@@ -267,7 +267,7 @@ def test_embedded_gap_list_agrees_with_the_evaluation(embedded):
 
 
 def test_embedded_summary_counts_by_a_second_method(embedded):
-    from coverage.gaps import summary_table
+    from coverage.gap_summary import summary_table
 
     ds, targets, res = embedded
     mine = summary_table(res, targets).set_index("target_id")

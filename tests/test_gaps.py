@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from coverage.gap_summary import summary_table
 from coverage.gaps import (
     SelectionError,
     gaps_wide,
     resolve_county,
-    summary_table,
     target_labels,
     township_gaps,
 )
