@@ -22,37 +22,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from layers.vocab import CHILD_HOME_TIERS, FACILITY_LEVELS, FACILITY_TYPES, PUBLIC_PLACE_KINDS
+from layers.vocab import (
+    CHILD_HOME_TIERS,
+    FACILITY_COLUMNS,
+    FACILITY_LEVELS,
+    FACILITY_TYPES,
+    PUBLIC_PLACE_KINDS,
+)
 from scenarios._errors import ScenarioError
 
 #: coordinate systems an ``add_facility`` edit may state its lon/lat in
 EDIT_CRS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
+#: facility columns an add_facility edit never sets: derived from its location and the scenario
+_DERIVED_FACILITY_COLUMNS: frozenset[str] = frozenset(
+    {"year", "type", "county_code", "township_code", "village_code", "location_precision", "provenance"}
+)
+
 #: ops and their keys: (required, optional)
 EDIT_OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "add_facility": (
         frozenset({"type"}),
-        frozenset(
-            {
-                "facility_id",
-                "name",
-                "tier",
-                "level",
-                "capacity",
-                "is_inclusive",
-                "has_reading_area",
-                "place_kind",
-                "building_area_m2",
-                "daily_visitors",
-                "serves_place_id",
-                "village",
-                "lon",
-                "lat",
-                "crs",
-                "address",
-                "note",
-            }
-        ),
+        # every facility attribute of the data model, plus the ways to give a location; the
+        # codes, year and provenance are derived when the edit is applied
+        (frozenset(FACILITY_COLUMNS) - _DERIVED_FACILITY_COLUMNS)
+        | frozenset({"village", "lon", "lat", "crs", "note"}),
     ),
     "close_facility": (frozenset({"facility_id"}), frozenset({"note"})),
     "upgrade_facility": (frozenset({"facility_id"}), frozenset({"tier", "note"})),
