@@ -43,6 +43,17 @@ def add_on_click(click: dict | None, mode: str, ftype: str, tier: str, capacity:
         return no_update, views.message(qs.error_text(exc, lang), ok=False)
 
 
+def _change_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang: str, op: str) -> tuple:
+    """Close or upgrade the selected facility; an error becomes the scenario message."""
+    if not n:
+        return no_update, no_update
+    try:
+        fid = Selection.from_json(selection).facility_id
+        return qs.change_facility(scenario, fid, op, year), ""
+    except CovplanError as exc:
+        return no_update, views.message(qs.error_text(exc, normalise_lang(lang)), ok=False)
+
+
 @callback(
     _STORE,
     _MESSAGE,
@@ -55,14 +66,7 @@ def add_on_click(click: dict | None, mode: str, ftype: str, tier: str, capacity:
 )
 def close_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang: str) -> tuple:
     """Close the selected facility in the scenario."""
-    if not n:
-        return no_update, no_update
-    lang = normalise_lang(lang)
-    try:
-        fid = Selection.from_json(selection).facility_id
-        return qs.change_facility(scenario, fid, "close", year), ""
-    except CovplanError as exc:
-        return no_update, views.message(qs.error_text(exc, lang), ok=False)
+    return _change_selected(n, selection, scenario, year, lang, "close")
 
 
 @callback(
@@ -77,14 +81,7 @@ def close_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang
 )
 def upgrade_selected(n: int | None, selection: Any, scenario: Any, year: Any, lang: str) -> tuple:
     """Upgrade the selected basic 儿童之家 to 示范型 in the scenario."""
-    if not n:
-        return no_update, no_update
-    lang = normalise_lang(lang)
-    try:
-        fid = Selection.from_json(selection).facility_id
-        return qs.change_facility(scenario, fid, "upgrade", year), ""
-    except CovplanError as exc:
-        return no_update, views.message(qs.error_text(exc, lang), ok=False)
+    return _change_selected(n, selection, scenario, year, lang, "upgrade")
 
 
 @callback(_STORE, Input(Id.UNDO_EDIT, "n_clicks"), State(Id.STORE_SCENARIO, "data"), prevent_initial_call=True)
