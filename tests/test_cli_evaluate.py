@@ -24,6 +24,7 @@ import pytest
 
 from covplan.cli import main
 from tests.conftest import TEST_DATA
+from tests.target_texts import DEMO_CHILD_HOME_PER_TOWNSHIP
 
 TARGETS = {
     "child_home_every_village": """
@@ -42,21 +43,7 @@ plan = "丽水市儿童发展“十四五”规划"
 clause = "实现村（社区）基础型儿童之家应建尽建"
 lines = [721, 945]
 """,
-    "demo_child_home_per_township": """
-id = "demo_child_home_per_township"
-kind = "presence"
-label_zh = "每个乡镇（街道）1家以上示范型儿童之家"
-label_en = "A demonstration children's home in every township"
-plan = "children"
-chapter = "儿童与福利"
-unit_level = "township"
-threshold = 1
-facility = { type = "child_home", tier = "demonstration" }
-[source]
-plan = "丽水市儿童发展“十四五”规划"
-clause = "每个乡镇（街道）建有1家以上示范型儿童之家"
-lines = [721]
-""",
+    "demo_child_home_per_township": DEMO_CHILD_HOME_PER_TOWNSHIP,
     "demo_child_home_share_15": """
 id = "demo_child_home_share_15"
 kind = "facility_share"

@@ -15,25 +15,12 @@ import pytest
 from covplan.cli import main
 from scenarios import store
 from scenarios.model import load_scenario
+from tests.target_texts import DEMO_CHILD_HOME_PER_TOWNSHIP
 
 MINI = Path(__file__).resolve().parent / "data" / "mini"
 
 TARGETS = {
-    "demo_child_home_per_township.toml": '''
-id = "demo_child_home_per_township"
-kind = "presence"
-label_zh = "每个乡镇（街道）1家以上示范型儿童之家"
-label_en = "A demonstration children's home in every township"
-plan = "children"
-chapter = "儿童与福利"
-unit_level = "township"
-threshold = 1
-facility = { type = "child_home", tier = "demonstration" }
-[source]
-plan = "丽水市儿童发展“十四五”规划"
-clause = "每个乡镇（街道）建有1家以上示范型儿童之家"
-lines = [721]
-''',
+    "demo_child_home_per_township.toml": DEMO_CHILD_HOME_PER_TOWNSHIP,
     "childcare_slots_per_1000.toml": '''
 id = "childcare_slots_per_1000"
 kind = "capacity_ratio"
