@@ -17,12 +17,14 @@ city, their union; all in EPSG:4326. No distance or area is computed here.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from coverage._errors import EvaluationError
 from layers.settings import CITY_CODE, STORAGE_CRS
@@ -185,8 +187,26 @@ def _unit_geometries(dataset: Any, with_city: bool) -> dict[str, Any]:
         gdf = layer.to_crs(STORAGE_CRS) if layer.crs is not None else layer
         geoms.update(zip(gdf["code"].astype(str), gdf.geometry))
     if with_city and len(dataset.counties):
-        geoms[CITY_CODE] = dataset.counties.to_crs(STORAGE_CRS).geometry.union_all()
+        geoms[CITY_CODE] = _city_outline(dataset.counties.to_crs(STORAGE_CRS).geometry)
     return geoms
+
+
+_CITY_OUTLINES: dict[bytes, Any] = {}
+
+
+def _city_outline(county_geoms: gpd.GeoSeries) -> Any:
+    """Union of the county polygons, computed once per set of county outlines.
+
+    The union of the detailed outlines takes ~0.1 s; scenarios copy the dataset but never
+    change the counties' geometry, so the cache is keyed by the outlines' WKB digest.
+    """
+    key = hashlib.sha1(b"".join(shapely.to_wkb(county_geoms.to_numpy()))).digest()
+    outline = _CITY_OUTLINES.get(key)
+    if outline is None:
+        if len(_CITY_OUTLINES) > 8:
+            _CITY_OUTLINES.clear()
+        outline = _CITY_OUTLINES[key] = county_geoms.union_all()
+    return outline
 
 
 def _township_lookup(dataset: Any) -> dict[str, dict[str, str]]:
