@@ -52,7 +52,8 @@ from scipy.sparse.csgraph import dijkstra
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coverage.access import nearest_on_network  # noqa: E402
-from coverage.network import WalkNetwork, _csr_from_edges  # noqa: E402
+from coverage.access import WalkNetwork  # noqa: E402
+from coverage.access.graph import _csr_from_edges
 from layers import settings  # noqa: E402
 
 X0, Y0 = 450_000.0, 3_100_000.0  # EPSG:4549 metres, Lishui area
@@ -168,7 +169,7 @@ def run_instance(name: str, net: WalkNetwork, fac_xy: np.ndarray, dem_xy: np.nda
 
 
 def embedded_instance() -> tuple[WalkNetwork, np.ndarray, np.ndarray] | None:
-    from coverage.network import load_network
+    from coverage.access import load_network
     from layers.load import load_dataset
 
     ds = load_dataset()

@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "bench_app.json")
     args = parser.parse_args(argv)
 
-    from coverage.evaluate import evaluate
-    from coverage.rules_index import clear_caches
+    from coverage.targets import evaluate
+    from coverage.targets.index import clear_caches
     from dashapp import service
     from dashapp.callbacks import map_cb, panel_cb, scenario_cb
 

@@ -44,7 +44,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coverage import evaluate as ev  # noqa: E402
+from coverage.targets import engine as ev  # noqa: E402
 from coverage.targets import load_targets  # noqa: E402
 from layers.dataset import Dataset  # noqa: E402
 

@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _context(args: argparse.Namespace) -> tuple[Any, Any, SimpleNamespace]:
-    from coverage.network import load_network
+    from coverage.access import load_network
     from coverage.targets import load_targets
     from layers.load import load_dataset
 
@@ -186,7 +186,7 @@ def _write_access(path: Path, ds: Any, points: pd.DataFrame, units: pd.DataFrame
 
 def _cmd_linkage(args: argparse.Namespace, ds: Any, target: Any, ctx: SimpleNamespace) -> int:
     from coverage.access import METHOD_NETWORK, METHOD_STRAIGHT
-    from coverage.linkage import link_homes
+    from coverage.access import link_homes
 
     spec = target.linkage
     net = ctx.network if spec is None or spec.distance == "network" else None

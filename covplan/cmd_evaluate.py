@@ -73,7 +73,7 @@ def _targets_dir(data: Path | None) -> Path | None:
 
 def _load(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """Dataset and plan targets of ``--data``, with ``--year`` and ``--target`` checked."""
-    from coverage.gaps import SelectionError
+    from coverage.outputs import SelectionError
     from coverage.targets import load_targets
     from layers.load import load_dataset
 
@@ -95,14 +95,14 @@ def _load(args: argparse.Namespace) -> tuple[Any, list[Any]]:
 
 
 def _evaluate(ds: Any, targets: list[Any], year: int | None) -> Any:
-    from coverage.evaluate import evaluate
+    from coverage.targets import evaluate
 
     return evaluate(ds, targets, year=year)
 
 
 def _check_folder(path: Path) -> None:
     """Fail before evaluating when the output folder does not exist."""
-    from coverage.export import ExportError
+    from coverage.outputs import ExportError
 
     if not path.parent.exists():
         msg = f"cannot write {path}: the folder {path.parent} does not exist"
@@ -128,7 +128,7 @@ def format_summary(summary: Any, lang: str = "zh") -> str:
 
     The target label comes last so the numeric columns stay aligned however long it is.
     """
-    from coverage.export import _number
+    from coverage.outputs.export import _number
 
     head = [label(k, lang) for k in ("target_id", "unit_level", "units_evaluated", "units_met",
                                      "units_not_met", "units_no_data", "shortfall", "plan_status",
@@ -155,8 +155,8 @@ def format_summary(summary: Any, lang: str = "zh") -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the city-wide summary per target (table, or JSON with ``--json``)."""
-    from coverage.export import provenance_statement
-    from coverage.gap_summary import summary_table
+    from coverage.outputs import provenance_statement
+    from coverage.outputs import summary_table
 
     ds, targets = _load(args)
     res = _evaluate(ds, targets, args.year)
@@ -185,8 +185,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- gaps / report
 def cmd_gaps(args: argparse.Namespace) -> int:
     """Write the township gap list to ``-o FILE``."""
-    from coverage.export import FORMATS, ExportError, write_gap_list
-    from coverage.gaps import resolve_county, township_gaps
+    from coverage.outputs import FORMATS, ExportError, write_gap_list
+    from coverage.outputs import resolve_county, township_gaps
 
     fmt = args.output.suffix.lower().lstrip(".")
     if fmt not in FORMATS:  # fail before the (slower) evaluation
@@ -208,15 +208,15 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML report: ``--year`` (default the latest) for the summary and the map;
     the trend table and the 预计达标困难 flags use every inventory year of the dataset."""
-    from coverage.export import ExportError
-    from coverage.gaps import resolve_county
-    from coverage.report import write_report
+    from coverage.outputs import ExportError
+    from coverage.outputs import resolve_county
+    from coverage.outputs.report import write_report
 
     if args.output.suffix.lower() not in (".html", ".htm"):
         msg = f"cannot write the report to {args.output.name!r}: the file must end in .html"
         raise ExportError(msg)
     _check_folder(args.output)
-    from coverage.trend import trend
+    from coverage.targets import trend
 
     ds, targets = _load(args)
     resolve_county(ds, args.county)

@@ -74,7 +74,7 @@ def _dataset(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
 
 def _select(targets: list[Any], ids: list[str] | None, all_targets: bool) -> list[Any]:
     from coverage._errors import SitingError
-    from coverage.proposals_joint import JOINT_KINDS
+    from coverage.siting import JOINT_KINDS
 
     by_id = {t.id: t for t in targets}
     if ids:
@@ -97,9 +97,9 @@ def propose(ds: Any, targets: list[Any], chosen: list[Any], *, year: int | None,
             costs: dict[str, Any], greedy: bool = False,
             candidates: tuple[str, ...] = ("villages", "public_places")) -> Any:
     """Dispatch to the proposal function of the target kind (or the joint model)."""
-    from coverage.evaluate import evaluate
-    from coverage.proposals import propose_for_target
-    from coverage.proposals_joint import propose_joint
+    from coverage.targets import evaluate
+    from coverage.siting import propose_for_target
+    from coverage.siting import propose_joint
 
     if all_targets:
         res = evaluate(ds, chosen, year=year)
@@ -122,7 +122,7 @@ def _candidates(text: str) -> tuple[str, ...]:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from coverage.proposals import load_costs
+    from coverage.siting import load_costs
     from scenarios.apply import apply_scenario
     from scenarios.model import Scenario
     from scenarios.store import save_scenario

@@ -1,8 +1,8 @@
 """Downloads: the gap list (the same bytes as ``covplan gaps``) and a static folium map.
 
 The gap list goes through exactly the functions the CLI uses —
-:func:`coverage.gaps.township_gaps` on the full evaluation of the year, then
-:func:`coverage.export.export_bytes` — so the .xlsx/.csv/.geojson a planner downloads is
+:func:`coverage.outputs.gaps.township_gaps` on the full evaluation of the year, then
+:func:`coverage.outputs.export.export_bytes` — so the .xlsx/.csv/.geojson a planner downloads is
 the file ``covplan gaps --year Y [--county C] [--target T] -o FILE`` writes.
 
 The static map is a standalone HTML file made with folium, with Leaflet inlined from
@@ -34,8 +34,8 @@ def gap_file(fmt: str, year: Any, county: str | None, target_id: str | None,
     With scenario edits the list is that of the scenario (same format, the edited
     records marked synthetic by the scenario engine).
     """
-    from coverage.export import export_bytes
-    from coverage.gaps import township_gaps
+    from coverage.outputs import export_bytes
+    from coverage.outputs import township_gaps
 
     fmt = fmt.lower().lstrip(".")
     if fmt not in GAP_FORMATS:

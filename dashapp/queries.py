@@ -18,15 +18,13 @@ import pandas as pd
 from dashapp import maps
 from dashapp.labels import chapter_label, plan_label, t, target_clause, target_label
 from dashapp.service import get_service
+from dashapp.state import DEFAULT_TARGET
 from layers.settings import MAX_UPLOAD_BYTES as _MAX_UPLOAD_BYTES
 from layers.vocab import CHILD_HOME_TIERS, FACILITY_TYPES
 
 MAX_UPLOAD_BYTES: int = _MAX_UPLOAD_BYTES
 EMPTY_FC: dict[str, Any] = {"type": "FeatureCollection", "features": []}
 BASEMAPS: tuple[str, ...] = ("none", "tianditu", "amap")
-#: the target shown first (a township target a planner recognises at a glance)
-DEFAULT_TARGET: str = "demo_child_home_per_township"
-
 #: 天地图 (CGCS2000 datum, Web-Mercator tiles) and 高德 (GCJ-02) tile templates
 TIANDITU_URL = "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
 TIANDITU_LABEL_URL = "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="

@@ -106,7 +106,7 @@ def township_detail(code: str, year: Any, edits: Sequence[dict[str, Any]], lang:
 def township_trend(code: str, county: str, lang: str) -> list[dict[str, Any]]:
     """Status of each target for one township in each inventory year (base data).
 
-    From :func:`coverage.trend.trend` (cached): the township's own row of each target,
+    From :func:`coverage.targets.trends.trend` (cached): the township's own row of each target,
     else its villages (not met if any is), else its county's row. ``flag`` is
     ``预计达标困难`` when the trend projects the unit (or any of its villages) to miss the
     target by the plan's horizon.

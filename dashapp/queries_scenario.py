@@ -229,15 +229,15 @@ SITING_TIME_LIMIT_S: float = 20.0
 
 
 def run_siting(target_id: str | None, year: Any, edits: Sequence[dict[str, Any]]) -> Any:
-    """The :class:`coverage.proposals.ProposalSet` closing the gaps of one target.
+    """The :class:`coverage.siting.proposals.ProposalSet` closing the gaps of one target.
 
     Presence → upgrade or most central village; facility share → upgrades; capacity
     ratio → 托位 to add; access → set covering (LSCP) to the target's share on the
     network. Other kinds have no siting action (:class:`coverage._errors.SitingError`).
     """
     from coverage._errors import SitingError
-    from coverage.proposals import propose_facility_share, propose_presence
-    from coverage.proposals_access import propose_access, propose_capacity
+    from coverage.siting import propose_facility_share, propose_presence
+    from coverage.siting import propose_access, propose_capacity
 
     svc = get_service()
     year_i = svc.year(year)

@@ -13,70 +13,21 @@ never modified: scenarios are applied to a copy by :func:`scenarios.apply_scenar
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Sequence
 
 import geopandas as gpd
 import pandas as pd
 
 from dashapp import maps
-from dashapp.state import edits_key
+from dashapp.cache import LRU
+from dashapp.state import DEFAULT_TARGET, edits_key
 from layers._errors import CovplanError
 from layers.load import load_dataset
 
 #: scenario name used when the planner has not named the scenario yet
 UNNAMED_SCENARIO: str = "未命名情景"
-
-
-class LRU:
-    """A small thread-safe LRU cache of computed values (in memory; nothing is pickled).
-
-    Dash runs the callbacks of one click in parallel requests; when two of them need the
-    same value, the second waits for the first computation instead of repeating it.
-    """
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._running: dict[Hashable, threading.Event] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        while True:
-            with self._lock:
-                if key in self._data:
-                    self._data.move_to_end(key)
-                    self.hits += 1
-                    return self._data[key]
-                event = self._running.get(key)
-                if event is None:
-                    event = self._running[key] = threading.Event()
-                    break
-            event.wait()  # another thread computes it; then read it (or compute if it failed)
-        try:
-            value = compute()
-            with self._lock:
-                self.misses += 1
-                self._data[key] = value
-                self._data.move_to_end(key)
-                while len(self._data) > self.maxsize:
-                    self._data.popitem(last=False)
-            return value
-        finally:
-            with self._lock:
-                self._running.pop(key, None)
-            event.set()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 Edits = Sequence[dict[str, Any]]
@@ -164,7 +115,7 @@ class AppService:
         A single target is cut from the full evaluation when that one is cached already,
         else evaluated alone (what a map click needs: fast).
         """
-        from coverage.evaluate import evaluate
+        from coverage.targets import evaluate
 
         year = self.year(year)
         ekey = edits_key(list(edits))
@@ -247,7 +198,7 @@ class AppService:
         the others taken from the (cached) base evaluation, in the order of ``targets``.
         Equal to ``evaluate(ds, targets, year)`` (tested), at the cost of the affected ones.
         """
-        from coverage.evaluate import EvaluationResult, evaluate
+        from coverage.targets import EvaluationResult, evaluate
 
         base = self.evaluation(year, (), None)
         changed = [tg for tg in targets if tg.id in affected]
@@ -262,16 +213,16 @@ class AppService:
         return EvaluationResult(units=units, targets=list(targets), years=[int(year)], errors=errors)
 
     def _evaluate_one_on_base_units(self, ds: Any, tg: Any, year: int) -> Any:
-        """:func:`coverage.evaluate.evaluate` of one target on a scenario dataset whose units
+        """:func:`coverage.targets.engine.evaluate` of one target on a scenario dataset whose units
         are those of the base (the edits change facilities or thresholds only).
 
         Same rows as ``evaluate(ds, [tg], year)``: the context is built from the public
         pieces (``EvalContext``, ``year_index``, ``unit_tables``) with the base dataset's
         cached unit tables, so a click rebuilds only the facility index of its year.
         """
-        from coverage.evaluate import EvalContext, EvaluationResult, evaluate_target, no_data_rows
+        from coverage.targets import EvalContext, EvaluationResult, evaluate_target, no_data_rows
         from coverage._errors import EvaluationError
-        from coverage.rules_index import unit_tables, year_index
+        from coverage.targets import unit_tables, year_index
 
         ctx = EvalContext(dataset=ds, year=int(year), index=year_index(ds, int(year)),
                           units=unit_tables(self.ds))
@@ -375,7 +326,7 @@ class AppService:
         path = self.ds.network_path
         if path is None:
             return None
-        from coverage.network import load_network
+        from coverage.access import load_network
 
         return load_network(path)
 
@@ -440,8 +391,8 @@ class AppService:
         return maps.for_basemap(areas_gj, basemap), maps.for_basemap(unc, basemap)
 
     def trend(self) -> Any:
-        """:func:`coverage.trend.trend` of every target on the base data (cached)."""
-        from coverage.trend import trend
+        """:func:`coverage.targets.trends.trend` of every target on the base data (cached)."""
+        from coverage.targets import trend
 
         return self._static.get_or_compute(("trend", self._ds_key()), lambda: trend(self.ds, self.targets))
 
@@ -451,8 +402,6 @@ class AppService:
 
         Run in a background thread at start-up; errors surface later in the callbacks.
         """
-        from dashapp.queries import DEFAULT_TARGET
-
         try:
             self.township_display("none")
             self.county_display("none")

@@ -23,6 +23,8 @@ from scenarios.model import check_edit
 from scenarios.store import validate_name
 
 #: at most this many edits in one browser scenario (a store is sent on every callback)
+#: the target shown first (a township target a planner recognises at a glance)
+DEFAULT_TARGET: str = "demo_child_home_per_township"
 MAX_EDITS: int = 500
 
 

@@ -185,7 +185,7 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "error": {"zh": "错误", "en": "Error"},
     "layer_indicators": {"zh": "指标数据", "en": "Indicators"},
     "layer_network": {"zh": "步行路网", "en": "Walking network"},
-    # --- scenario comparison and siting exports (scenarios/, coverage/proposals.py)
+    # --- scenario comparison and siting exports (scenarios/, coverage/siting/proposals.py)
     "description": {"zh": "说明", "en": "Description"},
     "scenario_file": {"zh": "情景文件", "en": "Scenario file"},
     "change": {"zh": "状态变化", "en": "Status change"},
@@ -226,7 +226,7 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "solve_method": {"zh": "求解方法", "en": "Solution method"},
     "actions_count": {"zh": "项建议措施", "en": "proposed actions"},
     "notes": {"zh": "提示", "en": "Notes"},
-    # --- gap lists, exports and the HTML report (coverage/gaps.py, export.py, report.py)
+    # --- gap lists, exports and the HTML report (coverage/outputs/gaps.py, export.py, report.py)
     "gap_section": {"zh": "缺口类别", "en": "Gap section"},
     "gap_section_township": {"zh": "乡镇（街道）缺口", "en": "Township gap"},
     "gap_section_county": {"zh": "县市级缺口", "en": "County/city gap"},
@@ -290,7 +290,7 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "is_urban_source": {"zh": "城镇属性来源", "en": "Urban flag source"},
     "ur_code_2016": {"zh": "2016年城乡分类代码", "en": "Urban-rural code 2016"},
     "estimated_from_committee_type": {"zh": "按村（居）委会类型估算", "en": "Estimated from committee type"},
-    # --- walking access and the 1+N linkage (coverage/access.py, linkage.py, covplan access)
+    # --- walking access and the 1+N linkage (coverage/access/nearest.py, linkage.py, covplan access)
     "network": {"zh": "路网距离", "en": "Network distance"},
     "straight_line_detour": {"zh": "直线距离×绕行系数（无路网）", "en": "Straight line × detour factor (no network)"},
     "distance_m": {"zh": "步行距离（米）", "en": "Walking distance (m)"},

@@ -34,7 +34,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # the diff needs coverage.evaluate; import it only when asked for
+    # the diff needs coverage.targets.engine; import it only when asked for
     if name in {"run_scenario", "ScenarioDiff"}:
         from scenarios import diff
 

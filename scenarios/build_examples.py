@@ -1,7 +1,7 @@
 """Build the example scenarios in ``scenarios/examples/`` from the embedded dataset.
 
 ``python -m scenarios.build_examples`` rewrites them; they are deterministic (the
-proposals they hold come from :mod:`coverage.proposals*` on the embedded data, whose
+proposals they hold come from :mod:`coverage.siting.proposals*` on the embedded data, whose
 facilities are synthetic demo records). Each example is a question a planner asks first:
 
 * ``upgrade_demo_child_homes`` — upgrade, in each township lacking a 示范型 儿童之家, the
@@ -51,10 +51,10 @@ def _target(targets: list[Any], tid: str) -> Any:
 
 def build(ds: Any, targets: list[Any], out_dir: Path = EXAMPLES_DIR) -> list[Path]:
     """Write every example scenario; return their paths."""
-    from coverage.evaluate import evaluate
-    from coverage.proposals import propose_presence
-    from coverage.proposals_access import propose_access, propose_capacity
-    from coverage.proposals_joint import propose_joint
+    from coverage.targets import evaluate
+    from coverage.siting import propose_presence
+    from coverage.siting import propose_access, propose_capacity
+    from coverage.siting import propose_joint
 
     out: list[Path] = []
 

@@ -133,8 +133,9 @@ def covered_people(ds: Any, target: Any, year: int | None) -> float:
     distance as the evaluation (:mod:`coverage.access`); people, not a share.
     """
     from coverage.access import demand_points, nearest_facility
-    from coverage.proposals import matching, selector
-    from coverage.proposals_access import _network_for, access_settings
+    from coverage.siting import matching, selector
+    from coverage.siting import access_settings
+    from coverage.siting.proposals_access import _network_for
 
     prm = access_settings(target)
     ftype, tier, level = selector(target)
@@ -247,14 +248,14 @@ def run_scenario(
         Inventory year; default the scenario's year, else the dataset's latest.
     evaluate_fn : callable, optional
         ``evaluate(ds, targets, year) -> EvaluationResult``; default
-        :func:`coverage.evaluate.evaluate`.
+        :func:`coverage.targets.engine.evaluate`.
 
     Returns
     -------
     ScenarioDiff
     """
     if evaluate_fn is None:
-        from coverage.evaluate import evaluate as evaluate_fn
+        from coverage.targets import evaluate as evaluate_fn
     if targets is None:
         from coverage.targets import load_targets
 

@@ -23,18 +23,14 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point
 
 from coverage import access as ca
-from coverage import network as cn
+from coverage.access import osm as cn
 from coverage._errors import EvaluationError, NetworkError
-from coverage.access import (
-    METHOD_NETWORK,
-    METHOD_STRAIGHT,
-    coverage_by_unit,
-    evaluate_access_target,
-    nearest_facility,
-    service_areas,
-)
-from coverage.network import load_network, multi_source_dijkstra, reachable_pieces
-from coverage.rules_conditions import parse_condition
+from coverage.access import METHOD_NETWORK, METHOD_STRAIGHT, coverage_by_unit, nearest_facility
+from coverage.access import evaluate_access_target
+from coverage.access import service_areas
+from coverage.access import load_network
+from coverage.access import multi_source_dijkstra, reachable_pieces
+from coverage.targets import parse_condition
 from layers import settings
 from layers.dataset import Dataset
 from tests.test_network import (
@@ -326,7 +322,7 @@ def embedded():
 
 def test_embedded_fitness_circle_per_township(embedded) -> None:
     """The 10-minute fitness circle per township on the embedded (synthetic) network."""
-    from coverage.evaluate import evaluate
+    from coverage.targets import evaluate
 
     ds, targets = embedded
     res = evaluate(ds, [targets["fitness_10min_circle"]])

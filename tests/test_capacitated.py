@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coverage._errors import SitingError
-from coverage.capacitated import CapacitySite, capacity_siting
+from coverage.siting import CapacitySite, capacity_siting
 
 C, T1, T2 = "331102", "331102001", "331102002"
 SITES = [

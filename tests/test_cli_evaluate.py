@@ -144,9 +144,9 @@ def test_errors_are_one_line_exit_2(capsys, data_dir, tmp_path, argv, message):
 
 
 def test_gaps_files_equal_app_bytes(capsys, data_dir, tmp_path):
-    from coverage.evaluate import evaluate
-    from coverage.export import export_bytes
-    from coverage.gaps import township_gaps
+    from coverage.targets import evaluate
+    from coverage.outputs import export_bytes
+    from coverage.outputs import township_gaps
     from coverage.targets import load_targets
     from layers.load import load_dataset
 
@@ -216,7 +216,7 @@ def test_report_html_with_trend(capsys, data_dir, tmp_path):
 # --------------------------------------------------------------------------- embedded data
 @pytest.fixture(scope="module")
 def embedded():
-    from coverage.evaluate import evaluate
+    from coverage.targets import evaluate
     from coverage.targets import load_targets
     from layers.load import load_dataset
 
@@ -225,7 +225,7 @@ def embedded():
 
 
 def test_embedded_gap_list_agrees_with_the_evaluation(embedded):
-    from coverage.gaps import township_gaps
+    from coverage.outputs import township_gaps
 
     ds, targets, res = embedded
     u = res.units
@@ -254,7 +254,7 @@ def test_embedded_gap_list_agrees_with_the_evaluation(embedded):
 
 
 def test_embedded_summary_counts_by_a_second_method(embedded):
-    from coverage.gap_summary import summary_table
+    from coverage.outputs import summary_table
 
     ds, targets, res = embedded
     mine = summary_table(res, targets).set_index("target_id")
@@ -274,8 +274,8 @@ def test_embedded_summary_counts_by_a_second_method(embedded):
 
 
 def test_embedded_xlsx_layout(embedded, tmp_path):
-    from coverage.export import write_gap_list
-    from coverage.gaps import township_gaps
+    from coverage.outputs import write_gap_list
+    from coverage.outputs import township_gaps
 
     ds, targets, res = embedded
     gaps = township_gaps(res, ds, targets=targets)

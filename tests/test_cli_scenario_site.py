@@ -184,7 +184,7 @@ def test_stricter_standard_example_end_to_end(embedded, tmp_path: Path, capsys):
 
 def test_mclp_proposals_cover_the_people_they_claim(embedded):
     """Network coverage matrix vs the evaluation's own access computation, on the real network."""
-    from coverage.proposals_access import propose_access
+    from coverage.siting import propose_access
     from scenarios.diff import people_newly_covered
     from scenarios.apply import apply_scenario
     from scenarios.model import Scenario

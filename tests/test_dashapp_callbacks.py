@@ -406,7 +406,7 @@ def test_access_target_shows_service_areas_and_uncovered_people():
 
 def test_single_target_scenario_evaluation_equals_a_full_evaluate():
     """The fast path (base unit tables reused) gives the rows `evaluate` gives."""
-    from coverage.evaluate import evaluate
+    from coverage.targets import evaluate
 
     store, _ = add(None, IN_TAIPING)
     svc = service.get_service()
@@ -465,7 +465,7 @@ def test_basemaps_and_county_zoom(monkeypatch):
 def test_scenario_evaluation_reuses_unaffected_targets_without_changing_a_row(edits):
     """Every target under a scenario = base rows of unaffected targets + re-evaluated
     affected ones; checked against a full `evaluate` of the scenario data."""
-    from coverage.evaluate import evaluate
+    from coverage.targets import evaluate
 
     svc = service.get_service()
     ds, targets = svc.scenario_data(edits, 2024)

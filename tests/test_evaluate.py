@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from coverage._errors import EvaluationError
-from coverage.evaluate import RESULT_COLUMNS, context_for, evaluate, evaluate_target
-from coverage.rules_rollup import ROLLUP_COLUMNS, SUMMARY_COLUMNS
+from coverage.targets import RESULT_COLUMNS
+from coverage.targets import context_for, evaluate, evaluate_target
+from coverage.targets import ROLLUP_COLUMNS, SUMMARY_COLUMNS
 from coverage.targets import load_targets
 from tests.test_rules import C1, C2, T1, T2, T4, V4, fac, make_target, toy_dataset, toy_facilities
 
@@ -101,15 +102,15 @@ def test_report_only_plan_status():
 
 def test_missing_linkage_module_is_recorded_as_no_data(monkeypatch):
     t = make_target("linkage", id="link", unit_level="township", facility={"type": "child_home"}, threshold=1.0)
-    monkeypatch.setitem(sys.modules, "coverage.linkage", None)
+    monkeypatch.setitem(sys.modules, "coverage.access.linkage", None)
     ds = toy_dataset()
-    with pytest.raises(EvaluationError, match="needs coverage.linkage"):
+    with pytest.raises(EvaluationError, match="needs coverage.access.linkage"):
         evaluate_target(t, context_for(ds))
     res = evaluate(ds, [t, _demo_per_township()])
     rows = res.for_target("link")
     assert set(rows["status"]) == {"no_data"} and len(rows) == 4
     assert rows["method"].str.startswith("未能评估").all()
-    assert "coverage.linkage" in res.errors[("link", 2024)]
+    assert "coverage.access.linkage" in res.errors[("link", 2024)]
     assert res.summary().set_index("target_id").loc["link", "note"].startswith("link:")
     assert set(res.for_target("demo")["status"]) == {"met", "not_met"}  # the others still run
 
@@ -217,9 +218,9 @@ def test_linkage_rows_from_the_other_module_are_dispatched_and_checked(monkeypat
             "provenance": "facilities=synthetic", "method": "stand-in",
         })
 
-    fake = types.ModuleType("coverage.linkage")
+    fake = types.ModuleType("coverage.access.linkage")
     fake.evaluate_linkage_target = evaluate_linkage_target
-    monkeypatch.setitem(sys.modules, "coverage.linkage", fake)
+    monkeypatch.setitem(sys.modules, "coverage.access.linkage", fake)
     ds = toy_dataset()
     res = evaluate(ds, t)
     # the context carries the 2024 inventory; the default hub tier is 示范型

@@ -12,14 +12,8 @@ import pyogrio
 import pytest
 from shapely.geometry import box
 
-from coverage.export import (
-    ExportError,
-    export_bytes,
-    provenance_lines,
-    provenance_statement,
-    write_gap_list,
-)
-from coverage.gaps import township_gaps
+from coverage.outputs import ExportError, export_bytes, provenance_lines, provenance_statement, write_gap_list
+from coverage.outputs import township_gaps
 from layers._errors import CovplanError
 from tests.test_gaps import LIANDU, T_HECHENG, T_YANQUAN, T_ZIJIN, make_dataset, make_result
 

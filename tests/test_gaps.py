@@ -16,14 +16,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from coverage.gap_summary import summary_table
-from coverage.gaps import (
-    SelectionError,
-    gaps_wide,
-    resolve_county,
-    target_labels,
-    township_gaps,
-)
+from coverage.outputs import summary_table
+from coverage.outputs import SelectionError, gaps_wide, resolve_county, target_labels, township_gaps
 from layers._errors import CovplanError
 from layers.dataset import Dataset
 

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from coverage._errors import SitingError
-from coverage.joint import Action, JointModel, Requirement, ratio_requirement
+from coverage.siting import Action, JointModel, Requirement, ratio_requirement
 
 T1 = "331102001"
 

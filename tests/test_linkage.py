@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage import network as cn
+from coverage.access import osm as cn
 from coverage._errors import NetworkError
 from coverage.access import METHOD_NETWORK, METHOD_STRAIGHT
-from coverage.linkage import evaluate_linkage_target, link_homes
+from coverage.access import evaluate_linkage_target, link_homes
 from layers import settings
 from layers.dataset import Dataset
 from tests.test_network import HAND_NODES, HAND_WAYS, hand_network, lonlat, points, write_osm

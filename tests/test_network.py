@@ -25,9 +25,10 @@ import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 
-from coverage import network as cn
+from coverage.access import osm as cn
 from coverage._errors import NetworkError
-from coverage.network import WalkNetwork, is_walkable, load_network, network_for_polygon
+from coverage.access import WalkNetwork
+from coverage.access import is_walkable, load_network, network_for_polygon
 from layers import settings
 
 OSM_DIR = Path(__file__).resolve().parent / "data" / "osm"

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coverage.proposals import children_served, load_costs, propose_presence, weighted_median_sites
-from coverage.proposals_share import propose_facility_share
+from coverage.siting import children_served, load_costs, propose_presence, weighted_median_sites
+from coverage.siting import propose_facility_share
 from coverage.targets import FacilitySelector
 from scenarios.apply import apply_scenario
 from scenarios.model import Scenario
@@ -139,7 +139,7 @@ class CapT:
 
 
 def test_capacity_per_township_and_new_site(ds):
-    from coverage.proposals_access import propose_capacity
+    from coverage.siting import propose_capacity
 
     # 10 slots per 1000: county 331102 (8000 people) needs 80, has 40 (F005) → 40 short.
     # township deficits: 331102001 6000 → 60 − 40 = 20; 331102002 2000 → 20 − 0 = 20
@@ -160,7 +160,7 @@ def test_capacity_per_township_and_new_site(ds):
 
 
 def test_capacity_small_sites_are_capacitated(ds):
-    from coverage.proposals_access import propose_capacity
+    from coverage.siting import propose_capacity
 
     costs = load_costs()
     costs = dict(costs, capacity=dict(costs["capacity"], max_added_per_site=5, max_site_slots=8))
@@ -193,7 +193,7 @@ def _acc_target(threshold=0.9):
 
 
 def test_access_instance_straight_line(ds):
-    from coverage.proposals_access import access_instance
+    from coverage.siting import access_instance
 
     inst = access_instance(ds, _acc_target(), 2024)
     # urban demand: V1 (3000), V4 (1500), V6 (2500); fitness F008 is 4.39 km from V1 → none covered
@@ -210,7 +210,7 @@ def test_access_instance_straight_line(ds):
 
 
 def test_access_mclp_and_lscp(ds):
-    from coverage.proposals_access import propose_access
+    from coverage.siting import propose_access
 
     one = propose_access(ds, _acc_target(), p=1, year=2024)
     assert [(a["village_code"], a["people_covered"]) for a in one.actions] == [("331102001001", 3000.0)]
@@ -253,8 +253,8 @@ def _joint_costs(**capacity):
 
 
 def test_joint_shares_sites_hand_worked(ds):
-    from coverage.evaluate import evaluate
-    from coverage.proposals_joint import propose_joint
+    from coverage.targets import evaluate
+    from coverage.siting import propose_joint
     from scenarios.diff import run_scenario
 
     targets = _joint_targets()
@@ -282,8 +282,8 @@ def test_joint_shares_sites_hand_worked(ds):
 
 
 def test_joint_prefers_expansion_and_upgrade_when_cheaper(ds):
-    from coverage.evaluate import evaluate
-    from coverage.proposals_joint import propose_joint
+    from coverage.targets import evaluate
+    from coverage.siting import propose_joint
 
     targets = _joint_targets()
     units = evaluate(ds, targets, year=2024).units
@@ -300,7 +300,7 @@ def _line_network(x0: float, y0: float):
     import scipy.sparse as sp
     from shapely.geometry import LineString
 
-    from coverage.network import WalkNetwork
+    from coverage.access import WalkNetwork
 
     xy = np.array([[x0 + k * 400.0, y0] for k in range(4)])
     u, v = np.array([0, 1, 2]), np.array([1, 2, 3])
@@ -313,7 +313,7 @@ def _line_network(x0: float, y0: float):
 
 
 def test_node_candidates_thinned_and_placed(ds):
-    from coverage.proposals_access import node_candidates
+    from coverage.siting import node_candidates
 
     # nodes at x = 0, 400, 800, 1200 m (+480 km), y = 5 km: inside township 331102001
     net = _line_network(480_000.0, 3_145_000.0)
@@ -327,7 +327,7 @@ def test_node_candidates_thinned_and_placed(ds):
 
 def test_network_coverage_by_hand():
     """A 4-node line network 0–400–800–1200 m; snapping legs are added to the route."""
-    from coverage.proposals_access import network_coverage
+    from coverage.siting import network_coverage
 
     x0, y0 = 480_000.0, 3_140_000.0
     net = _line_network(x0, y0)
@@ -343,7 +343,7 @@ def test_network_coverage_by_hand():
 
 
 def test_unit_share_new_builds_in_unserved_members(ds):
-    from coverage.proposals_share import propose_unit_share
+    from coverage.siting import propose_unit_share
 
     @dataclass(frozen=True)
     class U:
@@ -369,8 +369,8 @@ def test_unit_share_new_builds_in_unserved_members(ds):
 
 
 def test_joint_reports_units_and_writes_csv(ds, tmp_path):
-    from coverage.evaluate import evaluate
-    from coverage.proposals_joint import propose_joint
+    from coverage.targets import evaluate
+    from coverage.siting import propose_joint
 
     targets = _joint_targets()
     ps = propose_joint(ds, targets, evaluate(ds, targets, year=2024).units, 2024,
@@ -386,7 +386,7 @@ def test_joint_reports_units_and_writes_csv(ds, tmp_path):
 
 
 def test_unit_share_county_members_build_at_central_village(ds):
-    from coverage.proposals_share import propose_unit_share
+    from coverage.siting import propose_unit_share
 
     @dataclass(frozen=True)
     class U:
@@ -407,8 +407,8 @@ def test_unit_share_county_members_build_at_central_village(ds):
 
 
 def test_mother_baby_room_in_qualifying_public_place(ds):
-    from coverage.proposals_share import propose_facility_share
-    from coverage.rules_conditions import parse_condition
+    from coverage.siting import propose_facility_share
+    from coverage.targets import parse_condition
 
     t = T("mother_baby_room_public_places", "facility_share", FacilitySelector("public_place"),
           numerator="has_mother_baby_room")
@@ -446,8 +446,8 @@ def test_presence_unit_without_villages_gets_the_seat():
 
 
 def test_joint_mother_baby_room_is_a_fit_out_only(ds):
-    from coverage.proposals_joint import propose_joint
-    from coverage.rules_conditions import parse_condition
+    from coverage.siting import propose_joint
+    from coverage.targets import parse_condition
 
     t = type("MB", (), {"id": "mother_baby_room_public_places", "kind": "facility_share",
                         "facility": FacilitySelector("public_place"), "threshold": 1.0,
@@ -460,8 +460,8 @@ def test_joint_mother_baby_room_is_a_fit_out_only(ds):
 
 
 def test_joint_access_and_presence_share_new_sites(ds):
-    from coverage.evaluate import evaluate
-    from coverage.proposals_joint import propose_joint
+    from coverage.targets import evaluate
+    from coverage.siting import propose_joint
     from coverage.targets import target_from_dict
 
     src = {"plan": "p", "clause": "c", "lines": [64]}

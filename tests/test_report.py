@@ -9,9 +9,10 @@ import re
 import pandas as pd
 import pytest
 
-from coverage.export import ExportError
-from coverage.gaps import SelectionError
-from coverage.report import STATUS_COLOURS, render_report, trend_summary, write_report
+from coverage.outputs import ExportError
+from coverage.outputs import SelectionError
+from coverage.outputs import STATUS_COLOURS, render_report, trend_summary
+from coverage.outputs import write_report
 from tests.test_gaps import LABELS, T_YANQUAN, T_ZIJIN, _two_years, make_dataset, make_result
 
 EVIL = "<script>alert(1)</script>"

@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from coverage.evaluate import context_for, evaluate, evaluate_target
-from coverage.rules_conditions import ConditionSyntaxError, parse_condition
+from coverage.targets import context_for, evaluate, evaluate_target
+from coverage.targets import ConditionSyntaxError, parse_condition
 from coverage.targets import target_from_dict
 from layers.dataset import Dataset
 

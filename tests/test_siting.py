@@ -10,8 +10,14 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from coverage._errors import SitingError
-from coverage._reduce import (dominated_columns, drop_redundant, lazy_greedy, merge_identical_rows,
-                              superset_rows, swap_search)
+from coverage.siting._reduce import (
+    dominated_columns,
+    drop_redundant,
+    lazy_greedy,
+    merge_identical_rows,
+    superset_rows,
+    swap_search,
+)
 from coverage.siting import LSCP, MCLP, coverage_from_cost_matrix, coverage_from_points
 
 # Hand instance: 5 demand rows (weights), 4 candidates.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coverage._errors import TargetSpecError
-from coverage.evaluate import evaluate
+from coverage.targets import evaluate
 from coverage.targets import DEFAULT_TARGETS_DIR, load_targets, parse_target_file
 from layers import vocab
 from tests.test_rules import T1, T2, T3, T4, toy_dataset

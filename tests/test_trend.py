@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coverage.trend import linear_projection, trend
+from coverage.targets import linear_projection, trend
 from tests.test_rules import C1, C2, T1, T2, T3, T4, V1, V3, V4, fac, make_target, toy_dataset
 
 CITY = "331100"

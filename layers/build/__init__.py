@@ -25,6 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layers.build import docs, io, population, tiling, units
+from layers.build.io import Layers
 from layers.build.facilities import YEARS, Context, facilities_for_year
 from layers.build.facility_capacity import (add_childcare, add_institutions, add_kindergartens,
                                             add_public_places)
@@ -57,17 +58,6 @@ FILES = {
     "network": "network/lishui_walk_synthetic.osm",
     **{f"facilities_{y}": f"facilities/facilities_{y}.geojson" for y in YEARS},
 }
-
-
-@dataclass
-class Layers:
-    """Every built layer in memory (EPSG:4326)."""
-
-    counties: gpd.GeoDataFrame
-    townships: gpd.GeoDataFrame
-    villages: gpd.GeoDataFrame
-    facilities: dict[int, gpd.GeoDataFrame]
-    indicators: pd.DataFrame
 
 
 @dataclass

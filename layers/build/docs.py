@@ -17,7 +17,7 @@ from layers.build import facility_capacity, facility_rules, indicators, placemen
 from layers.glossary import GLOSSARY
 
 if TYPE_CHECKING:  # pragma: no cover
-    from layers.build import Layers
+    from layers.build.io import Layers
 
 MANIFEST_HEADER = {
     "name": "lishui",

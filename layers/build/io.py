@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import mapping
+
+
+@dataclass
+class Layers:
+    """Every built layer in memory (EPSG:4326)."""
+
+    counties: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    facilities: dict[int, gpd.GeoDataFrame]
+    indicators: pd.DataFrame
+
 
 COORD_DECIMALS = 6
 

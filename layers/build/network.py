@@ -2,7 +2,7 @@
 
 No real OpenStreetMap extract of Lishui is within reach of this project, so the embedded
 dataset ships a *generated* street network, written as OSM XML so that it goes through
-exactly the same loader (:func:`coverage.network.load_network`) as real OSM data. It is
+exactly the same loader (:func:`coverage.access.osm.load_network`) as real OSM data. It is
 marked synthetic in the file (a ``<note>`` element and the ``generator`` attribute), in
 ``data/network/README.md`` and in the manifest (``provenance = "synthetic"``).
 
@@ -264,12 +264,12 @@ def _write_readme(out_dir: Path, patches: list[dict], n_nodes: int, n_ways: int,
 of Lishui was within reach of this project, so `covplan data build` generates a street
 network with `layers/build/network.py` (seed {seed}) and writes it as OSM XML, so that it is
 read by exactly the same loader as a real `.osm` / `.osm.bz2` / `.osm.pbf` file
-(`coverage/network.py`). The file says so in its `generator` attribute and a `<note>`
+(`coverage/access/osm.py`). The file says so in its `generator` attribute and a `<note>`
 element; the loader marks it `synthetic`, and every access or linkage result computed on it
 carries `network=synthetic` in its provenance.
 
 To use real streets, pass a real OSM file (`covplan access --network FILE.osm.pbf`), or let
-`coverage.network.network_for_polygon` download one (cached as GraphML) where there is an
+`coverage.access.osm.network_for_polygon` download one (cached as GraphML) where there is an
 internet connection.
 
 ## What it contains

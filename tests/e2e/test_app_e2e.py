@@ -23,8 +23,8 @@ WAIT_MS = 120_000
 @lru_cache(maxsize=None)
 def evaluate_summary(target_id: str) -> tuple[int, int, int]:
     """(year, townships not met, townships met) as `covplan evaluate --target ID` reports them."""
-    from coverage.evaluate import evaluate
-    from coverage.gap_summary import summary_table
+    from coverage.targets import evaluate
+    from coverage.outputs import summary_table
     from coverage.targets import load_targets
     from layers.load import load_dataset
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from coverage._errors import EvaluationError
-from coverage.targets import SAME_LEVEL, FacilitySelector
+from coverage.targets.spec import SAME_LEVEL, FacilitySelector
 from layers.dataset import POPULATION_COLUMNS, Dataset
 from layers.settings import CITY_CODE, CITY_NAME
 

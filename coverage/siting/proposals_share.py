@@ -7,7 +7,7 @@ of urban communities).
 * :func:`propose_unit_share` — new builds in the member units (villages) that lack the
   facility, most people first.
 
-Both return a :class:`coverage.proposals.ProposalSet` whose actions carry scenario edits.
+Both return a :class:`coverage.siting.proposals.ProposalSet` whose actions carry scenario edits.
 """
 
 from __future__ import annotations
@@ -17,10 +17,26 @@ from typing import Any
 import pandas as pd
 
 from coverage._errors import SitingError
-from coverage.proposals import (POP_WEIGHT, UPGRADE_FROM, ProposalSet, _needed, children_served,
-                                facilities_in, failing_rows, input_provenance, load_costs,
-                                new_build_action, number_actions, selector, units_of,
-                                upgrade_action, weighted_median_sites, working_xy)
+from coverage.siting.proposals_actions import (
+    new_build_action,
+    upgrade_action,
+)
+from coverage.siting.proposals_common import (
+    POP_WEIGHT,
+    UPGRADE_FROM,
+    ProposalSet,
+    _needed,
+    children_served,
+    facilities_in,
+    failing_rows,
+    input_provenance,
+    load_costs,
+    number_actions,
+    selector,
+    units_of,
+    weighted_median_sites,
+    working_xy,
+)
 from layers.glossary import label
 
 

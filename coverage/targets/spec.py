@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from coverage._errors import TargetSpecError
-from coverage.rules_conditions import Condition, ConditionSyntaxError, parse_condition
+from coverage.targets._fields import _bool, _levels, _number, _table, _text
+from coverage.targets.conditions import Condition, ConditionSyntaxError, parse_condition
 from layers import vocab
 from layers.settings import REPO_ROOT
 
@@ -434,45 +435,6 @@ def _check_values(t: PlanTarget, where: str) -> None:
             fail("linkage", f"distance {t.linkage.distance!r} is not 'network' or 'straight_line'")
         if t.linkage.scope not in vocab.UNIT_LEVELS:
             fail("linkage", f"scope {t.linkage.scope!r} is not a unit level")
-
-
-def _text(raw: dict, key: str, where: str) -> str:
-    val = raw.get(key)
-    if not isinstance(val, str) or not val.strip():
-        raise TargetSpecError(f"{where}: key {key!r}: must be non-empty text")
-    return val.strip()
-
-
-def _bool(raw: dict, key: str, where: str) -> bool:
-    val = raw.get(key, False)
-    if not isinstance(val, bool):
-        raise TargetSpecError(f"{where}: key {key!r}: must be true or false")
-    return val
-
-
-def _number(val: Any, where: str, key: str) -> float:
-    if isinstance(val, bool) or not isinstance(val, (int, float)):
-        raise TargetSpecError(f"{where}: key {key!r}: {val!r} is not a number")
-    return float(val)
-
-
-def _levels(val: Any, where: str, key: str) -> tuple[str, ...]:
-    items = [val] if isinstance(val, str) else val
-    if not isinstance(items, list) or not items:
-        raise TargetSpecError(f"{where}: key {key!r}: give a unit level or a list of them")
-    for item in items:
-        if item not in vocab.UNIT_LEVELS:
-            raise TargetSpecError(f"{where}: key {key!r}: bad unit level {item!r} (one of {', '.join(vocab.UNIT_LEVELS)})")
-    return tuple(items)
-
-
-def _table(val: Any, allowed: set[str], where: str, key: str) -> dict[str, Any]:
-    if not isinstance(val, dict):
-        raise TargetSpecError(f"{where}: key {key!r}: must be a table")
-    unknown = sorted(set(val) - allowed)
-    if unknown:
-        raise TargetSpecError(f"{where}: key {key!r}: unknown key(s) {', '.join(map(repr, unknown))}")
-    return dict(val)
 
 
 def _facility(val: Any, where: str) -> FacilitySelector:

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint
 
 from coverage._errors import SitingError
-from coverage._milp import solve_milp
+from coverage.siting._milp import solve_milp
 
 ACTION_KINDS: tuple[str, ...] = ("upgrade", "new_build", "add_capacity")
 _TOL = 1e-6

@@ -1,4 +1,4 @@
-"""Walking networks: load an OSM file or download through osmnx, convert to a CSR graph.
+"""Reading OpenStreetMap: the walking rules, OSM files and downloads → :class:`WalkNetwork`.
 
 A :class:`WalkNetwork` is what every access computation uses: node coordinates in the
 working CRS (EPSG:4549, metres), one undirected edge list with projected edge geometries,
@@ -28,27 +28,22 @@ Sources
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import tempfile
 import xml.etree.ElementTree as ET
 import xml.sax
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import osmnx as ox
-from osmnx._errors import InsufficientResponseError
 import shapely
 import shapely.ops
-from pyproj import Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
+from osmnx._errors import InsufficientResponseError
 
 from coverage._errors import NetworkError
+from coverage.access.graph import WalkNetwork, _csr_from_edges
 from layers import settings
 
 #: highway values a pedestrian may use
@@ -60,6 +55,8 @@ WALKABLE_HIGHWAYS: frozenset[str] = frozenset(
         "bridleway", "crossing", "sidewalk",
     }
 )
+
+
 #: highway values never walkable, whatever other tags say
 EXCLUDED_HIGHWAYS: frozenset[str] = frozenset(
     {
@@ -67,309 +64,16 @@ EXCLUDED_HIGHWAYS: frozenset[str] = frozenset(
         "razed", "raceway", "bus_guideway", "platform", "rest_area", "services", "no",
     }
 )
+
+
 _FOOT_ALLOWED = frozenset({"yes", "designated", "permissive"})
+
+
 _EXTRA_WAY_TAGS = ("foot", "motorroad", "service", "access", "area", "highway")
 
-#: batches at least this large are snapped in spatial order (see WalkNetwork.snap)
-SNAP_SORT_MIN: int = 4096
 
 #: file name suffixes :func:`load_network` accepts
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".xml", ".osm.pbf", ".pbf")
-
-#: lon/lat area in which EPSG:4549 (Gauss-Kruger CM 120E) is valid
-WORKING_CRS_LON_RANGE: tuple[float, float] = (118.5, 121.5)
-
-
-@functools.lru_cache(maxsize=16)
-def _transformer(src: str, dst: str) -> Transformer:
-    return Transformer.from_crs(src, dst, always_xy=True)
-
-
-def metric_crs_for(lon: np.ndarray, lat: np.ndarray) -> str:
-    """Metric CRS for a network: EPSG:4549 inside its zone (all of Lishui), else local UTM.
-
-    The real OSM test extracts (California, Bavaria) lie far outside the Gauss-Kruger
-    zone of EPSG:4549, where its scale error would be huge; they use their UTM zone.
-    """
-    lo, hi = WORKING_CRS_LON_RANGE
-    if len(lon) == 0 or (np.min(lon) >= lo and np.max(lon) <= hi and np.min(lat) > 0):
-        return settings.WORKING_CRS
-    lon_c, lat_c = float(np.median(lon)), float(np.median(lat))
-    zone = int((lon_c + 180.0) // 6.0) % 60 + 1
-    return f"EPSG:{32600 + zone if lat_c >= 0 else 32700 + zone}"
-
-
-@dataclass
-class WalkNetwork:
-    """An undirected walking network in EPSG:4549 (metres).
-
-    Attributes
-    ----------
-    crs : str
-        Metric CRS of every coordinate and length: EPSG:4549 for Lishui (always for the
-        embedded network), the local UTM zone for networks outside its zone.
-    source : str
-        File path or ``download:<hash>`` the network came from.
-    provenance : str
-        ``real`` for OpenStreetMap data, ``synthetic`` for the generated Lishui network.
-    node_osmid : ndarray of int64
-        OSM node id of each node (index = node number used everywhere else).
-    node_xy : ndarray, shape (n, 2)
-        Node coordinates in ``crs`` (EPSG:4549 for Lishui), metres.
-    edge_u, edge_v : ndarray of int64
-        End nodes of each undirected edge; the geometry runs from ``edge_u`` to ``edge_v``.
-    edge_length_m : ndarray of float64
-        Length of each edge's projected geometry, metres.
-    edge_geometry : ndarray of shapely LineString
-        Edge geometries in ``crs``, oriented ``edge_u`` → ``edge_v``.
-    graph : scipy.sparse.csr_matrix, shape (n, n)
-        Symmetric matrix of the shortest edge length between each pair of adjacent nodes.
-    """
-
-    crs: str
-    source: str
-    provenance: str
-    node_osmid: np.ndarray
-    node_xy: np.ndarray
-    edge_u: np.ndarray
-    edge_v: np.ndarray
-    edge_length_m: np.ndarray
-    edge_geometry: np.ndarray
-    graph: csr_matrix
-    _tree: cKDTree | None = field(default=None, repr=False)
-    _tree_order: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.node_xy.shape[0])
-
-    @property
-    def n_edges(self) -> int:
-        return int(self.edge_u.shape[0])
-
-    @property
-    def tree(self) -> cKDTree:
-        """KD-tree over the node coordinates, built once on a spatially sorted copy.
-
-        Tree index ``i`` is node ``self._tree_order[i]``; :meth:`snap` translates.
-        """
-        if self._tree is None:
-            self._tree_order = _spatial_order(self.node_xy)
-            self._tree = cKDTree(self.node_xy[self._tree_order])
-        return self._tree
-
-    def project(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """lon/lat (EPSG:4326) → (k, 2) array of metres in the network's CRS."""
-        x, y = _transformer(settings.STORAGE_CRS, self.crs).transform(
-            np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        )
-        return np.column_stack([x, y])
-
-    def unproject(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(k, 2) metres in the network's CRS → (lon, lat) arrays, EPSG:4326."""
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        return _transformer(self.crs, settings.STORAGE_CRS).transform(xy[:, 0], xy[:, 1])
-
-    def snap(self, xy: np.ndarray, max_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest node of each point (exact, KD-tree).
-
-        Large batches (≥ ``SNAP_SORT_MIN`` points) are queried in spatial order (200 m
-        strips) for memory locality, which about halves the query time, and on every
-        core (``workers=-1``). With ``max_m`` the search is first bounded to
-        that distance; the few points beyond it are queried again without a bound, so
-        the answer is exact either way.
-
-        Parameters
-        ----------
-        xy : ndarray, shape (k, 2)
-            Points in the network's CRS (EPSG:4549 for Lishui), metres.
-        max_m : float, optional
-            Expected snapping bound (a speed hint only).
-
-        Returns
-        -------
-        node : ndarray of int64
-            Index of the nearest network node.
-        snap_m : ndarray of float64
-            Straight-line distance from the point to that node, metres.
-        """
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        k = len(xy)
-        if k == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        tree = self.tree
-        order = _spatial_order(xy) if k >= SNAP_SORT_MIN else np.arange(k)
-        q = xy[order]
-        bound = np.inf if max_m is None else float(max_m) * (1 + 1e-9)
-        workers = -1 if k >= SNAP_SORT_MIN else 1
-        d_s, i_s = tree.query(q, k=1, distance_upper_bound=bound, workers=workers)
-        miss = ~np.isfinite(d_s)
-        if miss.any():
-            d_s[miss], i_s[miss] = tree.query(q[miss], k=1, workers=workers)
-        node = np.empty(k, dtype=np.int64)
-        dist = np.empty(k)
-        node[order] = self._tree_order[i_s]
-        dist[order] = d_s
-        return node, dist
-
-    def bounds_lonlat(self) -> tuple[float, float, float, float]:
-        """(min lon, min lat, max lon, max lat) of the nodes, EPSG:4326."""
-        lon, lat = self.unproject(self.node_xy)
-        return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
-
-    def total_length_m(self) -> float:
-        return float(self.edge_length_m.sum())
-
-    # ------------------------------------------------------------------ constructors
-    @classmethod
-    def from_osmnx(cls, G: nx.MultiDiGraph, *, source: str, provenance: str) -> "WalkNetwork":
-        """Convert an osmnx graph (EPSG:4326, unprojected) into a :class:`WalkNetwork`.
-
-        Parallel directed edges (both directions of a street) become one undirected edge;
-        edge lengths are recomputed from the projected geometry (EPSG:4549 in Lishui).
-        """
-        if G.number_of_nodes() == 0 or G.number_of_edges() == 0:
-            raise NetworkError(f"{source}: the walking network is empty (no walkable ways)")
-        osmids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
-        index = {int(o): i for i, o in enumerate(osmids)}
-        lon = np.array([float(G.nodes[o]["x"]) for o in osmids])
-        lat = np.array([float(G.nodes[o]["y"]) for o in osmids])
-        crs = metric_crs_for(lon, lat)
-        to_metric = _transformer(settings.STORAGE_CRS, crs)
-        x, y = to_metric.transform(lon, lat)
-        node_xy = np.column_stack([x, y])
-
-        seen: set[tuple[int, int, float]] = set()
-        us: list[int] = []
-        vs: list[int] = []
-        coord_chunks: list[np.ndarray] = []
-        for u, v, data in G.edges(data=True):
-            iu, iv = index[int(u)], index[int(v)]
-            if iu == iv:
-                continue
-            geom = data.get("geometry")
-            if geom is not None:
-                coords = np.asarray(shapely.get_coordinates(geom), dtype=float)
-            else:
-                coords = np.array([[lon[iu], lat[iu]], [lon[iv], lat[iv]]])
-            if iu > iv:  # orient every edge from the smaller to the larger node number
-                iu, iv, coords = iv, iu, coords[::-1]
-            key = (iu, iv, round(float(data.get("length", 0.0)), 2))
-            if key in seen:
-                continue
-            seen.add(key)
-            us.append(iu)
-            vs.append(iv)
-            coord_chunks.append(coords)
-        if not us:
-            raise NetworkError(f"{source}: the walking network has no usable edges")
-        sizes = np.array([len(c) for c in coord_chunks])
-        all_lonlat = np.concatenate(coord_chunks)
-        px, py = to_metric.transform(all_lonlat[:, 0], all_lonlat[:, 1])
-        proj = np.column_stack([px, py])
-        # pin the ends exactly on the projected node coordinates
-        ends = np.cumsum(sizes)
-        starts = ends - sizes
-        edge_u = np.asarray(us, dtype=np.int64)
-        edge_v = np.asarray(vs, dtype=np.int64)
-        proj[starts] = node_xy[edge_u]
-        proj[ends - 1] = node_xy[edge_v]
-        geoms = shapely.linestrings(proj, indices=np.repeat(np.arange(len(sizes)), sizes))
-        length = shapely.length(geoms)
-        graph = _csr_from_edges(len(osmids), edge_u, edge_v, length)
-        return cls(
-            crs=crs,
-            source=source,
-            provenance=provenance,
-            node_osmid=osmids,
-            node_xy=node_xy,
-            edge_u=edge_u,
-            edge_v=edge_v,
-            edge_length_m=length,
-            edge_geometry=geoms,
-            graph=graph,
-        )
-
-
-def _spatial_order(xy: np.ndarray, cell_m: float = 200.0) -> np.ndarray:
-    """Permutation putting points in 200 m strips, ordered along each strip."""
-    cell = np.floor((xy - xy.min(0)) / cell_m).astype(np.int64)
-    return np.argsort((cell[:, 0] << 32) | cell[:, 1], kind="stable")
-
-
-def _csr_from_edges(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> csr_matrix:
-    """Symmetric CSR matrix keeping the shortest of parallel edges (no summing)."""
-    rows = np.concatenate([u, v])
-    cols = np.concatenate([v, u])
-    wts = np.concatenate([w, w])
-    order = np.lexsort((wts, cols, rows))
-    rows, cols, wts = rows[order], cols[order], wts[order]
-    keep = np.ones(len(rows), dtype=bool)
-    keep[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, wts = rows[keep], cols[keep], wts[keep]
-    # a zero-length edge would vanish from a sparse matrix: give it a millimetre
-    wts = np.maximum(wts, 1e-3)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    indptr = np.cumsum(indptr)
-    return csr_matrix((wts, cols.astype(np.int32), indptr), shape=(n, n))
-
-
-# ---------------------------------------------------------------------- shortest paths
-def multi_source_dijkstra(
-    graph: csr_matrix, source_nodes: np.ndarray, source_offset_m: np.ndarray, *, limit_m: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from the nearest source to every node, each source starting at an offset.
-
-    One virtual node per source is appended to the CSR matrix (rows only, so existing
-    rows are reused untouched) with a directed edge of weight ``source_offset_m`` to its
-    node; one ``csgraph.dijkstra(min_only=True)`` pass then solves all sources at once.
-
-    Returns
-    -------
-    dist : ndarray, shape (n,)
-        Metres; ``inf`` beyond ``limit_m``.
-    source : ndarray, shape (n,)
-        Index into ``source_nodes`` of the nearest source; -1 where not reached.
-    """
-    n = graph.shape[0]
-    m = len(source_nodes)
-    indptr = np.concatenate([graph.indptr, graph.indptr[-1] + np.arange(1, m + 1)])
-    indices = np.concatenate([graph.indices, np.asarray(source_nodes, dtype=graph.indices.dtype)])
-    data = np.concatenate([graph.data, np.asarray(source_offset_m, dtype=float)])
-    aug = csr_matrix((data, indices, indptr), shape=(n + m, n + m))
-    dist, _pred, src = dijkstra(
-        aug,
-        directed=True,
-        indices=np.arange(n, n + m),
-        limit=limit_m,
-        min_only=True,
-        return_predecessors=True,
-    )
-    src = np.where(src >= n, src - n, -1)
-    return dist[:n], src[:n]
-
-
-def reachable_pieces(net: WalkNetwork, node_dist: np.ndarray, budget_m: float) -> list:
-    """Edge pieces reachable within ``budget_m`` given the distance of every node.
-
-    An edge is whole when the budget left at its two ends together spans it; otherwise
-    the piece within the remaining budget is cut from each reached end.
-    """
-    L = net.edge_length_m
-    ru = budget_m - node_dist[net.edge_u]
-    rv = budget_m - node_dist[net.edge_v]
-    ru = np.where(np.isfinite(ru), ru, -1.0)
-    rv = np.where(np.isfinite(rv), rv, -1.0)
-    ru_pos, rv_pos = np.maximum(ru, 0.0), np.maximum(rv, 0.0)
-    whole = (ru >= 0) & (rv >= 0) & (ru_pos + rv_pos >= L) | (ru >= L) | (rv >= L)
-    pieces = list(net.edge_geometry[whole])
-    for e in np.flatnonzero(~whole & (ru > 0)):
-        pieces.append(shapely.ops.substring(net.edge_geometry[e], 0.0, float(ru[e])))
-    for e in np.flatnonzero(~whole & (rv > 0)):
-        pieces.append(shapely.ops.substring(net.edge_geometry[e], float(L[e] - rv[e]), float(L[e])))
-    return pieces
-
 
 
 # ---------------------------------------------------------------------- walking filter

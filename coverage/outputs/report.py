@@ -22,9 +22,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from coverage.export import ExportError, _atomic_write, _number, provenance_lines
-from coverage.gap_summary import summary_table
-from coverage.gaps import (
+from coverage.outputs.export import ExportError, _atomic_write, _number, provenance_lines
+from coverage.outputs.gap_summary import summary_table
+from coverage.outputs.gaps import (
     _single_year,
     _year_units,
     gaps_wide,
@@ -74,7 +74,7 @@ def _e(value: Any) -> str:
 def _trend_sources(trend: Any) -> list[tuple[int, Any]]:
     """``(year, result)`` pairs of a trend, each result keeping its roll-up when it has one.
 
-    ``trend`` is a :class:`coverage.trend.TrendResult` (its ``evaluation``), a multi-year
+    ``trend`` is a :class:`coverage.targets.trends.TrendResult` (its ``evaluation``), a multi-year
     EvaluationResult, a ``{year: result}`` mapping or a long DataFrame with a ``year`` column.
     """
     if trend is None:
@@ -415,7 +415,7 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
         f'<iframe srcdoc="{html.escape(map_doc, quote=True)}" title="map"></iframe>'
         f"{trend_html}{at_risk}"
         f"<footer><p>{_e(label('report_footer_cdn', lang))}</p>"
-        f"<p>{_e(label('generated_by', lang))}: covplan (coverage.report) · "
+        f"<p>{_e(label('generated_by', lang))}: covplan (coverage.outputs.report) · "
         f"{_e(getattr(dataset, 'name', ''))}</p></footer></body></html>"
     )
 

@@ -36,9 +36,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.export_xlsx import workbook_bytes
-from coverage.gap_summary import SUMMARY_COLUMNS, summary_table
-from coverage.gaps import GAP_COLUMNS, gaps_wide, target_labels
+from coverage.outputs.columns import (
+    GAP_HEADERS,
+    SUMMARY_HEADERS,
+    WIDE_FIXED,
+)
+from coverage.outputs.export_xlsx import workbook_bytes
+from coverage.outputs.gap_summary import summary_table
+from coverage.outputs.gaps import GAP_COLUMNS, gaps_wide, target_labels
 from layers._errors import CovplanError
 from layers.glossary import label
 from layers.settings import CITY_NAME
@@ -50,44 +55,6 @@ __all__ = [
 
 #: supported file extensions (without the dot)
 FORMATS: tuple[str, ...] = ("xlsx", "csv", "geojson", "gpkg")
-
-#: gap column → glossary key of its header
-GAP_HEADERS: dict[str, str] = {c: c for c in GAP_COLUMNS} | {
-    "section": "gap_section",
-    "n_units_evaluated": "units_evaluated",
-    "n_units_not_met": "units_not_met",
-    "not_met_units": "not_met_unit_names",
-}
-
-#: summary column → glossary key of its header
-SUMMARY_HEADERS: dict[str, str] = {c: c for c in SUMMARY_COLUMNS if c != "shortfall_is_max"} | {
-    "n_units": "units_evaluated",
-    "met": "units_met",
-    "not_met": "units_not_met",
-    "no_data": "units_no_data",
-    "not_applicable": "units_not_applicable",
-}
-
-#: columns of a county's sheet in the workbook (the county and the section are implied by the
-#: sheet; the CSV/GeoJSON/GeoPackage keep every column), what a county acts on first
-TOWNSHIP_SHEET_COLUMNS: tuple[str, ...] = (
-    "unit_code", "unit_name", "target_label", "evaluated_level", "n_units_evaluated", "n_units_not_met",
-    "not_met_units", "required", "actual", "shortfall", "shortfall_unit", "action", "is_plan_level",
-    "clause", "source_lines", "provenance", "status", "year", "target_id",
-)
-#: columns of the 县市级缺口 sheet
-COUNTY_SHEET_COLUMNS: tuple[str, ...] = (
-    "unit_code", "unit_name", "unit_level", "target_label", "required", "actual", "shortfall",
-    "shortfall_unit", "action", "is_plan_level", "clause", "source_lines", "provenance", "status", "year",
-    "target_id",
-)
-
-WIDE_FIXED: dict[str, str] = {
-    "unit_code": "township_code",
-    "unit_name": "township_name",
-    "county_code": "county_code",
-    "county_name": "county_name",
-}
 
 _PROVENANCE_ORDER = ("real", "derived", "estimated", "synthetic")
 _LAYER_KEYS = ("counties", "townships", "villages", "facilities", "indicators", "network")
@@ -272,7 +239,7 @@ def metadata_table(gaps: pd.DataFrame, dataset: Any, lang: str = "zh") -> pd.Dat
     ]
     for name, prov in sorted((getattr(dataset, "layer_provenance", None) or {}).items()):
         rows.append((f"{label('provenance', lang)}: {name}", label(str(prov), lang)))
-    rows.append((label("generated_by", lang), "covplan (coverage.export)"))
+    rows.append((label("generated_by", lang), "covplan (coverage.outputs.export)"))
     return pd.DataFrame(rows, columns=["key", "value"])
 
 
@@ -348,7 +315,7 @@ def export_bytes(
     Parameters
     ----------
     gaps : GeoDataFrame
-        Output of :func:`coverage.gaps.township_gaps` (its ``attrs`` carry the selection).
+        Output of :func:`coverage.outputs.gaps.township_gaps` (its ``attrs`` carry the selection).
     fmt : {"xlsx", "csv", "geojson", "gpkg"}
         File format (a leading dot is accepted).
     dataset : Dataset
@@ -360,7 +327,7 @@ def export_bytes(
     targets : iterable of PlanTarget, optional
         Display labels of the targets.
     wide : GeoDataFrame, optional
-        Wide view; computed with :func:`coverage.gaps.gaps_wide` for the same selection
+        Wide view; computed with :func:`coverage.outputs.gaps.gaps_wide` for the same selection
         when omitted.
     """
     fmt = str(fmt).lower().lstrip(".")
@@ -425,7 +392,7 @@ def write_gap_list(
     Parameters
     ----------
     gaps : GeoDataFrame
-        Output of :func:`coverage.gaps.township_gaps` (EPSG:4326).
+        Output of :func:`coverage.outputs.gaps.township_gaps` (EPSG:4326).
     path : path
         ``.xlsx``, ``.csv``, ``.geojson`` or ``.gpkg``; its folder must exist.
     dataset, result, lang, targets, wide

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coverage.gaps import (
+from coverage.outputs.gaps import (
     ADDITIVE_UNITS,
     _as_str,
     _col,

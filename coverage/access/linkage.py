@@ -22,16 +22,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.access import (
+from coverage.access.evaluation import context_network
+from coverage.access.graph import WalkNetwork, _transformer, metric_crs_for
+from coverage.access.nearest import (
     DEFAULT_DETOUR_FACTOR,
     DEFAULT_MAX_SNAP_M,
     METHOD_NETWORK,
     METHOD_STRAIGHT,
     _lonlat,
-    context_network,
     multi_source_dijkstra,
 )
-from coverage.network import WalkNetwork, _transformer, metric_crs_for
 from layers import settings
 
 LINK_COLUMNS: tuple[str, ...] = (
@@ -169,7 +169,7 @@ def evaluate_linkage_target(target, ctx) -> pd.DataFrame:
     unit used the network, else ``straight_line_detour``.
     """
     from coverage._errors import EvaluationError, NetworkError
-    from coverage.access import target_levels, unit_rows_base
+    from coverage.access.evaluation import target_levels, unit_rows_base
 
     ds = ctx.dataset
     facilities = getattr(ctx, "facilities", None)

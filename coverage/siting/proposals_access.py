@@ -38,9 +38,19 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from coverage._errors import SitingError
-from coverage.proposals import (ProposalSet, build_cost, failing_rows, input_provenance, load_costs, matching,
-                                number_actions, selector, units_of, weighted_median_sites,
-                                working_xy)
+from coverage.siting.proposals_common import (
+    ProposalSet,
+    build_cost,
+    failing_rows,
+    input_provenance,
+    load_costs,
+    matching,
+    number_actions,
+    selector,
+    units_of,
+    weighted_median_sites,
+    working_xy,
+)
 
 #: candidates per Dijkstra batch (rows of a dense batch × nodes array)
 BATCH: int = 64
@@ -55,7 +65,7 @@ def _network_for(ds, network):
     path = getattr(ds, "network_path", None)
     if path is None:
         return None
-    from coverage.network import load_network
+    from coverage.access.osm import load_network
 
     return load_network(path, provenance=(ds.layer_provenance or {}).get("network"))
 
@@ -67,7 +77,7 @@ def access_settings(target) -> dict[str, Any]:
     ``demand`` (``urban``/``all``), ``population`` column, ``max_snap_m`` and
     ``detour_factor`` (defaults from :mod:`coverage.access`).
     """
-    from coverage import access as acc
+    from coverage.access import nearest as acc
 
     spec = getattr(target, "access", None)
     if dataclasses.is_dataclass(spec):
@@ -159,7 +169,7 @@ def access_instance(ds, target, year: int | None = None, network=None,
         (DataFrame: kind, ref, village_code, township_code, county_code, name, lon, lat),
         ``A`` (CSR bool, demand × candidates), ``method``, ``distance_m``, ``provenance``.
     """
-    from coverage.access import demand_points, nearest_facility
+    from coverage.access.nearest import demand_points, nearest_facility
 
     prm = access_settings(target)
     dist_m = prm["distance_m"]
@@ -220,7 +230,7 @@ def access_instance(ds, target, year: int | None = None, network=None,
         A = network_coverage(net, d_use, c_use, dist_m, prm["max_snap_m"])
         method, net_p = "network", net.provenance
     else:
-        from coverage.siting import coverage_from_points
+        from coverage.siting.covering import coverage_from_points
 
         A = coverage_from_points(d_xy, c_xy, dist_m / prm["detour_factor"])
         method, net_p = "straight_line_detour", "none"
@@ -244,7 +254,7 @@ def propose_access(ds, target, *, p: int | None = None, share: float | None = No
     the people it newly covers (attributed to the site reaching most first, no double
     counting).
     """
-    from coverage.siting import LSCP, MCLP
+    from coverage.siting.covering import LSCP, MCLP
 
     costs = costs or load_costs()
     ftype, tier, level = selector(target)

@@ -2,16 +2,16 @@
 
 >>> from layers.load import load_dataset
 >>> from coverage.targets import load_targets
->>> from coverage.evaluate import evaluate
+>>> from coverage.targets.engine import evaluate
 >>> res = evaluate(load_dataset(), load_targets())          # latest inventory year
 >>> res.units      # one row per target × unit (columns: RESULT_COLUMNS)
 >>> res.rollup     # per target × county and city: counts and the plan-level result
 >>> res.summary()  # city-wide, one row per target
 
 Kinds ``presence``, ``unit_share``, ``facility_share``, ``capacity_ratio``,
-``capacity_change`` and ``indicator`` are computed here (``coverage.rules*``); ``access``
+``capacity_change`` and ``indicator`` are computed here (``coverage.targets.rules*``); ``access``
 and ``linkage`` are dispatched to ``coverage.access.evaluate_access_target(target, ctx)``
-and ``coverage.linkage.evaluate_linkage_target(target, ctx)``. A target that cannot be
+and ``coverage.access.linkage.evaluate_linkage_target(target, ctx)``. A target that cannot be
 evaluated (module missing, column missing) gets ``no_data`` rows whose ``method`` states
 why, and the reason is listed in :attr:`EvaluationResult.errors`.
 """
@@ -30,29 +30,23 @@ from typing import Any
 import pandas as pd
 
 from coverage._errors import EvaluationError
+from coverage.targets.rows import RESULT_COLUMNS, STATUSES
 from layers._errors import CovplanError
-from coverage.rules import RowBlock
-from coverage.rules_index import UnitTables, YearIndex, unit_tables, year_index
-from coverage.rules_index import clear_caches as clear_index_caches
-from coverage.rules_rollup import rollup_table, summary_table
-from coverage.targets import PlanTarget, load_targets
+from coverage.targets.rows import RowBlock
+from coverage.targets.index import UnitTables, YearIndex, unit_tables, year_index
+from coverage.targets.index import clear_caches as clear_index_caches
+from coverage.targets.rollup import rollup_table, summary_table
+from coverage.targets.spec import PlanTarget, load_targets
 from layers.dataset import Dataset
 
-#: columns of :attr:`EvaluationResult.units`, in order
-RESULT_COLUMNS: tuple[str, ...] = (
-    "target_id", "kind", "unit_level", "unit_code", "unit_name", "county_code", "county_name",
-    "township_code", "year", "status", "required", "actual", "shortfall", "shortfall_unit",
-    "action", "is_plan_level", "clause", "source_lines", "provenance", "method",
-)
-STATUSES: tuple[str, ...] = ("met", "not_met", "no_data", "not_applicable")
 
 _LOCK = threading.RLock()
 _MAX_RESULTS = 512
 _RESULTS: OrderedDict[tuple, tuple[weakref.ref, RowBlock]] = OrderedDict()
 
 _EXTERNAL = {
-    "access": ("coverage.access", "evaluate_access_target"),
-    "linkage": ("coverage.linkage", "evaluate_linkage_target"),
+    "access": ("coverage.access.evaluation", "evaluate_access_target"),
+    "linkage": ("coverage.access.linkage", "evaluate_linkage_target"),
 }
 
 
@@ -85,12 +79,12 @@ class EvalContext:
 
     @property
     def network(self):
-        """The dataset's walking network (``coverage.network.WalkNetwork``), or None.
+        """The dataset's walking network (``coverage.access.graph.WalkNetwork``), or None.
 
         Loaded on first use from ``dataset.network_path``; ``load_network`` caches it.
         """
         if self._network is None and self.dataset.network_path is not None:
-            from coverage.network import load_network
+            from coverage.access.osm import load_network
 
             self._network = load_network(self.dataset.network_path)
         return self._network
@@ -122,7 +116,7 @@ def evaluate_target(target: PlanTarget, ctx: EvalContext) -> pd.DataFrame:
 
 
 def target_block(target: PlanTarget, ctx: EvalContext) -> RowBlock:
-    """Rows of one target as a :class:`~coverage.rules.RowBlock`, cached.
+    """Rows of one target as a :class:`~coverage.targets.rules.RowBlock`, cached.
 
     Results are cached per (target, dataset object, revision, year): targets are
     frozen, so an overridden target is a different key.
@@ -154,7 +148,7 @@ def _compute(target: PlanTarget, ctx: EvalContext) -> RowBlock:
         if func is None:
             raise EvaluationError(f"{target.id}: {modname} has no {funcname}()")
         return RowBlock.from_frame(conform(func(target, ctx)))
-    from coverage.rules import RULES
+    from coverage.targets.registry import RULES
 
     return RULES[target.kind](target, ctx)
 
@@ -185,7 +179,7 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
 
 def no_data_rows(target: PlanTarget, ctx: EvalContext, reason: str) -> RowBlock:
     """``no_data`` rows for every unit of the target's levels, with the reason as method."""
-    from coverage.rules import make_rows
+    from coverage.targets.rows import make_rows
 
     blocks = []
     for level in target.unit_levels:

@@ -14,8 +14,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from coverage._errors import SitingError
-from coverage._reduce import (as_bool_csr, dominated_columns, merge_identical_rows,
-                              superset_rows)
+from coverage.siting._reduce import as_bool_csr, dominated_columns, merge_identical_rows, superset_rows
 _INT_TOL = 1e-6
 
 

@@ -29,11 +29,17 @@ import numpy as np
 import pandas as pd
 
 from coverage._errors import EvaluationError
-from coverage.rules import (
-    UNIT_NAME_ZH, RowBlock, ceil_need, facility_label, fill_action, make_rows, provenance_text,
+from coverage.targets.rows import (
+    UNIT_NAME_ZH,
+    RowBlock,
+    ceil_need,
+    facility_label,
+    fill_action,
+    make_rows,
+    provenance_text,
     unit_applicability,
 )
-from coverage.targets import COUNT_INDICATORS, PlanTarget
+from coverage.targets.spec import COUNT_INDICATORS, PlanTarget
 from layers import vocab
 
 
@@ -184,7 +190,7 @@ def indicator_values(ds, year: int, indicator: str, level: str) -> pd.DataFrame:
     Columns ``value`` (float) and ``provenance``; the grouping of ``ds.indicators`` is
     cached with the dataset's unit tables.
     """
-    from coverage.rules_index import unit_tables
+    from coverage.targets.index import unit_tables
 
     return unit_tables(ds).indicator_table(year, indicator, level)
 
@@ -239,7 +245,7 @@ def indicator(target: PlanTarget, ctx) -> RowBlock:
     if target.action_zh:
         bad = status == "not_met"
         action[bad] = [target.action_zh.format(n=int(np.ceil(s))) for s in shortfall[bad]]
-    from coverage.rules_index import PROVENANCE_RANK
+    from coverage.targets.index import PROVENANCE_RANK
 
     layer = PROVENANCE_RANK.get(ctx.dataset.layer_provenance.get("indicators", ""), 3)
     prov = np.full(len(units), -1, dtype=np.int64)

@@ -1,6 +1,6 @@
 """Township gap lists: the unmet plan targets a county has to act on, one row per township.
 
-The input is an evaluation result (:class:`coverage.evaluate.EvaluationResult`, or its
+The input is an evaluation result (:class:`coverage.targets.engine.EvaluationResult`, or its
 ``units`` DataFrame in the schema of ``docs/ARCHITECTURE.md``). Three kinds of rows come out:
 
 * a **township-level** target that a township does not meet → one row for that township;

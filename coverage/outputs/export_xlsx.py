@@ -1,4 +1,4 @@
-"""The Excel (.xlsx) writer of the township gap list, used by :mod:`coverage.export`.
+"""The Excel (.xlsx) writer of the township gap list, used by :mod:`coverage.outputs.export`.
 
 Sheet 汇总 first (summary per target under a prominent provenance statement), one sheet per
 county with its township gap rows, a 县市级缺口 sheet and a 乡镇宽表 sheet. Chinese headers,
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coverage.outputs.columns import COUNTY_SHEET_COLUMNS, GAP_HEADERS, TOWNSHIP_SHEET_COLUMNS
 from layers.glossary import label
 
 __all__ = ["workbook_bytes"]
@@ -96,7 +97,6 @@ def _page_setup(ws: Any, footer: str) -> None:
 def workbook_bytes(*, title, provenance, footer, summary, gaps, gaps_table, wide_table,
                    counties, lang) -> bytes:
     """The gap-list workbook as bytes (sheets: 汇总, one per county, 县市级缺口, 乡镇宽表)."""
-    from coverage.export import COUNTY_SHEET_COLUMNS, GAP_HEADERS, TOWNSHIP_SHEET_COLUMNS
 
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coverage.evaluate import EvaluationResult, evaluate
-from coverage.rules_rollup import count_level
-from coverage.targets import PlanTarget, load_targets
+from coverage.targets.engine import EvaluationResult, evaluate
+from coverage.targets.rollup import count_level
+from coverage.targets.spec import PlanTarget, load_targets
 from layers.dataset import Dataset
 from layers.glossary import label
 

@@ -1,6 +1,6 @@
 """Shared pieces of the proposal modules: the result type, costs, geometry and unit helpers.
 
-Everything here is re-exported by :mod:`coverage.proposals`; import it from there.
+Everything here is re-exported by :mod:`coverage.siting.proposals`; import it from there.
 Distances are computed in EPSG:4549 metres (``layers.settings.WORKING_CRS``) from points
 stored in EPSG:4326.
 """

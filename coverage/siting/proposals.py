@@ -17,9 +17,10 @@ Presence targets (:func:`propose_presence`), in each failing unit:
 
 Facility-share targets (示范型 ≥ 15% per county: upgrades of the basic homes serving
 most children, homes in townships without any 示范型 first, so one upgrade fixes both
-targets) and unit-share targets are in :mod:`coverage.proposals_share`; access, capacity and
-joint proposals in :mod:`coverage.proposals_access` and :mod:`coverage.proposals_joint`;
-the result type, costs and helpers in :mod:`coverage.proposals_common` (re-exported here).
+targets) and unit-share targets are in :mod:`coverage.siting.proposals_share`; access, capacity and
+joint proposals in :mod:`coverage.siting.proposals_access` and :mod:`coverage.siting.proposals_joint`;
+the result type, costs and helpers in :mod:`coverage.siting.proposals_common` and the action builders in
+:mod:`coverage.siting.proposals_actions`.
 """
 
 from __future__ import annotations
@@ -30,114 +31,24 @@ import numpy as np
 import pandas as pd
 
 from coverage._errors import SitingError
-from coverage.proposals_common import (  # noqa: F401  (re-exported: the public proposal API)
-    ACTION_COLUMNS,
+from coverage.siting.proposals_access import propose_access, propose_capacity
+from coverage.siting.proposals_actions import PlaceIndex, _seat_row, new_build_action, upgrade_action
+from coverage.siting.proposals_common import (
     POP_WEIGHT,
     UPGRADE_FROM,
-    COSTS_FILE,
-    load_costs,
-    fitout_cost,
-    build_cost,
-    upgrade_cost,
     ProposalSet,
-    input_provenance,
-    number_actions,
-    working_xy,
-    _dist,
-    weighted_median_sites,
-    children_served,
-    units_of,
-    facilities_in,
-    selector,
-    matching,
-    failing_rows,
     _needed,
+    children_served,
+    failing_rows,
+    input_provenance,
+    load_costs,
+    matching,
+    number_actions,
+    selector,
+    weighted_median_sites,
 )
+from coverage.siting.proposals_share import propose_facility_share, propose_unit_share
 from layers.glossary import label
-
-def new_build_action(ds, target, ftype, tier, level, vrow, unit_level, unit_code, costs,
-                     reason, weight_col) -> dict[str, Any]:
-    code = str(vrow["code"])
-    edit: dict[str, Any] = {"op": "add_facility", "type": ftype, "village": code}
-    if tier is not None and ftype == "child_home":
-        edit["tier"] = tier
-    if level is not None:
-        edit["level"] = level
-    elif ftype == "fitness":
-        edit["level"] = unit_level if unit_level != "city" else "city"
-    if ftype in {"childcare", "kindergarten"}:
-        edit["capacity"] = int(costs["capacity"].get("new_site_slots", 60))
-    pt = vrow.geometry
-    return {
-        "action": "new_build", "facility_type": ftype, "tier": edit.get("tier"),
-        "capacity": edit.get("capacity"), "facility_id": "",
-        "county_code": str(vrow["county_code"]), "township_code": str(vrow["township_code"]),
-        "village_code": code, "village_name": str(vrow.get("name", "")),
-        "lon": float(pt.x), "lat": float(pt.y), "target_ids": [target.id],
-        "units_fixed": [f"{unit_level}:{unit_code}"], "people_covered": None,
-        "cost": build_cost(costs, ftype), "reason": reason, "method": "central_village",
-        "provenance": f"villages={vrow.get('provenance', '')};population={vrow.get('pop_provenance', '')}",
-        "edits": [edit],
-    }
-
-
-def upgrade_action(target, tier, frow, served, unit_level, unit_code, costs, reason) -> dict:
-    pt = frow.geometry
-    return {
-        "action": "upgrade", "facility_type": frow["type"], "tier": tier, "capacity": None,
-        "facility_id": str(frow["facility_id"]), "county_code": str(frow["county_code"]),
-        "township_code": str(frow["township_code"]), "village_code": str(frow.get("village_code") or ""),
-        "village_name": "", "lon": float(pt.x), "lat": float(pt.y), "target_ids": [target.id],
-        "units_fixed": [f"{unit_level}:{unit_code}"], "people_covered": float(served),
-        "cost": upgrade_cost(costs, frow["type"]), "reason": reason,
-        "method": "upgrade_most_children_served",
-        "provenance": f"facilities={frow.get('provenance', '')}",
-        "edits": [{"op": "upgrade_facility", "facility_id": str(frow["facility_id"]), "tier": tier}],
-    }
-
-
-# ---------------------------------------------------------------------- presence
-class PlaceIndex:
-    """Villages and facilities of one year with EPSG:4549 coordinates, looked up by unit.
-
-    Built once per proposal run, so a target with hundreds of failing units does not
-    re-project or re-scan the layers for each of them.
-    """
-
-    _COLS = {"village": "village_code", "township": "township_code", "county": "county_code"}
-
-    def __init__(self, ds, fac) -> None:
-        self.v = ds.villages.reset_index(drop=True)
-        self.vxy = working_xy(self.v)
-        self.f = fac.reset_index(drop=True)
-        self.fxy = working_xy(self.f) if len(self.f) else np.zeros((0, 2))
-        self._v = {lv: self.v[c if lv != "village" else "code"].astype(str).to_numpy()
-                   for lv, c in self._COLS.items()}
-        self._f = {lv: self.f[c].fillna("").astype(str).to_numpy() for lv, c in self._COLS.items()}
-
-    def villages(self, level: str, code: str) -> np.ndarray:
-        """Row positions of the villages in a unit (all for the city)."""
-        if level == "city":
-            return np.arange(len(self.v))
-        return np.flatnonzero(self._v[level] == code)
-
-    def facilities(self, level: str, code: str) -> np.ndarray:
-        if level == "city":
-            return np.arange(len(self.f))
-        return np.flatnonzero(self._f[level] == code)
-
-
-def _seat_row(ds, code: str):
-    """A township seat as a village-like row (for a unit without any village point)."""
-    t = ds.townships[ds.townships["code"].astype(str) == code]
-    if t.empty or pd.isna(t.iloc[0].get("seat_lon")) or pd.isna(t.iloc[0].get("seat_lat")):
-        return None
-    r = t.iloc[0]
-    from shapely.geometry import Point
-
-    return pd.Series({"code": "", "name": f"{r['name']}驻地", "county_code": str(r["county_code"]),
-                      "township_code": code, "geometry": Point(float(r["seat_lon"]), float(r["seat_lat"])),
-                      "provenance": r.get("seat_provenance", ""), "pop_provenance": ""})
 
 
 def propose_presence(ds, target, units: pd.DataFrame, year: int | None = None,
@@ -246,12 +157,12 @@ def propose_for_target(ds, target, units: pd.DataFrame | None = None, year: int 
     Parameters
     ----------
     units : DataFrame, optional
-        Evaluation rows; computed with :func:`coverage.evaluate.evaluate` when omitted
+        Evaluation rows; computed with :func:`coverage.targets.engine.evaluate` when omitted
         (access targets do not need them).
     p, share, method, candidates, network
         Access targets only: MCLP with ``p`` sites or LSCP reaching ``share`` (default
         the target's threshold); ``method = "greedy"`` for the fast heuristic; a loaded
-        :class:`coverage.network.WalkNetwork` (default: the dataset's network file).
+        :class:`coverage.access.graph.WalkNetwork` (default: the dataset's network file).
 
     Raises
     ------
@@ -264,35 +175,19 @@ def propose_for_target(ds, target, units: pd.DataFrame | None = None, year: int 
         raise SitingError(f"target {target.id}: no siting for kind {target.kind!r} "
                           f"(sited kinds: {', '.join(SITED_KINDS)})")
     if target.kind == "access":
-        from coverage.proposals_access import propose_access
-
         return propose_access(ds, target, p=p, share=share, year=year, time_limit_s=time_limit_s,
                               progress=progress, costs=costs, method=method, candidates=candidates,
                               network=network)
     if p is not None or share is not None:
         raise SitingError(f"--p/--share apply to access targets; {target.id} is a {target.kind} target")
     if units is None:
-        from coverage.evaluate import evaluate
+        from coverage.targets.engine import evaluate
 
         units = evaluate(ds, [target], year=year).units
     if target.kind == "presence":
         return propose_presence(ds, target, units, year, costs)
     if target.kind == "capacity_ratio":
-        from coverage.proposals_access import propose_capacity
-
         return propose_capacity(ds, target, units, year, costs)
-    from coverage.proposals_share import propose_facility_share, propose_unit_share
-
     if target.kind == "unit_share":
         return propose_unit_share(ds, target, units, year, costs)
     return propose_facility_share(ds, target, units, year, costs)
-
-
-def __getattr__(name: str) -> Any:
-    # the share proposals moved to coverage.proposals_share; keep the old import path working
-    if name in {"propose_facility_share", "propose_unit_share"}:
-        from coverage import proposals_share
-
-        return getattr(proposals_share, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-

@@ -1,12 +1,12 @@
 """All selected targets at once: the cheapest set of actions meeting every one together.
 
-Builds a :class:`coverage.joint.JointModel` from the failing units of the selected
+Builds a :class:`coverage.siting.joint.JointModel` from the failing units of the selected
 targets and solves it (HiGHS, with a time limit that keeps the best answer and its gap).
 
 Requirements (one per failing unit)
     * ``presence``: ``Σ matching facilities added in the unit ≥ ceil(shortfall)``;
     * ``facility_share`` of 儿童之家 tiers (示范型 ≥ p): linearised
-      ``N0 + Σ n_a x_a ≥ p (D0 + Σ d_a x_a)`` (:func:`coverage.joint.ratio_requirement`);
+      ``N0 + Σ n_a x_a ≥ p (D0 + Σ d_a x_a)`` (:func:`coverage.siting.joint.ratio_requirement`);
     * ``capacity_ratio`` (托位 per 1,000), county or city rows: ``Σ slots added ≥ shortfall``;
     * the 母婴室 share of qualifying public places: ``Σ rooms added in the unit ≥ shortfall``;
     * ``access`` (walking distance): ``Σ people newly within reach ≥ shortfall`` per failing
@@ -38,10 +38,22 @@ import numpy as np
 import pandas as pd
 
 from coverage._errors import SitingError
-from coverage.joint import Action, JointModel, Requirement, ratio_requirement
-from coverage.proposals import (POP_WEIGHT, UPGRADE_FROM, ProposalSet, _dist, failing_rows,
-                                fitout_cost, input_provenance, load_costs, number_actions, selector, units_of,
-                                upgrade_cost, working_xy)
+from coverage.siting.joint import Action, JointModel, Requirement, ratio_requirement
+from coverage.siting.proposals_common import (
+    POP_WEIGHT,
+    UPGRADE_FROM,
+    ProposalSet,
+    _dist,
+    failing_rows,
+    fitout_cost,
+    input_provenance,
+    load_costs,
+    number_actions,
+    selector,
+    units_of,
+    upgrade_cost,
+    working_xy,
+)
 
 #: target kinds the joint model takes
 JOINT_KINDS: tuple[str, ...] = ("presence", "facility_share", "capacity_ratio", "access")
@@ -86,7 +98,7 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
         Evaluation rows of these targets (``EvaluationResult.units``).
     year : int, optional
     costs : dict, optional
-        :func:`coverage.proposals.load_costs` output (万元).
+        :func:`coverage.siting.proposals.load_costs` output (万元).
     time_limit_s : float
         Solver limit; the best answer found and its proven gap are returned.
     candidates_per_unit : int
@@ -113,7 +125,7 @@ def propose_joint(ds, targets: Sequence[Any], units: pd.DataFrame, year: int | N
         if t.kind == "access":
             if rows.empty:
                 continue
-            from coverage.proposals_access import access_instance
+            from coverage.siting.proposals_access import access_instance
 
             inst = access_instance(ds, t, year=year, network=network, candidates=("villages",))
             A = inst["A"].tocsr()

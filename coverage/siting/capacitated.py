@@ -11,7 +11,7 @@ cheapest mix of sites and sizes that closes every shortfall::
          s_k ≤ max_k · z_k,  z binary,  s integer ≥ 0
 
 A site counts towards its township and its county. Built on
-:class:`coverage.joint.JointModel` (``new_build`` = opening a site,
+:class:`coverage.siting.joint.JointModel` (``new_build`` = opening a site,
 ``add_capacity`` = slots), so the joint model can take the same actions.
 Costs are in the caller's unit (万元).
 """
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from coverage._errors import SitingError
-from coverage.joint import Action, JointModel, Requirement
+from coverage.siting.joint import Action, JointModel, Requirement
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class CapacityPlan:
         ``added``, ``met``.
     total_cost, total_slots : float, int
     status, gap, solve_time_s
-        As :class:`coverage.joint.JointModel`.
+        As :class:`coverage.siting.joint.JointModel`.
     model : JointModel
         The solved model.
     """
@@ -129,7 +129,7 @@ def capacity_siting(shortfall: Mapping[str, float], sites: Sequence[CapacitySite
     target_id : str
         Target id written on the requirements (for reports).
     time_limit_s, mip_rel_gap, progress
-        As :meth:`coverage.joint.JointModel.solve`.
+        As :meth:`coverage.siting.joint.JointModel.solve`.
 
     Returns
     -------

@@ -13,7 +13,7 @@ served by facilities that are not candidates. Demand covered either way is
 removed before solving.
 
 Solving (``solve()`` returns the model): reduce the instance (see
-:mod:`coverage._reduce`), run a lazy greedy (plus 1-swap local search for
+:mod:`coverage.siting._reduce`), run a lazy greedy (plus 1-swap local search for
 MCLP) for an incumbent, solve the LP relaxation with HiGHS IPM + crossover (an
 integral vertex proves optimality at once, the usual case for MCLP on spread-out
 demand), else fix variables by reduced cost (MCLP) and run
@@ -30,11 +30,19 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint
 
-from coverage._covering import (ReductionStats, _advance, _covered_value, _CoveringModel, _integral,
-                                _phases, coverage_from_cost_matrix, coverage_from_points)
+from coverage.siting._covering import (
+    ReductionStats,
+    _advance,
+    _covered_value,
+    _CoveringModel,
+    _integral,
+    _phases,
+    coverage_from_cost_matrix,
+    coverage_from_points,
+)
 from coverage._errors import SitingError
-from coverage._milp import solve_lp, solve_milp
-from coverage._reduce import drop_redundant, lazy_greedy, swap_search
+from coverage.siting._milp import solve_lp, solve_milp
+from coverage.siting._reduce import drop_redundant, lazy_greedy, swap_search
 
 __all__ = ["MCLP", "LSCP", "ReductionStats", "coverage_from_cost_matrix", "coverage_from_points"]
 
