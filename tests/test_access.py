@@ -66,7 +66,8 @@ def facilities() -> gpd.GeoDataFrame:
 # ---------------------------------------------------------------------- hand network
 def test_nearest_facility_hand_worked(tmp_path: Path) -> None:
     net = hand_network(tmp_path)
-    res = nearest_facility(demand(), facilities(), network=net, limit_m=1000)
+    res = nearest_facility(demand(), facilities(), network=net, limit_m=1000, snap="node")
+    # node snapping (edge snapping: tests/test_snap.py)
     # P1: snap 10 to E, E→B 300, B→A 400, A→F1 30                    = 740 (to F2: 1530)
     # P2: snap 40 to C, C→D 600, D→F2 20                             = 660 (to F1: 1070)
     # P3: 700 m from C, the nearest node: farther than 500 → unreachable
@@ -81,14 +82,14 @@ def test_nearest_facility_hand_worked(tmp_path: Path) -> None:
     assert res["snap_m"].iloc[3] == pytest.approx(math.hypot(40, 5), abs=0.05)
     assert set(res["method"]) == {METHOD_NETWORK}
     # a 700 m limit leaves P1 (740) outside; P2 (660) and P6 (320) stay covered
-    res7 = nearest_facility(demand(), facilities(), network=net, limit_m=700)
+    res7 = nearest_facility(demand(), facilities(), network=net, limit_m=700, snap="node")
     assert list(res7["status"]) == ["not_covered", "covered", "unreachable", "not_covered", "covered"]
 
 
 def test_facility_snap_distance_is_added(tmp_path: Path) -> None:
     net = hand_network(tmp_path)
     far_f1 = points([(0, 200), F2], facility_id=["f1", "f2"])  # 200 m off A now
-    res = nearest_facility(demand(), far_f1, network=net, limit_m=2000)
+    res = nearest_facility(demand(), far_f1, network=net, limit_m=2000, snap="node")
     assert res["distance_m"].iloc[0] == pytest.approx(10 + 300 + 400 + 200, abs=0.05)
     # P2: to F1 = 40 + 1000 + 200 = 1240, to F2 = 660: F2 stays nearest
     assert res["nearest_facility_id"].iloc[1] == "f2"
@@ -108,7 +109,7 @@ def test_multi_source_matches_brute_force_on_real_extract() -> None:
     lo, hi = net.node_xy.min(0), net.node_xy.max(0)
     dem = lo + rng.random((300, 2)) * (hi - lo)
     fac = lo + rng.random((6, 2)) * (hi - lo)
-    res = ca.nearest_on_network(net, dem, fac, limit_m=800, max_snap_m=500)
+    res = ca.nearest_on_network(net, dem, fac, limit_m=800, max_snap_m=500, snap="node")
     f_node, f_snap = net.snap(fac)
     d_node, d_snap = net.snap(dem)
     per_fac = dijkstra(net.graph, indices=f_node)[:, d_node] + f_snap[:, None] + d_snap[None, :]

@@ -62,6 +62,7 @@ def access_params(target) -> dict:
                           or "pop_total"),
         "max_snap_m": float(raw.get("max_snap_m") or DEFAULT_MAX_SNAP_M),
         "detour_factor": float(raw.get("detour_factor") or DEFAULT_DETOUR_FACTOR),
+        "snap": str(raw.get("snap") or "edge"),
     }
 
 
@@ -162,7 +163,8 @@ def access_result(target, ctx) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     net = context_network(ctx)
     pts = demand_points(ds, prm["demand"], prm["population"])
     near = nearest_facility(pts, fac, network=net, limit_m=prm["distance_m"],
-                            max_snap_m=prm["max_snap_m"], detour_factor=prm["detour_factor"])
+                            max_snap_m=prm["max_snap_m"], detour_factor=prm["detour_factor"],
+                            snap=prm["snap"])
     points = pd.concat([pd.DataFrame(pts.drop(columns="geometry")), near], axis=1)
     points["lon"], points["lat"] = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
     units = coverage_by_unit(points, ds, pop_col=prm["population"])

@@ -23,7 +23,14 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from coverage._errors import NetworkError
-from coverage.access.snap import _spatial_order, snap_to_nodes
+from coverage.access.snap import (
+    SNAP_MODES,
+    EdgeSnap,
+    _spatial_order,
+    node_snap,
+    snap_to_edges,
+    snap_to_nodes,
+)
 from layers import settings
 
 #: lon/lat area in which EPSG:4549 (Gauss-Kruger CM 120E) is valid
@@ -88,6 +95,7 @@ class WalkNetwork:
     graph: csr_matrix
     _tree: cKDTree | None = field(default=None, repr=False)
     _tree_order: np.ndarray | None = field(default=None, repr=False)
+    _edge_tree: shapely.STRtree | None = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -144,6 +152,28 @@ class WalkNetwork:
             Straight-line distance from the point to that node, metres.
         """
         return snap_to_nodes(self.tree, self._tree_order, xy, max_m)
+
+    @property
+    def edge_tree(self) -> shapely.STRtree:
+        """shapely STRtree over the edge geometries (metric CRS), built once."""
+        if self._edge_tree is None:
+            self._edge_tree = shapely.STRtree(self.edge_geometry)
+        return self._edge_tree
+
+    def snap_points(self, xy: np.ndarray, mode: str = "edge") -> EdgeSnap:
+        """Where each point joins the network: nearest edge point (default) or node.
+
+        See :mod:`coverage.access.snap`. ``xy`` is in the network's CRS (metres).
+        """
+        if mode not in SNAP_MODES:
+            raise NetworkError(f"snap mode must be one of {', '.join(SNAP_MODES)} (got {mode!r})")
+        if mode == "node":
+            node, leg = self.snap(xy)
+            return node_snap(node, leg, self.node_xy)
+        snap = snap_to_edges(self.edge_tree, self.edge_geometry, xy)
+        if len(snap.edge) and self.n_edges:
+            snap.pos_m = np.clip(snap.pos_m, 0.0, self.edge_length_m[snap.edge])
+        return snap
 
     def bounds_lonlat(self) -> tuple[float, float, float, float]:
         """(min lon, min lat, max lon, max lat) of the nodes, EPSG:4326."""
@@ -224,11 +254,16 @@ class WalkNetwork:
         )
 
 
-def _csr_from_edges(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> csr_matrix:
-    """Symmetric CSR matrix keeping the shortest of parallel edges (no summing)."""
+def _csr_from_edges(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray,
+                    w_back: np.ndarray | None = None) -> csr_matrix:
+    """CSR matrix keeping the cheapest of parallel edges (no summing).
+
+    Symmetric with ``w`` both ways; with ``w_back`` the matrix is directed:
+    ``[u, v] = w`` and ``[v, u] = w_back`` (uphill ≠ downhill).
+    """
     rows = np.concatenate([u, v])
     cols = np.concatenate([v, u])
-    wts = np.concatenate([w, w])
+    wts = np.concatenate([w, w if w_back is None else w_back])
     order = np.lexsort((wts, cols, rows))
     rows, cols, wts = rows[order], cols[order], wts[order]
     keep = np.ones(len(rows), dtype=bool)
@@ -246,24 +281,30 @@ def _csr_from_edges(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> csr_
 def multi_source_dijkstra(
     graph: csr_matrix, source_nodes: np.ndarray, source_offset_m: np.ndarray, *, limit_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from the nearest source to every node, each source starting at an offset.
+    """Cost from the nearest source to every node, each source joined at one or two nodes.
 
     One virtual node per source is appended to the CSR matrix (rows only, so existing
-    rows are reused untouched) with a directed edge of weight ``source_offset_m`` to its
-    node; one ``csgraph.dijkstra(min_only=True)`` pass then solves all sources at once.
+    rows are reused untouched) with directed edges to its node(s): ``source_nodes`` of
+    shape ``(m,)`` (node snapping: one edge, weight ``source_offset_m``) or ``(m, 2)``
+    (edge snapping: the two end nodes of the source's edge, weights = access leg +
+    partial length to each end, the edge split virtually). One
+    ``csgraph.dijkstra(min_only=True)`` pass then solves all sources at once.
 
     Returns
     -------
     dist : ndarray, shape (n,)
-        Metres; ``inf`` beyond ``limit_m``.
+        Cost (metres, or minutes on a time graph); ``inf`` beyond ``limit_m``.
     source : ndarray, shape (n,)
         Index into ``source_nodes`` of the nearest source; -1 where not reached.
     """
     n = graph.shape[0]
-    m = len(source_nodes)
-    indptr = np.concatenate([graph.indptr, graph.indptr[-1] + np.arange(1, m + 1)])
-    indices = np.concatenate([graph.indices, np.asarray(source_nodes, dtype=graph.indices.dtype)])
-    data = np.concatenate([graph.data, np.asarray(source_offset_m, dtype=float)])
+    nodes = np.asarray(source_nodes)
+    offs = np.asarray(source_offset_m, dtype=float)
+    m = nodes.shape[0]
+    j = 1 if nodes.ndim == 1 else nodes.shape[1]
+    indptr = np.concatenate([graph.indptr, graph.indptr[-1] + j * np.arange(1, m + 1)])
+    indices = np.concatenate([graph.indices, nodes.reshape(-1).astype(graph.indices.dtype)])
+    data = np.concatenate([graph.data, offs.reshape(-1)])  # explicit zeros stay edges
     aug = csr_matrix((data, indices, indptr), shape=(n + m, n + m))
     dist, _pred, src = dijkstra(
         aug,

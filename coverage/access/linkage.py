@@ -23,14 +23,13 @@ import numpy as np
 import pandas as pd
 
 from coverage.access.evaluation import context_network
-from coverage.access.graph import WalkNetwork, _transformer, metric_crs_for
+from coverage.access.graph import WalkNetwork, _transformer, metric_crs_for, multi_source_dijkstra
 from coverage.access.nearest import (
     DEFAULT_DETOUR_FACTOR,
     DEFAULT_MAX_SNAP_M,
     METHOD_NETWORK,
     METHOD_STRAIGHT,
     _lonlat,
-    multi_source_dijkstra,
 )
 from layers import settings
 

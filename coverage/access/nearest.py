@@ -3,18 +3,20 @@
 Method
 ------
 Demand points (population-weighted village/community points) and facilities are snapped
-to their nearest network node (KD-tree in the network's metric CRS, EPSG:4549 for
-Lishui). A point farther than ``max_snap_m`` from any node is ``unreachable``: reported,
+to the nearest point on the nearest walkable edge (``snap="edge"``, the default) or to
+their nearest network node (``snap="node"``, for comparison), in the network's metric
+CRS (EPSG:4549 for Lishui); see :mod:`coverage.access.snap`. A point whose straight
+access leg is longer than ``max_snap_m`` is ``unreachable`` (off the network): reported,
 never counted as covered. A facility farther than ``max_snap_m`` is not used.
 
 Distances come from **one** multi-source Dijkstra pass per facility type
-(``scipy.sparse.csgraph.dijkstra`` with ``min_only=True`` and ``limit``). Each facility
-gets its own virtual source node joined to its snapped node by a directed edge whose
-weight is the facility's snapping distance; the pass starts from all virtual nodes at
-once, so a node's distance already includes the facility's snap leg, and the returned
-``sources`` array names the nearest facility directly. The demand point's own snapping
-distance is then added. No demand × facility matrix is ever built: memory is
-O(nodes + edges + points).
+(``scipy.sparse.csgraph.dijkstra`` with ``min_only=True`` and ``limit``), see
+:func:`coverage.access.route.route_nearest`: each facility gets a virtual source node
+joined to the two ends of its edge (leg + partial length), the demand point reads the
+cheaper of its own two partial lengths plus its leg, and a home sharing an edge with a
+facility may walk straight along it. No demand × facility matrix is ever built: memory
+is O(nodes + edges + points). With a terrain :class:`~coverage.access.route.CostModel`
+(:mod:`coverage.access.terrain`) the same pass gives walking minutes, home → facility.
 
 Without a network, the fallback is the straight-line distance (EPSG:4549) times a detour
 factor; every such result carries ``method = "straight_line_detour"``.
@@ -38,8 +40,8 @@ from coverage.access.graph import (
     WalkNetwork,
     _transformer,
     metric_crs_for,
-    multi_source_dijkstra,
 )
+from coverage.access.route import CostModel, flat_cost, route_nearest
 from layers import settings
 
 METHOD_NETWORK = "network"
@@ -82,6 +84,12 @@ class NearestResult:
         False when a facility is farther than ``max_snap_m`` from the network.
     method : str
         ``network`` or ``straight_line_detour``.
+    snap_mode : str
+        ``edge`` or ``node`` (``none`` for the straight-line method).
+    time_min : ndarray of float or None
+        Walking minutes home → facility on a terrain cost model (``inf`` beyond the
+        limit); ``distance_m`` is then NaN for reached points (the route is timed, not
+        measured) and ``inf`` for the others.
     """
 
     distance_m: np.ndarray
@@ -91,6 +99,13 @@ class NearestResult:
     facility_snap_m: np.ndarray
     facility_usable: np.ndarray
     method: str
+    snap_mode: str = "edge"
+    time_min: np.ndarray | None = None
+
+    @property
+    def reached(self) -> np.ndarray:
+        """Points with a facility within the limit."""
+        return self.facility >= 0
 
 
 # ---------------------------------------------------------------------- core
@@ -101,8 +116,11 @@ def nearest_on_network(
     *,
     limit_m: float = DEFAULT_DISTANCE_M,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    snap: str = "edge",
+    cost: CostModel | None = None,
+    limit_min: float | None = None,
 ) -> NearestResult:
-    """Network distance from each demand point to its nearest facility (one Dijkstra pass).
+    """Network distance (or time) from each demand point to its nearest facility, one pass.
 
     Parameters
     ----------
@@ -112,28 +130,30 @@ def nearest_on_network(
     limit_m : float
         Search radius in metres; routes longer than this are reported as ``inf``.
     max_snap_m : float
-        Points (and facilities) farther than this from every node are unreachable.
+        Points (and facilities) whose access leg is longer than this are unreachable.
+    snap : {"edge", "node"}
+        Join at the nearest point of the nearest edge (default) or at the nearest node.
+    cost : CostModel, optional
+        A minutes model (:func:`coverage.access.terrain.terrain_cost`); then ``limit_min``
+        bounds the search and ``time_min`` holds the result.
     """
     demand_xy = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
     facility_xy = np.asarray(facility_xy, dtype=float).reshape(-1, 2)
-    d_node, d_snap = net.snap(demand_xy, max_m=max_snap_m)
-    f_node, f_snap = net.snap(facility_xy, max_m=max_snap_m)
-    reachable = d_snap <= max_snap_m
-    usable = f_snap <= max_snap_m
-    k = len(demand_xy)
-    dist = np.full(k, np.inf)
-    fac = np.full(k, -1, dtype=np.int64)
-    fac_idx = np.flatnonzero(usable)
-    if len(fac_idx) and k:
-        node_dist, source = multi_source_dijkstra(
-            net.graph, f_node[fac_idx], f_snap[fac_idx], limit_m=limit_m
-        )
-        nd = node_dist[d_node] + d_snap
-        src = source[d_node]
-        ok = reachable & np.isfinite(nd) & (nd <= limit_m) & (src >= 0)
-        dist[ok] = nd[ok]
-        fac[ok] = fac_idx[src[ok]]
-    return NearestResult(dist, fac, d_snap, reachable, f_snap, usable, METHOD_NETWORK)
+    d = net.snap_points(demand_xy, snap)
+    f = net.snap_points(facility_xy, snap)
+    reachable = d.leg_m <= max_snap_m
+    usable = f.leg_m <= max_snap_m
+    model = cost if cost is not None else flat_cost(net)
+    timed = model.unit == "min"
+    if timed and limit_min is None:
+        raise NetworkError("a minutes cost model needs limit_min")
+    limit = float(limit_min) if timed else float(limit_m)
+    val, fac = route_nearest(net, model, d, f, limit=limit, home_ok=reachable, fac_ok=usable)
+    if timed:
+        dist = np.where(fac >= 0, np.nan, np.inf)
+        return NearestResult(dist, fac, d.leg_m, reachable, f.leg_m, usable, METHOD_NETWORK,
+                             snap, val)
+    return NearestResult(val, fac, d.leg_m, reachable, f.leg_m, usable, METHOD_NETWORK, snap)
 
 
 def nearest_straight_line(
@@ -164,7 +184,7 @@ def nearest_straight_line(
     f = len(facility_xy)
     return NearestResult(
         dist, fac, np.zeros(k), np.ones(k, dtype=bool), np.zeros(f), np.ones(f, dtype=bool),
-        METHOD_STRAIGHT,
+        METHOD_STRAIGHT, "none",
     )
 
 
@@ -221,30 +241,32 @@ def nearest_facility(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     detour_factor: float = DEFAULT_DETOUR_FACTOR,
     facility_id_col: str = "facility_id",
+    snap: str = "edge",
+    cost: CostModel | None = None,
+    limit_min: float | None = None,
 ) -> pd.DataFrame:
     """Nearest facility of each demand point, from two point layers (EPSG:4326).
 
     Returns
     -------
     DataFrame
-        Indexed like ``demand``: ``distance_m`` (NaN beyond ``limit_m`` or unreachable),
-        ``nearest_facility_id``, ``snap_m``, ``status`` (``covered`` / ``not_covered`` /
-        ``unreachable``, with ``limit_m`` as the covering distance) and ``method``.
+        Indexed like ``demand``: ``distance_m`` (NaN beyond ``limit_m``, unreachable, or
+        timed), ``time_min`` (walking minutes with a terrain ``cost``, else NaN),
+        ``nearest_facility_id``, ``snap_m`` (the straight access leg), ``status``
+        (``covered`` / ``not_covered`` / ``unreachable``, with ``limit_m`` or
+        ``limit_min`` as the covering bound), ``method`` and ``snap_mode``.
     """
     d_lon, d_lat = _lonlat(demand, what="demand points")
     f_lon, f_lat = _lonlat(facilities, what="facilities")
     if network is not None:
         d_xy = network.project(d_lon, d_lat)
         f_xy = network.project(f_lon, f_lat)
-        if len(f_xy):
-            _, f_snap = network.snap(f_xy)
-            check_within_network(network, f_lon, f_lat, f_snap, what="facilities",
-                                 max_snap_m=max_snap_m)
-        if len(d_xy):
-            _, d_snap = network.snap(d_xy)
-            check_within_network(network, d_lon, d_lat, d_snap, what="demand points",
-                                 max_snap_m=max_snap_m)
-        res = nearest_on_network(network, d_xy, f_xy, limit_m=limit_m, max_snap_m=max_snap_m)
+        res = nearest_on_network(network, d_xy, f_xy, limit_m=limit_m, max_snap_m=max_snap_m,
+                                 snap=snap, cost=cost, limit_min=limit_min)
+        check_within_network(network, f_lon, f_lat, res.facility_snap_m, what="facilities",
+                             max_snap_m=max_snap_m)
+        check_within_network(network, d_lon, d_lat, res.snap_m, what="demand points",
+                             max_snap_m=max_snap_m)
     else:
         crs = metric_crs_for(d_lon, d_lat)
         tr = _transformer(settings.STORAGE_CRS, crs)
@@ -254,14 +276,17 @@ def nearest_facility(
     ids = facilities[facility_id_col].astype(str).to_numpy() if len(facilities) else np.array([])
     nearest = np.where(res.facility >= 0, ids[np.clip(res.facility, 0, None)] if len(ids) else "", "")
     status = np.where(~res.reachable, "unreachable",
-                      np.where(np.isfinite(res.distance_m), "covered", "not_covered"))
+                      np.where(res.reached, "covered", "not_covered"))
+    t = res.time_min if res.time_min is not None else np.full(len(status), np.nan)
     return pd.DataFrame(
         {
             "distance_m": np.where(np.isfinite(res.distance_m), res.distance_m, np.nan),
+            "time_min": np.where(np.isfinite(t), t, np.nan),
             "nearest_facility_id": nearest,
             "snap_m": res.snap_m,
             "status": status,
             "method": res.method,
+            "snap_mode": res.snap_mode,
         },
         index=demand.index,
     )

@@ -67,7 +67,7 @@ _KIND_KEYS: dict[str, set[str]] = {
 _SOURCE_KEYS = {"plan", "clause", "lines", "basis"}
 _FACILITY_KEYS = {"type", "tier", "level"}
 _ACCESS_KEYS = {"distance_m", "speed_m_per_min", "demand", "population", "time_min",
-                "max_snap_m", "detour_factor"}
+                "max_snap_m", "detour_factor", "snap"}
 _LINKAGE_KEYS = {"hub_tier", "member_tier", "scope", "distance", "max_distance_m"}
 _REQUIRED = ("id", "kind", "label_zh", "label_en", "plan", "chapter", "unit_level", "source")
 
@@ -127,6 +127,8 @@ class AccessSpec(_SpecMapping):
     max_snap_m: float = 500.0
     #: straight-line fallback factor, used only when no network is given
     detour_factor: float = 1.3
+    #: where points join the network: "edge" (nearest street point) or "node" (junction)
+    snap: str = "edge"
 
 
 @dataclass(frozen=True)
@@ -425,6 +427,8 @@ def _check_values(t: PlanTarget, where: str) -> None:
             fail("access", "max_snap_m must be > 0")
         if t.access.detour_factor < 1.0:
             fail("access", "detour_factor must be ≥ 1")
+        if t.access.snap not in ("edge", "node"):
+            fail("access", f"snap {t.access.snap!r} is not 'edge' or 'node'")
         if t.access.demand not in ("urban", "all"):
             fail("access", f"demand {t.access.demand!r} is not 'urban' or 'all'")
     if t.linkage is not None:
