@@ -188,3 +188,48 @@ def _same_edge(net: WalkNetwork, cost: CostModel, home: EdgeSnap, fac: EdgeSnap,
     out[h[better]] = c[better]
     src[h[better]] = f[better]
     return out, src
+
+
+def coverage_pairs(net: WalkNetwork, home: EdgeSnap, cand: EdgeSnap, *, limit_m: float,
+                   home_ok: np.ndarray, cand_ok: np.ndarray, batch: int = 64):
+    """Boolean home × candidate matrix: walking route (legs included) ≤ ``limit_m``.
+
+    The same routes as :func:`route_nearest` on the flat network (edge split virtually,
+    same-edge pairs walked along their edge), for every candidate instead of the nearest:
+    one ``csgraph.dijkstra`` call per ``batch`` candidates, from the candidates' edge ends.
+    Returns a ``scipy.sparse.csr_matrix`` of shape (homes, candidates).
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    cost = flat_cost(net)
+    h_nodes, h_cost = _attachments(net, cost, home, to_point=False)
+    c_nodes, c_cost = _attachments(net, cost, cand, to_point=True)
+    if h_nodes.ndim == 1:
+        h_nodes, h_cost = h_nodes[:, None], h_cost[:, None]
+        c_nodes, c_cost = c_nodes[:, None], c_cost[:, None]
+    usable = np.flatnonzero(cand_ok & (cand.leg_m < limit_m))
+    rows, cols = [], []
+    for start in range(0, len(usable), batch):
+        js = usable[start:start + batch]
+        ends = c_nodes[js]
+        dist = dijkstra(net.graph, directed=False, indices=ends.ravel(), limit=limit_m)
+        dist = dist.reshape(len(js), ends.shape[1], -1) + c_cost[js][:, :, None]
+        node_best = dist.min(axis=1)  # (batch, nodes): from the candidate's joining point
+        total = np.min(node_best[:, h_nodes] + h_cost[None, :, :], axis=2)
+        jj, ii = np.nonzero((total <= limit_m) & home_ok[None, :])
+        rows.append(ii)
+        cols.append(js[jj])
+    if home.mode == "edge" and len(usable):
+        pairs = pd.DataFrame({"edge": home.edge, "h": np.arange(len(home.edge))}).merge(
+            pd.DataFrame({"edge": cand.edge[usable], "c": usable}), on="edge")
+        h, c = pairs["h"].to_numpy(), pairs["c"].to_numpy()
+        direct = np.abs(home.pos_m[h] - cand.pos_m[c]) + home.leg_m[h] + cand.leg_m[c]
+        keep = (direct <= limit_m) & home_ok[h]
+        rows.append(h[keep])
+        cols.append(c[keep])
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    m = sp.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(len(home.leg_m), len(cand.leg_m)))
+    m.sum_duplicates()
+    return m

@@ -94,31 +94,24 @@ def access_settings(target) -> dict[str, Any]:
         "population": str(spec.get("population", "pop_total")),
         "max_snap_m": float(spec.get("max_snap_m", acc.DEFAULT_MAX_SNAP_M)),
         "detour_factor": float(spec.get("detour_factor", acc.DEFAULT_DETOUR_FACTOR)),
+        "snap": str(spec.get("snap", "edge")),
     }
 
 
 def network_coverage(net, demand_xy: np.ndarray, cand_xy: np.ndarray, distance_m: float,
-                     max_snap_m: float) -> sp.csr_matrix:
+                     max_snap_m: float, snap: str = "edge") -> sp.csr_matrix:
     """Boolean demand × candidate matrix: network route ≤ ``distance_m`` (snap legs added).
 
     Coordinates in the network's metric CRS (EPSG:4549). Points or candidates farther
-    than ``max_snap_m`` from the network cover / are covered by nothing.
+    than ``max_snap_m`` from the network cover / are covered by nothing. Routes are those
+    of :func:`coverage.access.nearest_facility` (same snapping rule, ``snap``).
     """
-    d_node, d_snap = net.snap(demand_xy)
-    c_node, c_snap = net.snap(cand_xy)
-    d_ok = d_snap <= max_snap_m
-    rows, cols = [], []
-    usable = np.flatnonzero((c_snap <= max_snap_m) & (c_snap < distance_m))
-    for start in range(0, len(usable), BATCH):
-        js = usable[start:start + BATCH]
-        dist = dijkstra(net.graph, directed=False, indices=c_node[js], limit=distance_m)
-        total = dist[:, d_node] + d_snap[None, :] + c_snap[js][:, None]
-        jj, ii = np.nonzero((total <= distance_m) & d_ok[None, :])
-        rows.append(ii)
-        cols.append(js[jj])
-    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    return sp.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(len(demand_xy), len(cand_xy)))
+    from coverage.access.route import coverage_pairs
+
+    d = net.snap_points(demand_xy, snap)
+    c = net.snap_points(cand_xy, snap)
+    return coverage_pairs(net, d, c, limit_m=distance_m, home_ok=d.leg_m <= max_snap_m,
+                          cand_ok=c.leg_m <= max_snap_m, batch=BATCH)
 
 
 def node_candidates(ds, net, uncovered_xy: np.ndarray, distance_m: float,
@@ -182,7 +175,7 @@ def access_instance(ds, target, year: int | None = None, network=None,
     if pts.empty:
         raise SitingError(f"target {target.id}: no resident points of demand {prm['demand']!r}")
     near = nearest_facility(pts, fac, network=net, limit_m=dist_m, max_snap_m=prm["max_snap_m"],
-                            detour_factor=prm["detour_factor"])
+                            detour_factor=prm["detour_factor"], snap=prm["snap"])
     pre = (near["status"] == "covered").to_numpy()
     w = pd.to_numeric(pts[pop_col], errors="coerce").fillna(0).to_numpy(float)
     d_xy = working_xy(pts)
@@ -227,7 +220,7 @@ def access_instance(ds, target, year: int | None = None, network=None,
             c_use = net.project(cand["lon"].to_numpy(), cand["lat"].to_numpy())
         else:
             d_use, c_use = d_xy, c_xy
-        A = network_coverage(net, d_use, c_use, dist_m, prm["max_snap_m"])
+        A = network_coverage(net, d_use, c_use, dist_m, prm["max_snap_m"], prm["snap"])
         method, net_p = "network", net.provenance
     else:
         from coverage.siting.covering import coverage_from_points
