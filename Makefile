@@ -8,7 +8,7 @@ PORT ?= 8050
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test venv data bench chromium app clean
+.PHONY: run test venv data bench chromium postgis app clean
 
 venv: $(STAMP)
 
@@ -41,7 +41,16 @@ chromium:
 	fi
 	@chromium --version
 
-test: $(STAMP) chromium
+# PostgreSQL + PostGIS for the store tests (a throw-away cluster per run, tests/pg.py) and
+# GDAL's ogrinfo, which the tests use to open the store's GeoPackage.
+postgis:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || ! command -v ogrinfo >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql postgis gdal-bin >/dev/null; \
+	fi
+	@ls /usr/lib/postgresql/*/bin/initdb
+
+test: $(STAMP) chromium postgis
 	$(BIN)/python -m pytest
 
 data: $(STAMP)

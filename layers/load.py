@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,6 +38,7 @@ __all__ = [
     "coerce_layer",
     "empty_facilities",
     "load_dataset",
+    "load_units",
     "read_layer",
 ]
 
@@ -317,6 +319,31 @@ def load_dataset(data_dir: Path | str | None = None, *, use_cache: bool = True) 
     if use_cache:
         with _LOCK:
             _CACHE[root] = (files, sig, ds)
+    return ds
+
+
+def load_units(data_dir: Path | str | None = None, *, use_cache: bool = True) -> Dataset:
+    """Like :func:`load_dataset` but without the manifest's facility layers (empty facilities).
+
+    The facility store (``store/``) supplies the facilities itself; this reads and validates
+    the units, indicators and network of the same folder, cached the same way.
+    """
+    root = Path(DEFAULT_DATA_DIR if data_dir is None else data_dir).expanduser().resolve()
+    key = root / "<units>"
+    manifest_path = root / "manifest.toml"
+    if use_cache:
+        with _LOCK:
+            hit = _CACHE.get(key)
+        if hit is not None and hit[1] == _signature(manifest_path, hit[0]):
+            return hit[2]
+    full = read_manifest(root)
+    manifest = replace(full, layers={n: s for n, s in full.layers.items() if s.kind != "facilities"})
+    files = manifest.files()
+    sig = _signature(manifest_path, files)
+    ds = _build(manifest)
+    if use_cache:
+        with _LOCK:
+            _CACHE[key] = (files, sig, ds)
     return ds
 
 

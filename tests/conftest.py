@@ -77,3 +77,59 @@ def shared_data() -> Path:
 def osm_dir(shared_data: Path) -> Path:
     """Real OSM extracts (ODbL, © OpenStreetMap contributors); see tests/data/README.md."""
     return shared_data / "osm"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL + PostGIS server on a Unix socket (see tests/pg.py); stopped at the end."""
+    from tests.pg import ClusterError, start_cluster, stop_cluster
+
+    try:
+        cluster = start_cluster()
+    except ClusterError as exc:
+        pytest.fail(str(exc))
+    yield cluster
+    stop_cluster(cluster)
+
+
+@pytest.fixture(scope="session")
+def postgis_url(pg_cluster) -> str:
+    """SQLAlchemy URL of an empty PostGIS database (postgresql+psycopg://…?host=<socket dir>)."""
+    return pg_cluster.url
+
+
+@pytest.fixture(scope="session")
+def _seeded_gpkg(tmp_path_factory) -> Path:
+    from tests.store_helpers import seeded_gpkg
+
+    return seeded_gpkg(tmp_path_factory.mktemp("store-seed"))
+
+
+@pytest.fixture(scope="session")
+def _seeded_pg(pg_cluster) -> str:
+    """Name of a PostGIS database seeded from data/, used as the template of each test's copy."""
+    from store import build_store
+    from tests.pg import fresh_database
+
+    url = fresh_database(pg_cluster, "seed_template")
+    st = build_store(url)
+    st.engine.dispose()
+    return "seed_template"
+
+
+@pytest.fixture(params=["geopackage", "postgis"])
+def store(request, tmp_path):
+    """A store seeded from the embedded data/, fresh for each test, on each backend."""
+    if request.param == "geopackage":
+        from tests.store_helpers import gpkg_copy
+
+        st = gpkg_copy(request.getfixturevalue("_seeded_gpkg"), tmp_path / "inventory.gpkg")
+    else:
+        from store import FacilityStore
+        from tests.pg import fresh_database
+
+        template = request.getfixturevalue("_seeded_pg")
+        cluster = request.getfixturevalue("pg_cluster")
+        st = FacilityStore(fresh_database(cluster, f"t_{abs(hash(request.node.nodeid)) % 10**8}", template))
+    yield st
+    st.engine.dispose()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("coverage", "layers", "scenarios", "dashapp", "covplan")
+PACKAGES = ("coverage", "layers", "scenarios", "store", "dashapp", "covplan")
 
 
 def module_files(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
