@@ -9,6 +9,11 @@
 * ``linkage`` targets (``child_home_1_plus_n``): N per 示范型 home and the unlinked basic
   homes; ``.gpkg`` layers ``links`` (lines basic → 示范型), ``hubs`` and ``unlinked``.
 
+``--dem FILE`` (SRTM ``.hgt`` or GeoTIFF) adds minutes walked on slopes (Tobler, directed,
+``coverage/access/slopes.py``): flat and terrain coverage side by side per unit, with the
+people who gain or lose coverage and whether the DEM covers the unit (``dem_coverage``).
+``--snap node`` snaps to the nearest junction instead of the nearest street point.
+
 Without ``--network`` the dataset's own network is used (the embedded one is SYNTHETIC,
 and every output says so); a dataset without a network falls back to straight-line
 distance × detour factor, flagged ``straight_line_detour``. Headers of exports are
@@ -29,6 +34,7 @@ import pandas as pd
 import shapely
 
 from coverage._errors import NetworkError
+from coverage.access.slopes import TERRAIN_COLUMNS
 from layers.glossary import label
 
 UNIT_COLUMNS = ("unit_level", "unit_code", "unit_name", "county_code", "township_code",
@@ -51,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--level", default="township",
                    choices=("village", "township", "county", "city"),
                    help="unit level printed (default township)")
+    p.add_argument("--dem", type=Path, metavar="FILE",
+                   help="elevation model (SRTM .hgt or GeoTIFF): minutes walked on slopes")
+    p.add_argument("--snap", choices=("edge", "node"),
+                   help="where points join the network (default: the target's, edge)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write .gpkg (units, points, service areas) or .csv (units)")
@@ -102,7 +112,16 @@ def cmd_access(args: argparse.Namespace) -> int:
         return _cmd_linkage(args, ds, target, ctx)
     from coverage.access import access_result
 
-    points, units, info = access_result(target, ctx)
+    if args.snap is not None:
+        target = _with_access(target, snap=args.snap)
+    if args.dem is not None:
+        from coverage.access.slopes import access_with_terrain
+        from coverage.access.terrain import read_dem
+
+        points, units, info = access_with_terrain(target, ctx, read_dem(args.dem))
+    else:
+        points, units, info = access_result(target, ctx)
+    cols = list(UNIT_COLUMNS) + ([c for c in TERRAIN_COLUMNS if c in units.columns])
     if args.output is not None:
         _write_access(args.output, ds, points, units, info, ctx)
     shown = units[units["unit_level"] == args.level]
@@ -113,21 +132,40 @@ def cmd_access(args: argparse.Namespace) -> int:
             "network": None if ctx.network is None else {
                 "source": ctx.network.source, "provenance": ctx.network.provenance,
                 "nodes": ctx.network.n_nodes, "edges": ctx.network.n_edges},
-            "units": json.loads(units[list(UNIT_COLUMNS)].to_json(orient="records", force_ascii=False)),
+            "snap": info.get("snap", "edge"),
+            "units": json.loads(units[cols].to_json(orient="records", force_ascii=False)),
         }
+        if "terrain" in info:
+            out["terrain"] = info["terrain"]
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return 0
     d = int(round(info["distance_m"]))
     print("\n".join(_header(target, info, ctx) + [f"{label('distance_m')}: {d}"]))
+    terr = "terrain" in info
+    extra = (f"\t{label('pop_covered_terrain')}\t{label('pop_gained')}\t{label('pop_lost')}"
+             f"\t{label('dem_coverage')}" if terr else "")
     print(f"{label('unit_name')}\t{label('pop_demand')}\t{label('pop_covered')}\t"
-          f"{label('covered_share')}\t{label('pop_uncovered')}\t{label('pop_unreachable')}")
+          f"{label('covered_share')}\t{label('pop_uncovered')}\t{label('pop_unreachable')}{extra}")
     for r in shown.itertuples(index=False):
         share = "—" if not np.isfinite(r.covered_share) else f"{r.covered_share:.1%}"
+        tail = (f"\t{r.pop_covered_terrain:.0f}\t{r.pop_gained:.0f}\t{r.pop_lost:.0f}\t"
+                f"{label('dem_' + r.dem_coverage)}" if terr else "")
         print(f"{r.unit_name or r.unit_code}\t{r.pop_demand:.0f}\t{r.pop_covered:.0f}\t{share}\t"
-              f"{r.pop_uncovered:.0f}\t{r.pop_unreachable:.0f}")
+              f"{r.pop_uncovered:.0f}\t{r.pop_unreachable:.0f}{tail}")
+    if terr:
+        t = info["terrain"]
+        print(f"{label('dem')}: {t['dem']} · {label('dem_void_cells')} {t['dem_void_cells']} · "
+              f"{label('edges_flat_fallback')} {t['edges_flat_fallback']}/{t['edges']}")
     if args.output is not None:
         print(f"→ {args.output}")
     return 0
+
+
+def _with_access(target: Any, **changes: Any) -> Any:
+    """A copy of a target with some ``[access]`` values replaced."""
+    import dataclasses
+
+    return dataclasses.replace(target, access=dataclasses.replace(target.access, **changes))
 
 
 def _zh(df: pd.DataFrame) -> pd.DataFrame:
@@ -140,7 +178,7 @@ def _write_access(path: Path, ds: Any, points: pd.DataFrame, units: pd.DataFrame
     from coverage.access import service_areas
 
     suffix = path.suffix.lower()
-    u = units[list(UNIT_COLUMNS)].copy()
+    u = units[list(UNIT_COLUMNS) + [c for c in TERRAIN_COLUMNS if c in units.columns]].copy()
     u["method"] = info["method"]
     u["provenance"] = info["provenance"]
     if suffix == ".csv":

@@ -315,6 +315,28 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "link_reason": {"zh": "未联结原因", "en": "Reason not linked"},
     "no_demonstration_home": {"zh": "本乡镇无示范型儿童之家", "en": "No demonstration home in the township"},
     "too_far": {"zh": "距示范型过远", "en": "Too far from a demonstration home"},
+    # --- snapping, minutes on slopes, capacity access (coverage/access/snap.py, terrain.py, fca.py)
+    "snap_mode": {"zh": "接入路网方式", "en": "Snapping rule"},
+    "snap_edge": {"zh": "就近接入道路", "en": "Nearest point on a street"},
+    "snap_node": {"zh": "就近接入路口", "en": "Nearest junction"},
+    "time_min": {"zh": "步行时间（分钟）", "en": "Walking time (min)"},
+    "dem": {"zh": "高程数据", "en": "Elevation model"},
+    "dem_void_cells": {"zh": "高程空洞（已插值）", "en": "DEM voids (interpolated)"},
+    "edges_flat_fallback": {"zh": "无高程按平地计路段", "en": "Edges timed on the flat (no DEM)"},
+    "pop_covered_flat": {"zh": "平地口径已覆盖人口", "en": "Covered, flat distance"},
+    "pop_covered_terrain": {"zh": "计坡度已覆盖人口", "en": "Covered, minutes on slopes"},
+    "covered_share_flat": {"zh": "平地口径覆盖率", "en": "Covered share, flat"},
+    "covered_share_terrain": {"zh": "计坡度覆盖率", "en": "Covered share, on slopes"},
+    "pop_gained": {"zh": "计坡度新增覆盖人口", "en": "Gain coverage with relief"},
+    "pop_lost": {"zh": "计坡度失去覆盖人口", "en": "Lose coverage with relief"},
+    "dem_points": {"zh": "高程覆盖居民点数", "en": "Points inside the DEM"},
+    "dem_coverage": {"zh": "高程覆盖情况", "en": "DEM coverage"},
+    "dem_full": {"zh": "全部覆盖", "en": "Full"},
+    "dem_partial": {"zh": "部分覆盖（其余按平地）", "en": "Partial (rest flat)"},
+    "dem_none": {"zh": "无高程（按平地）", "en": "None (flat)"},
+    "fca_2sfca": {"zh": "两步移动搜索法可达性（每千人）", "en": "2SFCA access (per 1,000)"},
+    "fca_e2sfca": {"zh": "增强两步移动搜索法可达性（每千人）", "en": "Enhanced 2SFCA access (per 1,000)"},
+    "fca_supply_ratio": {"zh": "设施供需比", "en": "Supply-to-demand ratio"},
 }
 
 

@@ -7,7 +7,10 @@ a CSR matrix of edge lengths, multi-source Dijkstra), :mod:`~coverage.access.sna
 points to it, :mod:`~coverage.access.nearest` runs the one-pass nearest-facility
 computation and per-unit coverage, :mod:`~coverage.access.areas` draws service-area
 polygons, :mod:`~coverage.access.linkage` links homes for the 1+N rule, and
-:mod:`~coverage.access.evaluation` turns ``access`` targets into result rows. It imports
+:mod:`~coverage.access.evaluation` turns ``access`` targets into result rows;
+:mod:`~coverage.access.route` routes snapped points (edges split virtually),
+:mod:`~coverage.access.terrain` turns a DEM into directed walking minutes (Tobler) and
+:mod:`~coverage.access.slopes` compares flat and terrain coverage per unit. It imports
 nothing from the other coverage subpackages.
 """
 
@@ -30,6 +33,8 @@ from coverage.access.nearest import (
     nearest_straight_line,
 )
 from coverage.access.osm import clear_cache, is_walkable, load_network, network_for_polygon
+from coverage.access.slopes import access_with_terrain
+from coverage.access.terrain import read_dem, terrain_cost, tobler_speed
 
 __all__ = [
     "DEFAULT_DETOUR_FACTOR", "DEFAULT_DISTANCE_M", "DEFAULT_MAX_SNAP_M", "DEFAULT_SPEED_M_PER_MIN",
@@ -37,4 +42,5 @@ __all__ = [
     "clear_cache", "coverage_by_unit", "demand_points", "evaluate_access_target", "evaluate_linkage_target",
     "is_walkable", "link_homes", "load_network", "metric_crs_for", "multi_source_dijkstra", "nearest_facility",
     "nearest_on_network", "nearest_straight_line", "network_for_polygon", "reachable_pieces", "service_areas",
+    "access_with_terrain", "read_dem", "terrain_cost", "tobler_speed",
 ]

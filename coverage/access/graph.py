@@ -81,6 +81,8 @@ class WalkNetwork:
         Edge geometries in ``crs``, oriented ``edge_u`` → ``edge_v``.
     graph : scipy.sparse.csr_matrix, shape (n, n)
         Symmetric matrix of the shortest edge length between each pair of adjacent nodes.
+    edge_steps : ndarray of bool or None
+        ``highway=steps`` on the edge (any of its merged OSM ways); None when unknown.
     """
 
     crs: str
@@ -93,6 +95,7 @@ class WalkNetwork:
     edge_length_m: np.ndarray
     edge_geometry: np.ndarray
     graph: csr_matrix
+    edge_steps: np.ndarray | None = None
     _tree: cKDTree | None = field(default=None, repr=False)
     _tree_order: np.ndarray | None = field(default=None, repr=False)
     _edge_tree: shapely.STRtree | None = field(default=None, repr=False)
@@ -205,6 +208,7 @@ class WalkNetwork:
         seen: set[tuple[int, int, float]] = set()
         us: list[int] = []
         vs: list[int] = []
+        steps: list[bool] = []
         coord_chunks: list[np.ndarray] = []
         for u, v, data in G.edges(data=True):
             iu, iv = index[int(u)], index[int(v)]
@@ -223,6 +227,8 @@ class WalkNetwork:
             seen.add(key)
             us.append(iu)
             vs.append(iv)
+            hw = data.get("highway")
+            steps.append(hw == "steps" or isinstance(hw, list) and "steps" in hw)
             coord_chunks.append(coords)
         if not us:
             raise NetworkError(f"{source}: the walking network has no usable edges")
@@ -251,6 +257,7 @@ class WalkNetwork:
             edge_length_m=length,
             edge_geometry=geoms,
             graph=graph,
+            edge_steps=np.asarray(steps, dtype=bool),
         )
 
 

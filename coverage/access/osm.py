@@ -208,7 +208,7 @@ def load_network(
 
 
 #: bump when the conversion changes, so stale disk caches are ignored
-_LOADER_VERSION = "1"
+_LOADER_VERSION = "2"
 
 
 def _disk_cache_path(path: Path, retain_all: bool, provenance: str) -> Path | None:
@@ -233,6 +233,8 @@ def _write_npz(net: WalkNetwork, dest: Path) -> None:
         tmp = dest.with_name(dest.stem + ".tmp.npz")
         np.savez(tmp, node_osmid=net.node_osmid, node_xy=net.node_xy, edge_u=net.edge_u,
                  edge_v=net.edge_v, coords=coords, sizes=sizes, crs=np.str_(net.crs),
+                 edge_steps=(net.edge_steps if net.edge_steps is not None
+                             else np.zeros(net.n_edges, dtype=bool)),
                  provenance=np.str_(net.provenance))
         tmp.replace(dest)
     except OSError:  # a read-only cache folder only costs speed
@@ -250,6 +252,7 @@ def _read_npz(src: Path, *, source: str) -> WalkNetwork:
             node_osmid=z["node_osmid"], node_xy=z["node_xy"], edge_u=z["edge_u"],
             edge_v=z["edge_v"], edge_length_m=length, edge_geometry=geoms,
             graph=_csr_from_edges(n, z["edge_u"], z["edge_v"], length),
+            edge_steps=z["edge_steps"] if "edge_steps" in z.files else None,
         )
 
 

@@ -67,7 +67,7 @@ _KIND_KEYS: dict[str, set[str]] = {
 _SOURCE_KEYS = {"plan", "clause", "lines", "basis"}
 _FACILITY_KEYS = {"type", "tier", "level"}
 _ACCESS_KEYS = {"distance_m", "speed_m_per_min", "demand", "population", "time_min",
-                "max_snap_m", "detour_factor", "snap"}
+                "max_snap_m", "detour_factor", "snap", "max_minutes", "steps_factor"}
 _LINKAGE_KEYS = {"hub_tier", "member_tier", "scope", "distance", "max_distance_m"}
 _REQUIRED = ("id", "kind", "label_zh", "label_en", "plan", "chapter", "unit_level", "source")
 
@@ -129,6 +129,10 @@ class AccessSpec(_SpecMapping):
     detour_factor: float = 1.3
     #: where points join the network: "edge" (nearest street point) or "node" (junction)
     snap: str = "edge"
+    #: minutes walked (with a DEM: Tobler time on slopes, flat speed = distance_m / max_minutes)
+    max_minutes: float | None = None
+    #: speed on highway=steps relative to the flat speed (terrain only)
+    steps_factor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -427,6 +431,10 @@ def _check_values(t: PlanTarget, where: str) -> None:
             fail("access", "max_snap_m must be > 0")
         if t.access.detour_factor < 1.0:
             fail("access", "detour_factor must be ≥ 1")
+        if t.access.max_minutes is not None and t.access.max_minutes <= 0:
+            fail("access", "max_minutes must be > 0")
+        if t.access.steps_factor is not None and t.access.steps_factor <= 0:
+            fail("access", "steps_factor must be > 0")
         if t.access.snap not in ("edge", "node"):
             fail("access", f"snap {t.access.snap!r} is not 'edge' or 'node'")
         if t.access.demand not in ("urban", "all"):
