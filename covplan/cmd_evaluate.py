@@ -199,8 +199,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     res = _evaluate(ds, targets, args.year)
     gaps = township_gaps(res, ds, county=args.county, targets=targets)
     path = write_gap_list(gaps, args.output, dataset=ds, result=res, lang=args.lang, targets=targets)
-    n_town = int((gaps["section"] == "township").sum())
-    print(f"{path}: {n_town} township rows, {len(gaps) - n_town} county/city rows "
+    n = {sec: int((gaps["section"] == sec).sum()) for sec in ("county", "township", "village")}
+    print(f"{path}: {n['county']} county/city rows, {n['township']} township rows, {n['village']} village rows "
           f"({_result_year(ds, args.year)})", file=sys.stderr)
     return 0
 

@@ -160,23 +160,25 @@ def test_gaps_files_equal_app_bytes(capsys, data_dir, tmp_path):
         assert export_bytes(gaps, ext, dataset=ds, result=res, targets=targets) == (tmp_path / f"g.{ext}").read_bytes()
     app = openpyxl.load_workbook(io.BytesIO(export_bytes(gaps, "xlsx", dataset=ds, result=res, targets=targets)))
     cli = openpyxl.load_workbook(tmp_path / "g.xlsx")
-    assert app.sheetnames == cli.sheetnames == ["汇总", "莲都区", "县市级缺口", "乡镇宽表"]
+    assert app.sheetnames == cli.sheetnames == ["汇总", "县市级", "乡镇级", "村级", "乡镇宽表"]
     for name in app.sheetnames:
         cells = [[c.value for c in r] for r in app[name].iter_rows()]
         assert cells == [[c.value for c in r] for r in cli[name].iter_rows()]
 
-    # 2024, counted by hand: 5 township rows, no county-level row (33% 示范型 ≥ 15%)
+    # 2024, counted by hand: 2 townships without a 示范型 home, 5 villages without a 儿童之家
+    # (联城街道 2, 南明山街道 2, 太平乡 1), each at its own level (no township repeats a village gap)
     df = pd.read_csv(tmp_path / "g.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    got = list(zip(df["单位名称"], df["目标编号"], df["未达标单位数"], df["缺口量"]))
+    got = list(zip(df["单位名称"], df["乡镇（街道）"], df["目标编号"], df["缺口量"]))
     assert got == [
-        ("联城街道", "child_home_every_village", "2", "2"),
-        ("南明山街道", "child_home_every_village", "2", "2"),
-        ("南明山街道", "demo_child_home_per_township", "1", "1"),
-        ("太平乡", "child_home_every_village", "1", "1"),
-        ("太平乡", "demo_child_home_per_township", "1", "1"),
+        ("南明山街道", "南明山街道", "demo_child_home_per_township", "1"),
+        ("太平乡", "太平乡", "demo_child_home_per_township", "1"),
+        ("娄丰堰社区居委会", "联城街道", "child_home_every_village", "1"),
+        ("张村街村委会", "联城街道", "child_home_every_village", "1"),
+        ("沙溪亭社区居委会", "南明山街道", "child_home_every_village", "1"),
+        ("叶村村委会", "南明山街道", "child_home_every_village", "1"),
+        ("城头村委会", "太平乡", "child_home_every_village", "1"),
     ]
-    assert df.loc[0, "未达标村（社区）"] == "娄丰堰社区居委会、张村街村委会"
-    assert df.loc[3, "未达标村（社区）"] == "城头村委会"
+    assert set(df["缺口类别"]) == {"乡镇（街道）缺口", "村（社区）缺口"}
 
 
 def test_gaps_for_a_year_and_county(capsys, data_dir, tmp_path):
@@ -184,16 +186,16 @@ def test_gaps_for_a_year_and_county(capsys, data_dir, tmp_path):
                        "-o", tmp_path / "g22.csv")
     assert code == 0, err
     # a county's list keeps its own county-level gap and leaves out the city's
-    assert "6 township rows, 1 county/city rows (2022)" in err
+    assert "1 county/city rows, 3 township rows, 6 village rows (2022)" in err
     df = pd.read_csv(tmp_path / "g22.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     county = df[df["缺口类别"] == "县市级缺口"]
     assert list(zip(county["统计代码"], county["目标编号"], county["缺口量"], county["缺口单位"])) == [
         ("331102", "demo_child_home_share_15", "1", "个升级")
     ]
     code, _, err = run(capsys, "--data", data_dir, "gaps", "--year", "2022", "-o", tmp_path / "all22.csv")
-    assert "6 township rows, 2 county/city rows (2022)" in err
-    taiping = df[(df["单位名称"] == "太平乡") & (df["目标编号"] == "child_home_every_village")].iloc[0]
-    assert (taiping["未达标单位数"], taiping["未达标村（社区）"]) == ("2", "太平村委会、城头村委会")
+    assert "2 county/city rows, 3 township rows, 6 village rows (2022)" in err
+    taiping = df[(df["乡镇（街道）"] == "太平乡") & (df["目标编号"] == "child_home_every_village")]
+    assert sorted(taiping["单位名称"]) == ["城头村委会", "太平村委会"]
 
 
 def test_report_html_with_trend(capsys, data_dir, tmp_path):
@@ -231,20 +233,18 @@ def test_embedded_gap_list_agrees_with_the_evaluation(embedded):
     u = res.units
     gaps = township_gaps(res, ds, targets=targets)
     town = gaps[gaps["section"] == "township"]
-    # every unmet village appears once, in the township its code starts with
-    vill = u[(u["unit_level"] == "village") & (u["status"] == "not_met")]
-    by_prefix = vill.groupby(["target_id", vill["unit_code"].str[:9]]).size()
-    agg = town[town["evaluated_level"] == "village"].set_index(["target_id", "unit_code"])["n_units_not_met"]
-    assert agg.sort_index().to_dict() == by_prefix.sort_index().to_dict()
-    ch = vill[vill["target_id"] == "child_home_every_village"]
-    assert town.loc[town["target_id"] == "child_home_every_village", "shortfall"].sum() == ch["shortfall"].sum()
-    # every unmet township row, and every unmet county/city row, is one gap row
-    twn = u[(u["unit_level"] == "township") & (u["status"] == "not_met")]
-    assert set(zip(town.loc[town["evaluated_level"] == "township", "target_id"],
-                   town.loc[town["evaluated_level"] == "township", "unit_code"])) == set(
-        zip(twn["target_id"], twn["unit_code"]))
-    upper = u[u["unit_level"].isin(["county", "city"]) & (u["status"] == "not_met")]
-    assert (gaps["section"] == "county").sum() == len(upper)
+    # level-true: every unmet row is one gap row at its own level, and nothing else
+    for level, section in (("village", "village"), ("township", "township"), ("county", "county"),
+                           ("city", "county")):
+        want = u[(u["unit_level"] == level) & (u["status"] == "not_met")]
+        got = gaps[gaps["unit_level"] == level]
+        assert (got["section"] == section).all()
+        assert set(zip(got["target_id"], got["unit_code"])) == set(zip(want["target_id"], want["unit_code"]))
+        assert len(got) == len(want), level
+    ch = u[(u["unit_level"] == "village") & (u["status"] == "not_met") & (u["target_id"] == "child_home_every_village")]
+    assert gaps.loc[gaps["target_id"] == "child_home_every_village", "shortfall"].sum() == ch["shortfall"].sum()
+    vil = gaps[gaps["section"] == "village"]
+    assert (vil["unit_code"].str[:9] == vil["township_code"]).all()
     # names and counties come from the dataset
     names = dict(zip(ds.townships["code"], ds.townships["name"]))
     county_of = dict(zip(ds.townships["code"], ds.townships["county_name"]))
@@ -280,11 +280,13 @@ def test_embedded_xlsx_layout(embedded, tmp_path):
     ds, targets, res = embedded
     gaps = township_gaps(res, ds, targets=targets)
     wb = openpyxl.load_workbook(write_gap_list(gaps, tmp_path / "g.xlsx", dataset=ds, result=res, targets=targets))
-    assert wb.sheetnames == ["汇总", *ds.counties["name"], "县市级缺口", "乡镇宽表"]
-    for code, name in zip(ds.counties["code"], ds.counties["name"]):
-        n = int(((gaps["section"] == "township") & (gaps["county_code"] == code)).sum())
-        assert wb[name].max_row == 1 + n, name
-    assert wb["县市级缺口"].max_row == 1 + int((gaps["section"] == "county").sum())
+    assert wb.sheetnames == ["汇总", "县市级", "乡镇级", "村级", "乡镇宽表"]
+    from coverage.outputs import county_totals
+
+    tot = county_totals(gaps, res, ds)
+    for sheet, section in (("县市级", "county"), ("乡镇级", "township"), ("村级", "village")):
+        n = int((gaps["section"] == section).sum()) + int((tot["section"] == section).sum())
+        assert wb[sheet].max_row == 1 + n, sheet
     assert wb["乡镇宽表"].max_row == 1 + len(ds.townships)
     summary = wb["汇总"]
     text = " ".join(str(c.value) for c in summary["A"] if c.value)

@@ -18,20 +18,11 @@ from layers._errors import CovplanError
 from tests.test_gaps import LIANDU, T_HECHENG, T_YANQUAN, T_ZIJIN, make_dataset, make_result
 
 GAP_HEADERS_ZH = [
-    "缺口类别", "层级", "统计代码", "单位名称", "县（市、区）代码", "县（市、区）", "目标编号",
-    "规划目标", "评估层级", "评估单位数", "未达标单位数", "未达标村（社区）", "目标值", "现状值",
-    "缺口量", "缺口单位", "建议措施", "状态", "是否规划考核口径", "年份", "条款", "规划原文行号",
-    "数据来源性质",
+    "缺口类别", "评估层级", "统计代码", "单位名称", "县（市、区）代码", "县（市、区）", "乡镇代码", "乡镇（街道）",
+    "目标编号", "规划目标", "行类型", "评估单位数", "未达标单位数", "目标值", "现状值", "缺口量", "缺口单位",
+    "建议措施", "状态", "是否规划考核口径", "年份", "条款", "规划原文行号", "数据来源性质",
 ]
-TOWNSHIP_SHEET_HEADERS = [
-    "乡镇代码", "乡镇（街道）", "规划目标", "评估层级", "评估单位数", "未达标单位数", "未达标村（社区）", "目标值",
-    "现状值", "缺口量", "缺口单位", "建议措施", "是否规划考核口径", "条款", "规划原文行号", "数据来源性质",
-    "状态", "年份", "目标编号",
-]
-COUNTY_SHEET_HEADERS = [
-    "统计代码", "单位名称", "层级", "规划目标", "目标值", "现状值", "缺口量", "缺口单位", "建议措施",
-    "是否规划考核口径", "条款", "规划原文行号", "数据来源性质", "状态", "年份", "目标编号",
-]
+LEVEL_SHEET_HEADERS = GAP_HEADERS_ZH[1:]
 SUMMARY_HEADERS_ZH = [
     "目标编号", "规划目标", "层级", "评估单位数", "达标单位数", "未达标单位数", "无数据单位数",
     "不适用单位数", "缺口量", "缺口单位", "规划层面结论", "数据来源性质",
@@ -80,7 +71,7 @@ def test_provenance_counts_real_and_synthetic_village_points():
 
 def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
     wb = openpyxl.load_workbook(_write(case, tmp_path, "gaps.xlsx"))
-    assert wb.sheetnames == ["汇总", "莲都区", "青田县", "县市级缺口", "乡镇宽表"]
+    assert wb.sheetnames == ["汇总", "县市级", "乡镇级", "村级", "乡镇宽表"]
     ws = wb["汇总"]
     assert ws["A1"].value == "丽水市乡镇缺口清单（2024年）"
     assert ws["A2"].value == "数据来源说明"
@@ -93,36 +84,38 @@ def test_xlsx_sheets_headers_frozen_panes_and_provenance(case, tmp_path):
     assert first[:8] == ["child_home_every_village", "儿童之家应建尽建", "村（社区）", 5, 2, 3, 1, 0]
     assert "合成演示数据" in ws.oddFooter.center.text
 
-    lian = wb["莲都区"]
-    assert [c.value for c in lian[1]] == TOWNSHIP_SHEET_HEADERS
-    assert lian.freeze_panes == "A2"
-    assert lian.auto_filter.ref == "A1:S5"
-    assert [lian.cell(row=r, column=1).value for r in range(2, 6)] == [T_ZIJIN, T_ZIJIN, T_ZIJIN, T_YANQUAN]
-    row2 = {h: lian.cell(row=2, column=j + 1).value for j, h in enumerate(TOWNSHIP_SHEET_HEADERS)}
-    assert (row2["乡镇（街道）"], row2["规划目标"], row2["评估层级"], row2["评估单位数"], row2["未达标单位数"]) == (
-        "紫金街道", "儿童之家应建尽建", "村（社区）", 3, 2)
-    assert (row2["未达标村（社区）"], row2["缺口量"], row2["缺口单位"]) == ("乙村、丙社区", 2, "个设施")
-    assert (row2["建议措施"], row2["是否规划考核口径"], row2["规划原文行号"]) == ("新建1个儿童之家", "是", "C L721")
-    assert (row2["状态"], row2["年份"], row2["目标编号"]) == ("未达标", 2024, "child_home_every_village")
-    # a share in a percentage-point row is shown as a percentage
-    women = {h: lian.cell(row=3, column=j + 1) for j, h in enumerate(TOWNSHIP_SHEET_HEADERS)}
-    assert (women["目标值"].value, women["目标值"].number_format) == (0.3, "0.0%")
-    assert women["缺口量"].number_format == "General"
+    heads = LEVEL_SHEET_HEADERS
+    county = wb["县市级"]
+    assert [c.value for c in county[1]] == heads
+    assert [county.cell(row=r, column=2).value for r in range(2, 6)] == ["331121", "331100", LIANDU, LIANDU]
+    town = wb["乡镇级"]
+    assert [c.value for c in town[1]] == heads and town.freeze_panes == "A2"
+    rows = [{h: c for h, c in zip(heads, r)} for r in town.iter_rows(min_row=2)]
+    # demo per township: 岩泉 (莲都区) then its 合计, 鹤城 (青田县) then its 合计; slots: 紫金 + 莲都区's row
+    assert [(r["统计代码"].value, r["行类型"].value) for r in rows] == [
+        (T_YANQUAN, None), (LIANDU, "合计"), (T_HECHENG, None), ("331121", "合计"), (T_ZIJIN, None), (LIANDU, "合计")]
+    total = rows[-1]  # the slots total is 莲都区's own plan-level row
+    assert (total["目标值"].value, total["现状值"].value, total["缺口量"].value) == (2250, 2150, 100)
+    assert total["缺口量"].number_format == "#,##0" and total["统计代码"].font.bold
+    vil = wb["村级"]
+    vrows = [{h: c for h, c in zip(heads, r)} for r in vil.iter_rows(min_row=2)]
+    first = vrows[0]
+    assert (first["单位名称"].value, first["乡镇（街道）"].value, first["评估层级"].value) == ("乙村", "紫金街道", "村（社区）")
+    assert (first["缺口量"].value, first["缺口单位"].value, first["建议措施"].value) == (1, "个设施", "新建1个儿童之家")
+    women = [r for r in vrows if r["目标编号"].value == "women_village_committee_30"]
+    # a rate reads as a percentage, its gap in points with one decimal
+    assert (women[0]["目标值"].value, women[0]["目标值"].number_format) == (0.3, "0.0%")
+    assert (women[0]["缺口量"].value, women[0]["缺口量"].number_format) == (10, "0.0")
+    wtotal = [r for r in vrows if r["行类型"].value == "合计" and r["目标编号"].value == "women_village_committee_30"][0]
+    assert wtotal["缺口量"].value is None and wtotal["未达标单位数"].value == 2  # points never add
     # print setup: A4 landscape, one page wide, header row repeated
-    assert lian.page_setup.orientation == "landscape"
-    assert int(lian.page_setup.paperSize) == 9
-    assert (lian.page_setup.fitToWidth, lian.page_setup.fitToHeight) == (1, 0)
-    assert lian.sheet_properties.pageSetUpPr.fitToPage
-    assert lian.print_title_rows == "$1:$1"
-    widths = {k: v.width for k, v in lian.column_dimensions.items()}
+    assert town.page_setup.orientation == "landscape"
+    assert int(town.page_setup.paperSize) == 9
+    assert (town.page_setup.fitToWidth, town.page_setup.fitToHeight) == (1, 0)
+    assert town.sheet_properties.pageSetUpPr.fitToPage
+    assert town.print_title_rows == "$1:$1"
+    widths = {k: v.width for k, v in town.column_dimensions.items()}
     assert max(widths.values()) <= 30 and min(widths.values()) >= 6
-    assert lian["G1"].value == "未达标村（社区）" and lian["G2"].alignment.wrap_text is not True  # fits
-    assert lian["N1"].value == "条款" and lian["N2"].alignment.wrap_text  # 33 columns of text wrap at 30
-    assert [wb["青田县"].cell(row=r, column=1).value for r in (2, 3)] == [T_HECHENG, T_HECHENG]
-    county = wb["县市级缺口"]
-    assert [c.value for c in county[1]] == COUNTY_SHEET_HEADERS
-    assert [county.cell(row=r, column=1).value for r in range(2, 6)] == [LIANDU, LIANDU, "331121", "331100"]
-    assert [county.cell(row=r, column=3).value for r in range(2, 6)] == ["县（市、区）"] * 3 + ["市"]
     wide = wb["乡镇宽表"]
     assert [c.value for c in wide[1]] == [
         "乡镇代码", "乡镇（街道）", "县（市、区）代码", "县（市、区）", "儿童之家应建尽建",
@@ -140,7 +133,7 @@ def test_xlsx_for_one_county(tmp_path):
     gaps = township_gaps(res, ds, county="青田县", targets=res.targets)
     path = write_gap_list(gaps, tmp_path / "q.xlsx", dataset=ds, result=res, targets=res.targets)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["汇总", "青田县", "县市级缺口", "乡镇宽表"]
+    assert wb.sheetnames == ["汇总", "县市级", "乡镇级", "村级", "乡镇宽表"]
     assert wb["汇总"]["A1"].value == "青田县乡镇缺口清单（2024年）"
     assert wb["乡镇宽表"].max_row == 2  # header + 鹤城街道
     summary = wb["汇总"]
@@ -156,30 +149,31 @@ def test_csv_bom_headers_and_provenance_column(case, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert list(df.columns) == GAP_HEADERS_ZH + ["数据集说明"]
-    assert len(df) == 10
+    assert len(df) == 12
     assert df["数据集说明"].str.contains("合成演示数据，非真实数据").all()
-    r = df[(df["统计代码"] == T_ZIJIN) & (df["目标编号"] == "women_village_committee_30")].iloc[0]
-    assert (r["目标值"], r["现状值"], r["缺口量"], r["缺口单位"]) == ("0.3", "0.2", "10", "个百分点")
-    assert set(df["缺口类别"]) == {"乡镇（街道）缺口", "县市级缺口"}
+    r = df[(df["统计代码"] == "331102001001") & (df["目标编号"] == "women_village_committee_30")].iloc[0]
+    assert (r["目标值"], r["现状值"], r["缺口量"], r["缺口单位"]) == ("30.0%", "20.0%", "10.0", "个百分点")
+    assert set(df["缺口类别"]) == {"村（社区）缺口", "乡镇（街道）缺口", "县市级缺口"}
 
 
 def test_geojson_reloads_with_geometry(case, tmp_path):
     path = _write(case, tmp_path, "gaps.geojson")
     gdf = gpd.read_file(path)
-    assert len(gdf) == 10 and gdf.crs.to_epsg() == 4326
+    assert len(gdf) == 12 and gdf.crs.to_epsg() == 4326
     zijin = gdf[gdf["统计代码"] == T_ZIJIN].geometry.iloc[0]
     assert zijin.equals(box(119.8, 28.3, 119.9, 28.5))
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert "非真实数据" in doc["provenance"]
-    assert doc["features"][0]["properties"]["目标编号"] == "child_home_every_village"
+    assert doc["features"][0]["properties"]["目标编号"] == "mch_institution_city_county"
 
 
 def test_gpkg_layers_gaps_wide_metadata(case, tmp_path):
     path = _write(case, tmp_path, "gaps.gpkg")
     layers = {name: gtype for name, gtype in pyogrio.list_layers(path)}
-    assert layers == {"gaps": "MultiPolygon", "wide": "MultiPolygon", "metadata": None}
+    assert layers == {"gaps": "MultiPolygon", "gaps_village": "Point", "wide": "MultiPolygon", "metadata": None}
     gaps = gpd.read_file(path, layer="gaps")
-    assert len(gaps) == 10 and gaps.crs.to_epsg() == 4326
+    assert len(gaps) == 7 and gaps.crs.to_epsg() == 4326
+    assert len(gpd.read_file(path, layer="gaps_village")) == 5
     city = gaps[gaps["统计代码"] == "331100"].geometry.iloc[0]
     assert city.area == pytest.approx(box(119.8, 28.3, 120.2, 28.5).area)
     wide = gpd.read_file(path, layer="wide")
@@ -209,11 +203,11 @@ def test_export_bytes_equal_written_files(case, tmp_path):
 def test_english_headers(case, tmp_path):
     path = _write(case, tmp_path, "gaps_en.csv", lang="en")
     df = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
-    assert list(df.columns[:4]) == ["Gap section", "Level", "Code", "Unit"]
+    assert list(df.columns[:4]) == ["Gap section", "Level evaluated", "Code", "Unit"]
     assert df["Status"].eq("Not met").all()
     # target labels in English too (plan clauses and place names stay Chinese)
     assert set(df["Target"]) == {k.replace("_", " ") for k in set(df["Target id"])}
-    assert df.loc[0, "Unit"] == "紫金街道"
+    assert df.loc[0, "Unit"] == "青田县"
 
 
 def test_empty_gap_list_still_exports(tmp_path):
@@ -225,7 +219,7 @@ def test_empty_gap_list_still_exports(tmp_path):
     df = pd.read_csv(tmp_path / "empty.csv", encoding="utf-8-sig")
     assert list(df.columns) == GAP_HEADERS_ZH + ["数据集说明"] and df.empty
     wb = openpyxl.load_workbook(tmp_path / "empty.xlsx")
-    assert [c.value for c in wb["青田县"][1]] == TOWNSHIP_SHEET_HEADERS and wb["青田县"].max_row == 1
+    assert [c.value for c in wb["乡镇级"][1]] == LEVEL_SHEET_HEADERS and wb["乡镇级"].max_row == 1
 
 
 def test_written_file_is_readable_by_others(case, tmp_path):

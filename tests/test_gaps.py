@@ -1,4 +1,4 @@
-"""Township gap lists (coverage/gaps.py) on a small hand-made case.
+"""The gap model (coverage/outputs/model.py) on a small hand-made case.
 
 The case (built by :func:`make_dataset` and :func:`make_result`, reused by the export, report
 and CLI tests) has two counties, three townships and a hand-written evaluation result; every
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from coverage.outputs import summary_table
+from coverage.outputs import county_totals, summary_table
 from coverage.outputs import SelectionError, gaps_wide, resolve_county, target_labels, township_gaps
 from layers._errors import CovplanError
 from layers.dataset import Dataset
@@ -163,68 +163,77 @@ def make_result() -> FakeResult:
 
 # --------------------------------------------------------------------------- tests
 def test_gap_rows_counted_by_hand():
+    """Level-true: every unmet row stays at its own level, in its own section."""
     gaps = township_gaps(make_result(), make_dataset())
     assert gaps.crs.to_epsg() == 4326
     keys = list(zip(gaps["section"], gaps["unit_code"], gaps["target_id"]))
     assert keys == [
-        ("township", T_ZIJIN, "child_home_every_village"),
-        ("township", T_ZIJIN, "women_village_committee_30"),
-        ("township", T_ZIJIN, "childcare_slots_per_1000"),
-        ("township", T_YANQUAN, "demo_child_home_per_township"),
-        ("township", T_HECHENG, "child_home_every_village"),
-        ("township", T_HECHENG, "demo_child_home_per_township"),
-        ("county", LIANDU, "demo_child_home_share_15"),
-        ("county", LIANDU, "childcare_slots_per_1000"),
         ("county", QINGTIAN, "mch_institution_city_county"),
         ("county", "331100", "demo_child_home_share_15"),
+        ("county", LIANDU, "demo_child_home_share_15"),
+        ("county", LIANDU, "childcare_slots_per_1000"),
+        ("township", T_YANQUAN, "demo_child_home_per_township"),
+        ("township", T_HECHENG, "demo_child_home_per_township"),
+        ("township", T_ZIJIN, "childcare_slots_per_1000"),
+        ("village", "331102001002", "child_home_every_village"),
+        ("village", "331102001003", "child_home_every_village"),
+        ("village", "331121001001", "child_home_every_village"),
+        ("village", "331102001001", "women_village_committee_30"),
+        ("village", "331102001002", "women_village_committee_30"),
     ]
     assert (gaps["status"] == "not_met").all()
     assert set(gaps["year"]) == {2024}
+    assert (gaps["row_kind"] == "unit").all()
+    assert not gaps.duplicated(["section", "unit_code", "target_id"]).any()
 
 
-def test_village_rows_aggregate_to_township():
+def test_village_rows_stay_villages():
     gaps = township_gaps(make_result(), make_dataset()).set_index(["unit_code", "target_id"])
-    r = gaps.loc[(T_ZIJIN, "child_home_every_village")]
-    assert r["unit_name"] == "紫金街道"
-    assert r["county_name"] == "莲都区"
-    assert r["evaluated_level"] == "village"
-    assert (r["n_units_evaluated"], r["n_units_not_met"]) == (3, 2)
-    assert r["not_met_units"] == "乙村、丙社区"
-    assert (r["required"], r["actual"], r["shortfall"]) == (2.0, 0.0, 2.0)
-    assert r["shortfall_unit"] == "facilities"
+    r = gaps.loc[("331102001002", "child_home_every_village")]
+    assert (r["unit_name"], r["unit_level"], r["section"]) == ("乙村", "village", "village")
+    assert (r["township_code"], r["township_name"], r["county_name"]) == (T_ZIJIN, "紫金街道", "莲都区")
+    assert (r["required"], r["actual"], r["shortfall"]) == (1.0, 0.0, 1.0)
+    assert r["value_format"] == "count"
     assert r["action"] == "新建1个儿童之家"
     assert r["target_label"] == "儿童之家应建尽建"
-    assert r["clause"] == "child_home_every_village 条款原文"
-    assert r["source_lines"] == "C L721"
-    # 鹤城: its one village is unmet; the location provenance of that row is carried over
-    h = gaps.loc[(T_HECHENG, "child_home_every_village")]
-    assert (h["n_units_evaluated"], h["n_units_not_met"], h["shortfall"]) == (1, 1, 1.0)
+    assert (r["clause"], r["source_lines"]) == ("child_home_every_village 条款原文", "C L721")
+    # no township row repeats a village-level target
+    assert (T_ZIJIN, "child_home_every_village") not in gaps.index
+    h = gaps.loc[("331121001001", "child_home_every_village")]
     assert h["provenance"] == "facilities=synthetic;population=estimated;location=real"
 
 
-def test_percentage_points_are_not_summed():
+def test_percentage_points_stay_per_village():
     gaps = township_gaps(make_result(), make_dataset()).set_index(["unit_code", "target_id"])
-    r = gaps.loc[(T_ZIJIN, "women_village_committee_30")]
-    # 甲村 0.20 (10 pp short), 乙村 0.25 (5 pp short): the worst village, not 15 pp
-    assert (r["required"], r["actual"], r["shortfall"]) == (0.3, 0.2, 10.0)
-    assert (r["n_units_evaluated"], r["n_units_not_met"]) == (3, 2)
-    assert r["not_met_units"] == "甲村、乙村"
+    a = gaps.loc[("331102001001", "women_village_committee_30")]
+    b = gaps.loc[("331102001002", "women_village_committee_30")]
+    assert (a["required"], a["actual"], a["shortfall"], a["value_format"]) == (0.3, 0.2, 10.0, "percent")
+    assert (b["actual"], b["shortfall"]) == (0.25, 5.0)
+    # the action is regenerated from the row's own number when the rule's text lacks it
+    assert a["action"] == "需提高10.0个百分点"
 
 
-def test_band_target_shows_the_worst_village():
-    """A 40–60% band: one community 5 pp under, one 10 pp over → the row describes the latter."""
+def test_totals_equal_county_row_or_rollup():
+    ds = make_dataset()
+    ds.villages = gpd.GeoDataFrame(
+        {"code": ["331102001001", "331102001002", "331102001003"], "pop_total": [100, 300, 600]},
+        geometry=gpd.points_from_xy([119.85] * 3, [28.4] * 3), crs="EPSG:4326")
     res = make_result()
-    band = [
-        _row("women_community_committee_50", "village", "331102002001", "丁村", "not_met", 0.4, 0.35, 5.0, "pp",
-             town=T_YANQUAN, action="需提高5个百分点"),
-        _row("women_community_committee_50", "village", "331102002002", "戊村", "not_met", 0.6, 0.7, 10.0, "pp",
-             town=T_YANQUAN, action="需降低10个百分点"),
-    ]
-    res.units = pd.concat([res.units, pd.DataFrame(band)], ignore_index=True)
-    r = township_gaps(res, make_dataset()).set_index(["unit_code", "target_id"]).loc[
-        (T_YANQUAN, "women_community_committee_50")]
-    assert (r["required"], r["actual"], r["shortfall"], r["n_units_not_met"]) == (0.6, 0.7, 10.0, 2)
-    assert r["action"] == "丁村：需提高5个百分点；戊村：需降低10个百分点"
+    gaps = township_gaps(res, ds)
+    tot = county_totals(gaps, res, ds).set_index(["section", "target_id", "unit_code"])
+    assert (tot["row_kind"] == "total").all()
+    ch = tot.loc[("village", "child_home_every_village", LIANDU)]
+    # 乙村 + 丙社区 (甲村, 戊村 met; 丁村 no data)
+    assert (ch["shortfall"], ch["n_units_not_met"], ch["n_units_evaluated"]) == (2.0, 2, 4)
+    assert tot.loc[("village", "child_home_every_village", QINGTIAN), "shortfall"] == 1.0
+    wv = tot.loc[("village", "women_village_committee_30", LIANDU)]
+    # points never add: 2 failing villages, (0.2·100 + 0.25·300 + 0.4·600) / 1000 = 0.335
+    assert pd.isna(wv["shortfall"]) and wv["n_units_not_met"] == 2
+    assert wv["actual"] == pytest.approx(0.335)
+    # the slots breakdown: the total is the county's own plan-level row, not Σ townships
+    sl = tot.loc[("township", "childcare_slots_per_1000", LIANDU)]
+    assert (sl["required"], sl["actual"], sl["shortfall"], sl["status"]) == (2250, 2150, 100, "not_met")
+    assert tot.loc[("township", "demo_child_home_per_township", QINGTIAN), "shortfall"] == 1.0
 
 
 def test_breakdown_rows_flagged_not_plan_level():
@@ -248,12 +257,14 @@ def test_geometry_is_the_unit_polygon():
 def test_county_filter_by_name_or_code(county):
     gaps = township_gaps(make_result(), make_dataset(), county=county)
     assert list(zip(gaps["unit_code"], gaps["target_id"])) == [
-        (T_ZIJIN, "child_home_every_village"),
-        (T_ZIJIN, "women_village_committee_30"),
-        (T_ZIJIN, "childcare_slots_per_1000"),
-        (T_YANQUAN, "demo_child_home_per_township"),
         (LIANDU, "demo_child_home_share_15"),
         (LIANDU, "childcare_slots_per_1000"),
+        (T_YANQUAN, "demo_child_home_per_township"),
+        (T_ZIJIN, "childcare_slots_per_1000"),
+        ("331102001002", "child_home_every_village"),
+        ("331102001003", "child_home_every_village"),
+        ("331102001001", "women_village_committee_30"),
+        ("331102001002", "women_village_committee_30"),
     ]
     assert gaps.attrs["county_name"] == "莲都区"
 
@@ -264,8 +275,8 @@ def test_target_filter():
     both = township_gaps(make_result(), make_dataset(), county="青田县",
                          target=["child_home_every_village", "mch_institution_city_county"])
     assert list(zip(both["unit_code"], both["target_id"])) == [
-        (T_HECHENG, "child_home_every_village"),
         (QINGTIAN, "mch_institution_city_county"),
+        ("331121001001", "child_home_every_village"),
     ]
 
 
@@ -289,7 +300,7 @@ def test_no_gaps_gives_empty_frame_with_columns():
 
 def test_plain_dataframe_input_and_bad_input():
     gaps = township_gaps(make_units(), make_dataset())
-    assert len(gaps) == 10
+    assert len(gaps) == 12
     # without PlanTargets the label falls back to the id
     assert target_labels(make_units())["mch_institution_city_county"] == "mch_institution_city_county"
     with pytest.raises(CovplanError, match="lacks the column"):
@@ -363,12 +374,12 @@ def _two_years() -> FakeResult:
 def test_multi_year_result_lists_one_year():
     res, ds = _two_years(), make_dataset()
     latest = township_gaps(res, ds)
-    assert len(latest) == 10 and latest.attrs["year"] == 2024
+    assert len(latest) == 12 and latest.attrs["year"] == 2024
     old = township_gaps(res, ds, year=2022)
     assert old.attrs["year"] == 2022 and set(old["year"]) == {2022}
-    # 2022 lacks the two gaps fixed above: 10 - 2 rows
-    assert len(old) == 8
-    assert (T_ZIJIN, "child_home_every_village") not in set(zip(old["unit_code"], old["target_id"]))
+    # 2022 lacks the three gaps fixed above (two villages, one township): 12 - 3 rows
+    assert len(old) == 9
+    assert ("331102001002", "child_home_every_village") not in set(zip(old["unit_code"], old["target_id"]))
     w = gaps_wide(res, ds, year=2022).set_index("unit_code")
     assert w.loc[T_ZIJIN, "child_home_every_village"] == "met"
     assert summary_table(res, year=2022).set_index("target_id").loc["child_home_every_village", "not_met"] == 1

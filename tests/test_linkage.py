@@ -145,12 +145,14 @@ def test_evaluate_linkage_target(tmp_path: Path) -> None:
     assert t.loc[T1, "status"] == "not_met" and t.loc[T1, "actual"] == pytest.approx(0.75)
     assert t.loc[T1, "shortfall"] == 1 and "无法到达" in t.loc[T1, "action"]
     assert t.loc[T1, "method"] == METHOD_STRAIGHT  # b3 was linked by straight line
-    assert t.loc[T2, "status"] == "not_met" and t.loc[T2, "shortfall"] == 2
-    assert "无示范型" in t.loc[T2, "action"]
+    # 1+N: what closes the gap — one upgrade for T2's two unlinked homes, one link for T1's
+    assert t.loc[T2, "status"] == "not_met" and t.loc[T2, "shortfall"] == 1
+    assert "无示范型" in t.loc[T2, "action"] and t.loc[T2, "action"].startswith("共1项")
+    assert (t["shortfall_unit"] == "upgrades_links").all()
     assert t.loc[T3, "status"] == "not_applicable"
     assert t.loc["331121001", "status"] == "not_applicable"
     city = rows[rows["unit_level"] == "city"].iloc[0]
-    assert city["actual"] == pytest.approx(3 / 6) and city["shortfall"] == 3
+    assert city["actual"] == pytest.approx(3 / 6) and city["shortfall"] == 2
     county = rows[(rows["unit_level"] == "county") & (rows["unit_code"] == "331102")].iloc[0]
     assert county["actual"] == pytest.approx(0.5)
     assert rows["provenance"].str.contains("network=synthetic").all()

@@ -93,7 +93,7 @@ def test_report_escapes_names(tmp_path):
     for raw in (EVIL, "<img src=x", "<b>应建尽建"):
         assert raw not in doc and _js(raw) not in doc
     assert _js("&lt;script&gt;alert(1)&lt;/script&gt;") in doc
-    assert _js("&lt;img src=x onerror=alert(2)&gt;") in doc
+    assert _js("乙村&lt;img src=x onerror=alert(2)&gt;") in doc
     assert _js("儿童之家&lt;b&gt;应建尽建&lt;/b&gt;") in doc  # the layer name
 
 
@@ -140,8 +140,8 @@ def test_map_layers_carry_each_units_status_and_tooltip():
     ch = k["child_home_every_village"]
     assert {c: p["s"][ch] for c, p in towns.items()} == {T_ZIJIN: "not_met", T_YANQUAN: "no_data",
                                                           "331121001": "not_met"}
-    assert towns[T_ZIJIN]["t"][ch] == ("<b>紫金街道</b><br>未达标<br>缺口量：2个设施<br>未达标村（社区）：乙村、丙社区"
-                                      "<br>建议措施：新建1个儿童之家")
+    # level-true: the township lists its unmet villages with their own shortfalls
+    assert towns[T_ZIJIN]["t"][ch] == ("<b>紫金街道</b><br>未达标<br>未达标村（社区）：乙村（1个设施）、丙社区（1个设施）")
     wv = k["women_village_committee_30"]
     assert wv not in towns["331121001"]["s"]  # not evaluated there: the layer leaves it out
     mch = k["mch_institution_city_county"]

@@ -163,7 +163,9 @@ def evaluate_linkage_target(target, ctx) -> pd.DataFrame:
 
     One row per unit of each of ``target.unit_levels``: ``required`` is the share of
     basic homes that must be linked (``threshold``, default 1.0), ``actual`` the linked
-    share, ``shortfall`` the basic homes still unlinked (``facilities``). Units without
+    share, ``shortfall`` what closes the gap (``upgrades_links``): one upgrade (or new
+    demonstration home) per township without one, plus one link per basic home that cannot
+    reach its hub (unreachable or too far). Units without
     basic homes are ``not_applicable``. ``method`` is ``network`` when every link of the
     unit used the network, else ``straight_line_detour``.
     """
@@ -228,25 +230,30 @@ def evaluate_linkage_target(target, ctx) -> pd.DataFrame:
             ok = share + 1e-12 >= required
             status.append("met" if ok else "not_met")
             actual.append(share)
-            short.append(0.0 if ok else max(0.0, float(np.ceil(required * len(lk) - n_linked - 1e-9))))
             reasons = lk.loc[~lk["linked"], "reason"].value_counts().to_dict()
+            # what closes the gap: one upgrade (or new demonstration home) per township
+            # without one, plus one link per basic home that cannot reach its hub
+            no_hub = lk.loc[~lk["linked"] & (lk["reason"] == "no_demonstration_home")]
+            upgrades = int(no_hub["township_code"].astype(str).nunique()) if len(no_hub) else 0
+            links_needed = int(reasons.get("unreachable", 0)) + int(reasons.get("too_far", 0))
+            short.append(0.0 if ok else float(upgrades + links_needed))
             if ok:
                 action.append(f"{int(grp_hubs.get(code, 0))}个示范型联结{n_linked}个基础型")
             else:
                 parts = []
-                if reasons.get("no_demonstration_home"):
-                    parts.append(f"{reasons['no_demonstration_home']}个基础型所在乡镇无示范型，"
-                                 "建议升级或新建示范型儿童之家")
+                if upgrades:
+                    parts.append(f"{upgrades}个乡镇无示范型（涉及{reasons['no_demonstration_home']}个基础型），"
+                                 f"各升级或新建1个示范型儿童之家")
                 if reasons.get("unreachable"):
-                    parts.append(f"{reasons['unreachable']}个基础型经路网无法到达示范型，需核实路网或位置")
+                    parts.append(f"{reasons['unreachable']}个基础型经路网无法到达示范型，需核实路网或位置后联结")
                 if reasons.get("too_far"):
-                    parts.append(f"{reasons['too_far']}个基础型距示范型过远")
-                action.append("；".join(parts))
+                    parts.append(f"{reasons['too_far']}个基础型距示范型过远，需建立联结")
+                action.append(f"共{upgrades + links_needed}项：" + "；".join(parts))
         base["status"] = status
         base["required"] = required
         base["actual"] = actual
         base["shortfall"] = short
-        base["shortfall_unit"] = "facilities"
+        base["shortfall_unit"] = "upgrades_links"
         base["action"] = action
         base["provenance"] = prov
         base["method"] = method

@@ -4,18 +4,19 @@ Every export states where its data come from (``Dataset.layer_provenance``): syn
 data are called synthetic and "非真实数据" in the file itself, never only in a README.
 
 * ``.xlsx`` — sheet 汇总 first (city-wide or county summary per target, under a prominent
-  provenance statement), one sheet per county with its township gap rows, a 县市级缺口 sheet
-  for county- and city-level targets, and a 乡镇宽表 sheet (one row per township, one column
+  provenance statement), one sheet per level (县市级, 乡镇级, 村级; 合计 row per county block;
+  real numbers with number formats) and a 乡镇宽表 sheet (one row per township, one column
   per target). Frozen header rows, autofilter, column widths fit for print (long text wraps),
   A4 landscape fit to one page wide with the header row repeated; the page footer repeats the
-  provenance. The county sheets carry the columns a county acts on
-  (:data:`TOWNSHIP_SHEET_COLUMNS`); the other formats carry every column.
-* ``.csv`` — UTF-8 with BOM, one clean table (both sections, ``缺口类别`` tells them apart);
+  provenance (:mod:`coverage.outputs.export_xlsx`).
+* ``.csv`` — UTF-8 with BOM, one clean table (every section, ``缺口类别`` tells them apart;
+  the numbers as the app shows them: 80.6%, 11,511);
   the dataset provenance statement is the last column (``数据集说明``) of every row, so the
   file stays a plain table that Excel/WPS opens directly.
 * ``.geojson`` — a FeatureCollection of the gap rows with their unit polygons (EPSG:4326);
   the provenance statement is also a top-level ``provenance`` member.
-* ``.gpkg`` — layers ``gaps``, ``wide`` (township polygons) and a non-spatial ``metadata``
+* ``.gpkg`` — layers ``gaps`` (county/city and township rows, polygons), ``gaps_village``
+  (village rows, points), ``wide`` (township polygons) and a non-spatial ``metadata``
   table (key/value: scope, year, provenance of every layer).
 
 :func:`export_bytes` returns the bytes that :func:`write_gap_list` writes, so the Dash app's
@@ -36,14 +37,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.outputs.columns import (
-    GAP_HEADERS,
-    SUMMARY_HEADERS,
-    WIDE_FIXED,
-)
+from coverage.outputs.columns import SUMMARY_HEADERS, WIDE_FIXED
+from coverage.outputs.display import display_headers, gap_display_frame
+from coverage.outputs.formatting import provenance_text, safe_text
 from coverage.outputs.export_xlsx import workbook_bytes
 from coverage.outputs.gap_summary import summary_table
-from coverage.outputs.gaps import GAP_COLUMNS, gaps_wide, target_labels
+from coverage.outputs.gaps import gaps_wide, target_labels
+from coverage.outputs.model import county_totals
 from layers._errors import CovplanError
 from layers.glossary import label
 from layers.settings import CITY_NAME
@@ -160,36 +160,19 @@ def _numbers(series: pd.Series) -> pd.Series:
 
 
 def _translate_provenance(text: Any, lang: str) -> str:
-    """``facilities=synthetic;population=estimated`` → ``设施数据：合成演示数据；…``."""
-    if text is None or (isinstance(text, float) and np.isnan(text)) or str(text) == "":
-        return ""
-    parts = []
-    for part in str(text).split(";"):
-        if "=" in part:
-            key, vals = part.split("=", 1)
-            key_label = label(f"data_layer_{key.strip()}", lang)
-            if key_label.startswith("data_layer_"):
-                key_label = key.strip()
-            val_label = "/".join(label(v.strip(), lang) for v in vals.split("/"))
-            parts.append(f"{key_label}{'：' if lang == 'zh' else ': '}{val_label}")
-        elif part.strip():
-            parts.append(label(part.strip(), lang))
-    return ("；" if lang == "zh" else "; ").join(parts)
+    return provenance_text(text, "township", lang)
 
 
-def display_gaps(gaps: pd.DataFrame, dataset: Any, lang: str = "zh") -> pd.DataFrame:
-    """The gap rows with translated values and headers (no geometry)."""
-    df = pd.DataFrame(gaps[list(GAP_COLUMNS)]).copy()
-    df = df.astype(object)
-    df["section"] = df["section"].map(lambda s: label(f"gap_section_{s}", lang))
-    for col in ("unit_level", "evaluated_level", "status", "shortfall_unit"):
-        df[col] = df[col].map(lambda s: label(str(s), lang) if s not in (None, "") else "")
-    df["is_plan_level"] = df["is_plan_level"].map(lambda b: label("yes" if b else "no", lang))
-    for col in ("required", "actual", "shortfall", "n_units_evaluated", "n_units_not_met", "year"):
-        df[col] = _numbers(df[col])
-    df["provenance"] = df["provenance"].map(lambda p: _translate_provenance(p, lang))
-    df = df.rename(columns={c: label(k, lang) for c, k in GAP_HEADERS.items()})
-    df[label("dataset_provenance", lang)] = provenance_statement(dataset, lang)
+def display_gaps(gaps: pd.DataFrame, dataset: Any, lang: str = "zh", *,
+                 labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """The gap rows as the CSV/GeoJSON/GeoPackage hold them: formatted text, translated headers.
+
+    Built by :func:`coverage.outputs.display.gap_display_frame` (what the app shows too),
+    plus the dataset provenance statement in the last column.
+    """
+    df = gap_display_frame(gaps, lang, numbers="text", labels=labels)
+    df = df.rename(columns=display_headers(lang))
+    df[label("dataset_provenance", lang)] = safe_text(provenance_statement(dataset, lang))
     return df.reset_index(drop=True)
 
 
@@ -253,7 +236,7 @@ def _title(gaps: pd.DataFrame, lang: str) -> str:
 
 # --------------------------------------------------------------------------- formats
 def _csv_bytes(gaps: pd.DataFrame, dataset: Any, lang: str) -> bytes:
-    text = display_gaps(gaps, dataset, lang).to_csv(index=False, lineterminator="\n")
+    text = display_gaps(gaps, dataset, lang).map(safe_text).to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8-sig")
 
 
@@ -268,7 +251,7 @@ def _json_value(value: Any) -> Any:
 def _geojson_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str) -> bytes:
     import shapely
 
-    table = display_gaps(gaps, dataset, lang)
+    table = display_gaps(gaps, dataset, lang).map(safe_text)
     geoms = shapely.to_geojson(np.asarray(gaps.geometry.values, dtype=object))
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     features = []
@@ -283,8 +266,12 @@ def _geojson_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str) -> bytes:
 
 def _gpkg_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str, wide: gpd.GeoDataFrame,
                 labels: dict[str, str]) -> bytes:
-    gaps_tbl = display_gaps(gaps, dataset, lang)
-    gaps_gdf = gpd.GeoDataFrame(gaps_tbl, geometry=gaps.geometry.values, crs="EPSG:4326")
+    gaps_tbl = display_gaps(gaps, dataset, lang).map(safe_text)
+    is_village = (gaps["unit_level"] == "village").to_numpy() if len(gaps) else np.zeros(0, bool)
+    gaps_gdf = gpd.GeoDataFrame(gaps_tbl[~is_village], geometry=gaps.geometry.values[~is_village],
+                                crs="EPSG:4326")
+    village_gdf = gpd.GeoDataFrame(gaps_tbl[is_village], geometry=gaps.geometry.values[is_village],
+                                   crs="EPSG:4326")
     wide_gdf = gpd.GeoDataFrame(
         display_wide(wide, labels, lang), geometry=wide.geometry.values, crs="EPSG:4326"
     )
@@ -294,9 +281,10 @@ def _gpkg_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str, wide: gpd.GeoDa
         path = Path(tmp) / "gaps.gpkg"
         gaps_gdf.to_file(path, layer="gaps", driver="GPKG", geometry_type="MultiPolygon",
                          promote_to_multi=True)
+        village_gdf.to_file(path, layer="gaps_village", driver="GPKG", geometry_type="Point")
         wide_gdf.to_file(path, layer="wide", driver="GPKG", geometry_type="MultiPolygon",
                          promote_to_multi=True)
-        pyogrio.write_dataframe(metadata_table(gaps, dataset, lang), path, layer="metadata")
+        pyogrio.write_dataframe(metadata_table(gaps, dataset, lang).map(safe_text), path, layer="metadata")
         return path.read_bytes()
 
 
@@ -358,17 +346,32 @@ def export_bytes(
         county = (gaps.attrs["county_code"], gaps.attrs.get("county_name") or "")
     summary = summary_table(result, targets, target=gaps.attrs.get("target_ids") or None,
                             county=county, year=gaps.attrs.get("year"))
+    totals = county_totals(gaps, result, dataset)
+    rows = _with_totals(gaps, totals)
     return workbook_bytes(
         title=_title(gaps, lang),
         provenance=provenance_lines(dataset, lang),
         footer=_short_footer(dataset, lang),
         summary=display_summary(summary, lang),
-        gaps=gaps,
-        gaps_table=display_gaps(gaps, dataset, lang).drop(columns=[label("dataset_provenance", lang)]),
+        raw=gap_display_frame(rows, lang, numbers="raw", labels=labels if lang != "zh" else None),
+        sections=rows["section"].tolist(),
         wide_table=display_wide(wide, labels, lang),
-        counties=_county_list(dataset, gaps),
         lang=lang,
     )
+
+
+def _with_totals(gaps: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
+    """Gap rows with each 合计 row placed right after its (section, target, county) block."""
+    frame = pd.DataFrame(gaps).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+    if totals.empty:
+        return frame
+    key = frame["section"].astype(str) + "|" + frame["target_id"].astype(str) + "|" + frame["county_code"].astype(str)
+    last = {k: i for i, k in enumerate(key)}
+    tkey = totals["section"].astype(str) + "|" + totals["target_id"].astype(str) + "|" + totals["unit_code"].astype(str)
+    pos = pd.concat([pd.Series(range(len(frame)), dtype=float), tkey.map(last).astype(float) + 0.5],
+                    ignore_index=True)
+    both = pd.concat([frame, totals[frame.columns.intersection(totals.columns)]], ignore_index=True)
+    return both.assign(_pos=pos.to_numpy()).sort_values("_pos", kind="stable").drop(columns="_pos").reset_index(drop=True)
 
 
 def _county_list(dataset: Any, gaps: pd.DataFrame) -> list[tuple[str, str]]:

@@ -1,7 +1,11 @@
-"""The Excel (.xlsx) writer of the township gap list, used by :mod:`coverage.outputs.export`.
+"""The Excel (.xlsx) writer of the gap table, used by :mod:`coverage.outputs.export`.
 
-Sheet 汇总 first (summary per target under a prominent provenance statement), one sheet per
-county with its township gap rows, a 县市级缺口 sheet and a 乡镇宽表 sheet. Chinese headers,
+Sheet 汇总 first (summary per target under a prominent provenance statement), then one sheet
+per level — 县市级 (city and county rows), 乡镇级, 村级 — each unit once per target, the
+township and village sheets with a 合计 row after every (target, county) block that equals
+the county's own row (or the block's roll-up, see :func:`coverage.outputs.model.county_totals`),
+and a 乡镇宽表 sheet. Numbers are real numbers with number formats (``0.0%``, ``#,##0``,
+``0.00``, points ``0.0``); every text cell and sheet name is formula-safe. Chinese headers,
 frozen header rows, autofilter, column widths fit for print, A4 landscape fit to one page
 wide with the header row repeated, and the provenance repeated in the page footer.
 """
@@ -14,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coverage.outputs.columns import COUNTY_SHEET_COLUMNS, GAP_HEADERS, TOWNSHIP_SHEET_COLUMNS
+from coverage.outputs.display import DISPLAY_COLUMNS, display_headers
+from coverage.outputs.formatting import EXCEL_FORMATS, safe_sheet_title, safe_text
 from layers.glossary import label
 
 __all__ = ["workbook_bytes"]
@@ -33,17 +38,11 @@ def _text_width(value: Any) -> int:
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
-    clean = "".join("_" if ch in '[]:*?/\\' else ch for ch in name)[:31] or "sheet"
-    base, n = clean, 2
-    while clean in used:
-        clean = f"{base[:28]}_{n}"
-        n += 1
-    used.add(clean)
-    return clean
+    return safe_sheet_title(name, used)
 
 
-def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None = None,
-                 fills: dict[str, str] | None = None) -> None:
+def _write_table(ws: Any, df: pd.DataFrame, row0: int, formats: list[dict[int, str]] | None = None,
+                 fills: dict[str, str] | None = None, bold_rows: set[int] | None = None) -> None:
     """Write ``df`` with its header at row ``row0``; widths, wrap, autofilter, print titles.
 
     Column widths follow the content (CJK characters count two) up to :data:`_WRAP_MAX`;
@@ -56,26 +55,26 @@ def _write_table(ws: Any, df: pd.DataFrame, row0: int, pct_rows: set[int] | None
     head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     wrap = Alignment(wrap_text=True, vertical="top")
     columns = list(df.columns)
-    pct_cols = {i for i, c in enumerate(columns) if c in (label("required"), label("actual"),
-                                                           label("required", "en"), label("actual", "en"))}
+    bold = Font(bold=True)
     text_widths = [[_text_width(v) for v in df.iloc[:, j]] for j in range(len(columns))]
     widths = [max(6, min(max([min(_text_width(name), 16), *tw]) + 2, _WRAP_MAX))
               for name, tw in zip(columns, text_widths)]
     for j, name in enumerate(columns, start=1):
-        cell = ws.cell(row=row0, column=j, value=str(name))
+        cell = ws.cell(row=row0, column=j, value=safe_text(str(name)))
         cell.font, cell.fill, cell.alignment = head_font, head_fill, wrap
         ws.column_dimensions[get_column_letter(j)].width = widths[j - 1]
     for i, values in enumerate(df.itertuples(index=False, name=None)):
         for j, value in enumerate(values):
-            v = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+            v = None if value is None or (isinstance(value, float) and np.isnan(value)) else safe_text(value)
             cell = ws.cell(row=row0 + 1 + i, column=j + 1, value=v)
             if text_widths[j][i] > widths[j] - 2:
                 cell.alignment = wrap
             if fills and isinstance(v, str) and v in fills:
                 cell.fill = fills[v]
-            if pct_rows and i in pct_rows and j in pct_cols and isinstance(v, (int, float)) \
-                    and not isinstance(v, bool) and abs(v) <= 1.5:
-                cell.number_format = "0.0%"
+            if formats and j in formats[i] and isinstance(v, (int, float)) and not isinstance(v, bool):
+                cell.number_format = formats[i][j]
+            if bold_rows and i in bold_rows:
+                cell.font = bold
     last = get_column_letter(max(len(columns), 1))
     ws.auto_filter.ref = f"A{row0}:{last}{row0 + max(len(df), 1)}"
     ws.freeze_panes = f"A{row0 + 1}"
@@ -94,9 +93,40 @@ def _page_setup(ws: Any, footer: str) -> None:
     ws.oddFooter.right.text = "&P / &N"
 
 
-def workbook_bytes(*, title, provenance, footer, summary, gaps, gaps_table, wide_table,
-                   counties, lang) -> bytes:
-    """The gap-list workbook as bytes (sheets: 汇总, one per county, 县市级缺口, 乡镇宽表)."""
+#: gap-table columns of the level sheets (the section is the sheet)
+LEVEL_SHEET_COLUMNS: tuple[str, ...] = tuple(c for c in DISPLAY_COLUMNS if c != "section")
+_LEVEL_SHEETS: tuple[tuple[str, str], ...] = (
+    ("county", "sheet_level_county"), ("township", "sheet_level_township"), ("village", "sheet_level_village"),
+)
+
+
+def _level_table(raw: pd.DataFrame, sections: pd.Series, section: str, lang: str
+                 ) -> tuple[pd.DataFrame, list[dict[int, str]], set[int]]:
+    """Rows of one level sheet, their per-cell number formats and the 合计 rows (bold)."""
+    part = raw[(sections == section).to_numpy()].reset_index(drop=True)
+    heads = display_headers(lang)
+    cols = list(LEVEL_SHEET_COLUMNS)
+    index = {c: j for j, c in enumerate(cols)}
+    formats, totals = [], set()
+    total_text = label("total_row", lang)
+    for i, (fmt, unit, kind) in enumerate(zip(part["_format"], part["_unit"], part["row_kind"])):
+        formats.append({
+            index["required"]: EXCEL_FORMATS.get(fmt, "General"),
+            index["actual"]: EXCEL_FORMATS.get(fmt, "General"),
+            index["shortfall"]: EXCEL_FORMATS["pp" if unit == "pp" else "count"],
+            index["n_units_evaluated"]: "#,##0", index["n_units_not_met"]: "#,##0",
+        })
+        if kind == total_text:
+            totals.add(i)
+    return part[cols].rename(columns=heads), formats, totals
+
+
+def workbook_bytes(*, title, provenance, footer, summary, raw, sections, wide_table, lang) -> bytes:
+    """The gap-table workbook as bytes (sheets: 汇总, 县市级, 乡镇级, 村级, 乡镇宽表).
+
+    ``raw`` is :func:`coverage.outputs.display.gap_display_frame` with ``numbers="raw"`` of the
+    gap rows and their 合计 rows, ``sections`` the section id of each of its rows.
+    """
 
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -106,13 +136,13 @@ def workbook_bytes(*, title, provenance, footer, summary, gaps, gaps_table, wide
     ws = wb.active
     ws.title = _sheet_title(label("sheet_summary", lang), used)
     ncols = max(len(summary.columns), 1)
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    ws.cell(row=1, column=1, value=safe_text(title)).font = Font(bold=True, size=14)
     warn_font = Font(bold=True, color="C00000")
     warn_fill = PatternFill("solid", fgColor="FFF2CC")
     ws.cell(row=2, column=1, value=label("provenance_statement", lang)).font = warn_font
     row = 3
     for line in provenance:
-        cell = ws.cell(row=row, column=1, value=line)
+        cell = ws.cell(row=row, column=1, value=safe_text(line))
         cell.font, cell.fill = warn_font, warn_fill
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
@@ -121,24 +151,12 @@ def workbook_bytes(*, title, provenance, footer, summary, gaps, gaps_table, wide
     _write_table(ws, summary, row + 1)
     _page_setup(ws, footer)
 
-    sections = gaps["section"].reset_index(drop=True)
-    county_codes = gaps["county_code"].astype(str).reset_index(drop=True)
-    pp = set(np.flatnonzero(gaps["shortfall_unit"].astype(str).to_numpy() == "pp").tolist())
-    heads = {c: label(k, lang) for c, k in GAP_HEADERS.items()}
-    town_cols = [heads[c] for c in TOWNSHIP_SHEET_COLUMNS]
-    town_names = {heads["unit_code"]: label("township_code", lang), heads["unit_name"]: label("township_name", lang)}
-    for code, name in counties:
-        mask = ((sections == "township") & (county_codes == code)).to_numpy()
-        rows = np.flatnonzero(mask)
-        sheet = wb.create_sheet(_sheet_title(name, used))
-        table = gaps_table.iloc[rows][town_cols].rename(columns=town_names)
-        _write_table(sheet, table, 1, {i for i, r in enumerate(rows) if r in pp})
+    sections = pd.Series(list(sections))
+    for section, key in _LEVEL_SHEETS:
+        table, formats, totals = _level_table(raw, sections, section, lang)
+        sheet = wb.create_sheet(_sheet_title(label(key, lang), used))
+        _write_table(sheet, table, 1, formats, bold_rows=totals)
         _page_setup(sheet, footer)
-    rows = np.flatnonzero((sections == "county").to_numpy())
-    sheet = wb.create_sheet(_sheet_title(label("sheet_county_level", lang), used))
-    table = gaps_table.iloc[rows][[heads[c] for c in COUNTY_SHEET_COLUMNS]]
-    _write_table(sheet, table, 1, {i for i, r in enumerate(rows) if r in pp})
-    _page_setup(sheet, footer)
     sheet = wb.create_sheet(_sheet_title(label("sheet_wide", lang), used))
     _write_table(sheet, wide_table, 1, fills={
         label(k, lang): PatternFill("solid", fgColor=c) for k, c in _STATUS_FILLS.items()

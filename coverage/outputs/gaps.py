@@ -1,18 +1,10 @@
-"""Township gap lists: the unmet plan targets a county has to act on, one row per township.
+"""Shared inputs of the gap model: selections, labels, unit lookups, the wide view.
 
-The input is an evaluation result (:class:`coverage.targets.engine.EvaluationResult`, or its
-``units`` DataFrame in the schema of ``docs/ARCHITECTURE.md``). Three kinds of rows come out:
-
-* a **township-level** target that a township does not meet → one row for that township;
-* a **village-level** target (儿童之家应建尽建, 村委会女性比例, …) → the unmet villages are
-  aggregated to their township: one row per township and target, with the number of unmet
-  villages, their names and the summed shortfall (for percentage points: the worst village);
-* a **county- or city-level** target (妇幼保健机构, 示范型儿童之家占比 15%, …) → one row per
-  county (or the city) in a separate section (``section = "county"``), because the county
-  government, not a township, must act on it.
-
-Geometries are the township polygons (estimated boundaries), the county outlines and, for the
-city, their union; all in EPSG:4326. No distance or area is computed here.
+The gap table itself is built by :func:`coverage.outputs.model.township_gaps` (level-true rows,
+see that module); this module resolves counties, targets and years, supplies unit names and
+polygons (EPSG:4326; townships estimated, counties real, the city as their union) and builds
+the wide view (:func:`gaps_wide`: one row per township, one column per target). No distance
+or area is computed here.
 """
 
 from __future__ import annotations
@@ -27,24 +19,20 @@ import pandas as pd
 import shapely
 
 from coverage._errors import EvaluationError
+from coverage.outputs.formatting import ADDITIVE_UNITS
 from layers.settings import CITY_CODE, STORAGE_CRS
 
 __all__ = [
     "ADDITIVE_UNITS", "GAP_COLUMNS", "SelectionError", "gaps_wide", "resolve_county",
-    "resolve_targets", "result_units", "target_labels", "township_gaps",
+    "resolve_targets", "result_units", "target_labels",
 ]
 
-#: columns of :func:`township_gaps` (geometry aside), in export order
+#: columns of the gap table (:func:`coverage.outputs.model.township_gaps`, geometry aside)
 GAP_COLUMNS: tuple[str, ...] = (
-    "section", "unit_level", "unit_code", "unit_name", "county_code", "county_name", "target_id",
-    "target_label", "evaluated_level", "n_units_evaluated", "n_units_not_met", "not_met_units",
-    "required", "actual", "shortfall", "shortfall_unit", "action", "status", "is_plan_level", "year",
-    "clause", "source_lines", "provenance",
-)
-
-#: shortfall units that add up across villages (percentage points do not)
-ADDITIVE_UNITS: frozenset[str] = frozenset(
-    {"facilities", "upgrades", "slots", "places", "people", "units"}
+    "section", "unit_level", "unit_code", "unit_name", "county_code", "county_name", "township_code",
+    "township_name", "target_id", "target_label", "row_kind", "n_units_evaluated", "n_units_not_met",
+    "required", "actual", "value_format", "shortfall", "shortfall_unit", "action", "status",
+    "is_plan_level", "year", "clause", "source_lines", "provenance", "facility_type", "kind",
 )
 
 _EVALUATED = ("met", "not_met")
@@ -161,25 +149,6 @@ def _num(value: Any) -> float:
     return out
 
 
-def _aggregate_values(rows: list[dict], unit: str) -> tuple[Any, Any, float]:
-    """required, actual and shortfall of several unmet villages rolled into one township row.
-
-    Additive units (facilities, slots, people, …) are summed. Percentage points are not:
-    the township row shows its worst village (the largest shortfall) with that village's
-    required and actual values, so the three numbers describe one village.
-    """
-    if unit in ADDITIVE_UNITS:
-        req = [v for v in (_num(r.get("required")) for r in rows) if not np.isnan(v)]
-        act = [v for v in (_num(r.get("actual")) for r in rows) if not np.isnan(v)]
-        short = [v for v in (_num(r.get("shortfall")) for r in rows) if not np.isnan(v)]
-        return (float(sum(req)) if req else np.nan, float(sum(act)) if act else np.nan,
-                float(sum(short)))
-    gaps = [_num(r.get("shortfall")) for r in rows]
-    known = [i for i, v in enumerate(gaps) if not np.isnan(v)]
-    worst = rows[max(known, key=lambda i: gaps[i])] if known else rows[0]
-    return worst.get("required"), worst.get("actual"), _num(worst.get("shortfall"))
-
-
 def _unit_geometries(dataset: Any, with_city: bool) -> dict[str, Any]:
     """Unit code → polygon (townships, counties and the city as their union), EPSG:4326."""
     geoms: dict[str, Any] = {}
@@ -223,167 +192,6 @@ def _township_lookup(dataset: Any) -> dict[str, dict[str, str]]:
 def _empty_gaps() -> gpd.GeoDataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype=object) for c in GAP_COLUMNS})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=STORAGE_CRS))
-
-
-# --------------------------------------------------------------------------- gap list
-def township_gaps(
-    result: Any,
-    dataset: Any,
-    county: str | int | None = None,
-    target: str | Iterable[str] | None = None,
-    *,
-    targets: Iterable[Any] | None = None,
-    year: int | None = None,
-) -> gpd.GeoDataFrame:
-    """The gap list: one row per township (or county/city) and unmet target.
-
-    Parameters
-    ----------
-    result : EvaluationResult or DataFrame
-        Evaluation of one inventory year (rows in the ``res.units`` schema).
-    dataset : Dataset
-        Supplies township/county names and polygons (EPSG:4326).
-    county : str or int, optional
-        County name (``莲都区``) or code (``331102``); only its townships and the county
-        itself are kept (city-level rows are dropped). Unknown → :class:`SelectionError`.
-    target : str or list of str, optional
-        Target id(s) to keep. Unknown → :class:`SelectionError` listing the valid ids.
-    targets : iterable of PlanTarget, optional
-        Source of the display labels (see :func:`target_labels`).
-    year : int, optional
-        Inventory year to list when ``result`` holds several (default: the latest).
-
-    Returns
-    -------
-    GeoDataFrame
-        Columns :data:`GAP_COLUMNS` + geometry (EPSG:4326). ``section`` is ``township`` for
-        township rows and village rows aggregated to their township, ``county`` for county-
-        and city-level rows. ``shortfall`` is in ``shortfall_unit`` (summed over villages for
-        additive units; the largest gap for percentage points). ``attrs`` records the
-        selection (``county_code``, ``county_name``, ``target_ids``, ``year``).
-    """
-    units = _year_units(result_units(result), year)
-    selected = resolve_targets(result, target)
-    chosen = resolve_county(dataset, county)
-    labels = target_labels(result, targets)
-    order = {tid: i for i, tid in enumerate(labels)}
-    towns = _township_lookup(dataset)
-
-    rows = units[units["target_id"].isin(selected)]
-    records: list[dict[str, Any]] = []
-
-    def base(first: dict, code: str, level: str, section: str) -> dict[str, Any]:
-        info = towns.get(code, {})
-        tid = str(first["target_id"])
-        return {
-            "section": section,
-            "unit_level": level,
-            "unit_code": code,
-            "county_code": info.get("county_code", _as_str(first.get("county_code"))),
-            "county_name": info.get("county_name", _as_str(first.get("county_name"))),
-            "target_id": tid,
-            "target_label": labels.get(tid, tid),
-            "evaluated_level": str(first["unit_level"]),
-            "shortfall_unit": _as_str(first.get("shortfall_unit")),
-            "action": _as_str(first.get("action")),
-            "status": "not_met",
-            "year": first.get("year"),
-            "clause": _as_str(first.get("clause")),
-            "source_lines": _as_str(first.get("source_lines")),
-        }
-
-    def plan_level(r: dict) -> bool:
-        v = r.get("is_plan_level", True)
-        return True if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)
-
-    # township-, county- and city-level rows: one gap row each
-    direct = rows[(rows["status"] == "not_met") & (rows["unit_level"] != "village")]
-    for r in direct.to_dict("records"):
-        level = str(r["unit_level"])
-        code = _as_str(r["unit_code"])
-        rec = base(r, code, level, "township" if level == "township" else "county")
-        if level == "county":
-            rec["county_code"], rec["county_name"] = code, _as_str(r.get("unit_name"))
-        elif level == "city":
-            rec["county_code"], rec["county_name"] = "", ""
-        name = towns.get(code, {}).get("name") if level == "township" else None
-        rec.update(
-            unit_name=name or _as_str(r.get("unit_name")),
-            n_units_evaluated=1,
-            n_units_not_met=1,
-            not_met_units="",
-            required=r.get("required"),
-            actual=r.get("actual"),
-            shortfall=_num(r.get("shortfall")),
-            is_plan_level=plan_level(r),
-            provenance=_as_str(r.get("provenance")),
-        )
-        records.append(rec)
-
-    # village-level rows: aggregate the unmet villages to their township
-    villages = rows[rows["unit_level"] == "village"]
-    if not villages.empty:
-        tcode = _col(villages, "township_code").map(_as_str)
-        town_of = pd.Series(
-            np.where(tcode != "", tcode, villages["unit_code"].astype(str).str[:9]), index=villages.index
-        )
-        evaluated = villages["status"].isin(_EVALUATED)
-        n_eval = town_of[evaluated].groupby([villages.loc[evaluated, "target_id"], town_of[evaluated]]).size()
-        n_eval_map = {k: int(v) for k, v in n_eval.items()}
-        unmet = villages["status"] == "not_met"
-        groups: dict[tuple[str, str], list[dict]] = {}
-        for town, r in zip(town_of[unmet], villages[unmet].to_dict("records")):
-            groups.setdefault((str(r["target_id"]), str(town)), []).append(r)
-        for (tid, town), grp in groups.items():
-            first = grp[0]
-            unit = _as_str(first.get("shortfall_unit"))
-            req, act, short = _aggregate_values(grp, unit)
-            names = [_as_str(r.get("unit_name")) or _as_str(r["unit_code"]) for r in grp]
-            acts = [_as_str(r.get("action")) for r in grp]
-            distinct = list(dict.fromkeys(acts))
-            action = distinct[0] if len(distinct) == 1 else "；".join(f"{n}：{a}" for n, a in zip(names, acts))
-            rec = base(first, town, "township", "township")
-            rec.update(
-                unit_name=towns.get(town, {}).get("name", ""),
-                n_units_evaluated=n_eval_map.get((tid, town), len(grp)),
-                n_units_not_met=len(grp),
-                not_met_units="、".join(names),
-                required=req,
-                actual=act,
-                shortfall=short,
-                action=action,
-                is_plan_level=any(plan_level(r) for r in grp),
-                provenance=_merge_provenance(dict.fromkeys(_as_str(r.get("provenance")) for r in grp)),
-            )
-            records.append(rec)
-
-    if chosen is not None:
-        records = [r for r in records if r["county_code"] == chosen[0] and r["unit_level"] != "city"]
-    if not records:
-        gaps = _empty_gaps()
-    else:
-        frame = pd.DataFrame.from_records(records, columns=list(GAP_COLUMNS))
-        sec = frame["section"].map({"township": 0, "county": 1})
-        lvl = frame["unit_level"].map({"township": 0, "county": 1, "city": 2})
-        frame = (
-            frame.assign(
-                _sec=sec, _lvl=lvl, _ord=frame["target_id"].map(order).fillna(len(order))
-            )
-            .sort_values(["_sec", "_lvl", "county_code", "unit_code", "_ord"], kind="stable")
-            .drop(columns=["_sec", "_lvl", "_ord"])
-            .reset_index(drop=True)
-        )
-        geoms = _unit_geometries(dataset, with_city=bool((frame["unit_code"] == CITY_CODE).any()))
-        geometry = gpd.GeoSeries([geoms.get(c) for c in frame["unit_code"]], crs=STORAGE_CRS)
-        gaps = gpd.GeoDataFrame(frame, geometry=geometry)
-    year = _single_year(units)
-    gaps.attrs.update(
-        county_code=chosen[0] if chosen else None,
-        county_name=chosen[1] if chosen else None,
-        target_ids=list(selected),
-        year=year,
-    )
-    return gaps
 
 
 def _year_units(units: pd.DataFrame, year: int | None) -> pd.DataFrame:

@@ -31,8 +31,9 @@ from coverage.outputs.gaps import (
     resolve_county,
     result_units,
     target_labels,
-    township_gaps,
 )
+from coverage.outputs.formatting import action_text, format_shortfall
+from coverage.outputs.model import township_gaps
 from layers.glossary import label
 from layers.settings import CITY_NAME, STORAGE_CRS, WORKING_CRS
 
@@ -242,22 +243,32 @@ var {{ this.get_name() }} = L.geoJson({{ this.units.get_name() }}, {
 
 
 def _amount(value: Any, unit: str | None, lang: str) -> str:
-    """``5个设施`` / ``5 facilities``."""
+    """``5个设施`` / ``5 facilities`` (points with one decimal, others with separators)."""
+    text = format_shortfall(value, unit or "", lang)
     if not unit:
-        return str(_number(value))
-    return f"{_number(value)}{label(unit, lang)}" if lang == "zh" else f"{_number(value)} {label(unit, lang)}"
+        return text
+    return f"{text}{label(unit, lang)}" if lang == "zh" else f"{text} {label(unit, lang)}"
 
 
-def _tooltip(name: Any, status: str | None, gap: Any, lang: str) -> str:
-    """Tooltip HTML: our tags around escaped data only."""
+def _tooltip(name: Any, status: str | None, gap: Any, lang: str, villages: list | None = None) -> str:
+    """Tooltip HTML: our tags around escaped data only.
+
+    ``gap`` is the unit's own gap row; ``villages`` the gap rows of its unmet villages (a
+    village-level target), each listed with its own shortfall (never summed into the township).
+    """
     parts = [f"<b>{_e(name)}</b>", _e(label(status, lang) if status else "—")]
+    if villages:
+        colon, sep = ("：", "、") if lang == "zh" else (": ", ", ")
+        items = [f"{v.unit_name}（{_amount(v.shortfall, v.shortfall_unit, lang)}）" if lang == "zh" else
+                 f"{v.unit_name} ({_amount(v.shortfall, v.shortfall_unit, lang)})" for v in villages]
+        parts.append(f"{_e(label('not_met_unit_names', lang))}{colon}{_e(sep.join(items))}")
     if gap is not None:
         colon = "：" if lang == "zh" else ": "
         parts.append(f"{_e(label('shortfall', lang))}{colon}{_e(_amount(gap.shortfall, gap.shortfall_unit, lang))}")
-        if gap.not_met_units:
-            parts.append(f"{_e(label('not_met_unit_names', lang))}{colon}{_e(gap.not_met_units)}")
-        if gap.action:
-            parts.append(f"{_e(label('action', lang))}{colon}{_e(gap.action)}")
+        action = action_text(gap._asdict(), lang, facility_type=gap.facility_type or None,
+                             rule_action=gap.action if lang == "zh" else "")
+        if action:
+            parts.append(f"{_e(label('action', lang))}{colon}{_e(action)}")
     return "<br>".join(parts)
 
 
@@ -279,6 +290,9 @@ def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict
     code = county[0] if county else None
     gaps = township_gaps(result, dataset, county=code, target=target_ids, year=year)
     detail = {(r.unit_code, r.target_id): r for r in gaps.itertuples(index=False)}
+    village_rows: dict[tuple[str, str], list] = {}
+    for r in gaps[gaps["unit_level"] == "village"].itertuples(index=False):
+        village_rows.setdefault((r.township_code, r.target_id), []).append(r)
     wide = gaps_wide(result, dataset, county=code, target=target_ids, year=year)
     units = _year_units(result_units(result), year)
     upper = units[units["unit_level"].isin(["county", "city"]) & units["target_id"].isin(target_ids)]
@@ -310,7 +324,8 @@ def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict
                 if st is None:
                     continue
                 town_idx[c]["s"][key] = st
-                town_idx[c]["t"][key] = _tooltip(town_names[c], st, detail.get((c, tid)), lang)
+                town_idx[c]["t"][key] = _tooltip(town_names[c], st, detail.get((c, tid)), lang,
+                                                 village_rows.get((c, tid)))
             layers.append((tid, key, "towns"))
             continue
         rows = upper[upper["target_id"] == tid]

@@ -31,7 +31,7 @@ ROLLUP_COLUMNS: tuple[str, ...] = (
     "shortfall_unit",
 )
 _AGGREGATE_KINDS = {"presence", "indicator"}
-_ADDITIVE_UNITS = {"facilities", "upgrades", "slots", "places", "people", "units"}
+_ADDITIVE_UNITS = {"facilities", "upgrades", "upgrades_links", "slots", "places", "people", "units"}
 
 
 def count_level(target) -> str:

@@ -34,7 +34,7 @@ SHARE_KINDS: frozenset[str] = frozenset({"unit_share", "facility_share", "access
 #: indicators that are counts, not shares
 COUNT_INDICATORS: frozenset[str] = frozenset({"child_social_workers"})
 PLANS: tuple[str, ...] = ("women", "children")
-SHORTFALL_UNITS: tuple[str, ...] = ("facilities", "upgrades", "slots", "places", "people", "pp", "units")
+SHORTFALL_UNITS: tuple[str, ...] = ("facilities", "upgrades", "upgrades_links", "slots", "places", "people", "pp", "units")
 #: facility selector ``level = "same"``: the level of the unit being evaluated
 SAME_LEVEL = "same"
 
