@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "covplan.cmd_scenario",
     "covplan.cmd_site",
     "covplan.cmd_app",
+    "covplan.cmd_serve",
+    "covplan.cmd_user",
 )
 
 

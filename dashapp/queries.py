@@ -169,12 +169,9 @@ def empty_hideout() -> dict[str, Any]:
 
 
 def saved_options() -> list[dict[str, str]]:
-    from scenarios import list_saved
+    from dashapp.saved_scenarios import repository
 
-    return [
-        {"label": f"{e['name']}（{e.get('n_edits', 0)}）", "value": e["name"], "disabled": bool(e.get("error"))}
-        for e in list_saved()
-    ]
+    return repository().options()
 
 
 def gap_columns(lang: str) -> list[dict[str, Any]]:

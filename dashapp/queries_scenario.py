@@ -175,20 +175,21 @@ def scenario_diff(edits: Sequence[dict[str, Any]], year: Any, lang: str) -> dict
 
 def save(name: str, scenario: Any, year: Any) -> str:
     """Save the session's scenario as ``scenarios/saved/<name>.toml``; return the path."""
-    from scenarios import Scenario, save_scenario
+    from dashapp.saved_scenarios import repository
+    from scenarios import Scenario
 
     stem = validate_scenario_name(name)
     state = ScenarioState.from_json(scenario)
     svc = get_service()
     sc = Scenario.from_edits(stem, list(state.edits), year=svc.year(year), source="<app>")
-    return str(save_scenario(sc, stem))
+    return repository().save(sc, stem)
 
 
 def open_saved(name: str) -> dict[str, Any]:
     """The Store value of a saved scenario (name validated; never a path)."""
-    from scenarios import load_saved
+    from dashapp.saved_scenarios import repository
 
-    sc = load_saved(validate_scenario_name(name))
+    sc = repository().load(str(name or ""))
     state = ScenarioState(sc.name[:64], ()).with_edits(_edits_with_ids(sc))
     return _apply_check(state, sc.year).to_json()
 

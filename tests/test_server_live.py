@@ -1,0 +1,192 @@
+"""The real city server: ``covplan serve`` (gunicorn, 2 workers) on loopback against the store.
+
+One server for the module, the embedded dataset, accounts made with the ``covplan user``
+code. Every check goes through HTTP as a browser or a forger would send it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from dashapp.server import accounts as acc
+from dashapp.server.accounts import Accounts
+from dashapp.server.harness import Client, ServerProcess
+
+PW = {"admin": "admin password 1", "lishui_ed": "editor password 1", "jn_ed": "editor password 2",
+      "look": "viewer password 1", "victim": "victim password 1"}
+SAVE = "saved-scenarios.options"
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}"
+
+
+@pytest.fixture(scope="module")
+def accounts(store_url):
+    a = Accounts(sa.create_engine(store_url))
+    a.create_schema()
+    a.add("admin", "city-admin", PW["admin"])
+    a.add("lishui_ed", "county-editor", PW["lishui_ed"], county="331102")
+    a.add("jn_ed", "county-editor", PW["jn_ed"], county="331127")
+    a.add("look", "viewer", PW["look"])
+    a.add("victim", "viewer", PW["victim"])
+    return a
+
+
+@pytest.fixture(scope="module")
+def server(store_url, accounts, tmp_path_factory):
+    srv = ServerProcess(store_url, tmp_path_factory.mktemp("serve") / "serve.log", workers=2, threads=2,
+                        extra_args=["--proxy-hops", "1"])
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def login(server, name: str) -> Client:
+    c = Client(server.url)
+    r = c.login(name, PW[name])
+    assert r.status_code == 302 and r.headers["Location"].endswith("/"), r.text
+    return c
+
+
+def save_values(name: str) -> dict:
+    return {"save-scenario.n_clicks": 1, "scenario-name.value": name, "year-dropdown.value": 2024,
+            "store-lang.data": "zh", "store-scenario.data": {"name": name, "edits": [
+                {"op": "close_facility", "facility_id": "CH-331102001001-01"}]}}
+
+
+@pytest.mark.parametrize("name,role,county", [("admin", "city-admin", None), ("lishui_ed", "county-editor", "331102"),
+                                              ("look", "viewer", None)])
+def test_each_role_logs_in_and_sees_the_map(server, name, role, county):
+    c = login(server, name)
+    me = c.get("/api/me").json()
+    assert (me["name"], me["role"], me["county"]) == (name, role, county)
+    page = c.get("/")
+    assert page.status_code == 200 and "_dash-config" in page.text
+    layout = c.get("/_dash-layout")
+    assert layout.status_code == 200
+
+
+def test_nothing_but_login_and_health_without_a_session(server):
+    c = Client(server.url)
+    assert c.get("/").status_code == 302 and c.get("/").headers["Location"].endswith("/login")
+    assert c.get("/_dash-layout").status_code == 401
+    assert c.get("/api/me").status_code == 401
+    assert c.get("/healthz").json()["status"] == "ok"
+    assert c.get("/readyz").json()["status"] == "ready"
+    bad = c.login("admin", "not the password")
+    assert bad.status_code == 401 and "用户名或密码错误" in bad.text and "not the password" not in bad.text
+
+
+def test_security_headers_and_cookie_flags(server):
+    c = Client(server.url)
+    r = c.get("/login")
+    h = r.headers
+    csp = h["Content-Security-Policy"]
+    assert "script-src 'self' 'sha256-" in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+    assert h["X-Content-Type-Options"] == "nosniff" and h["X-Frame-Options"] == "DENY"
+    assert h["Referrer-Policy"] == "same-origin"
+    session_cookie = [v for v in r.raw.headers.getlist("Set-Cookie") if v.startswith("covplan_session=")][0]
+    assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie and "Secure" not in session_cookie
+    # behind the TLS front end (X-Forwarded-Proto from the trusted proxy) the cookies are Secure
+    r2 = Client(server.url).get("/login", headers={"X-Forwarded-Proto": "https"})
+    cookies = r2.raw.headers.getlist("Set-Cookie")
+    assert cookies and all("Secure" in v for v in cookies)
+    assert r2.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_foreign_host_is_refused(server):
+    assert Client(server.url, host="intranet.evil.example").get("/login").status_code == 400
+    assert Client(server.url, host="localhost").get("/login").status_code == 200
+
+
+def test_csrf_less_state_change_is_refused(server, accounts):
+    c = login(server, "admin")
+    before = accounts.count_events(acc.CSRF, user_name="admin")
+    r = c.callback(SAVE, save_values("csrf_plan"), ["save-scenario.n_clicks"], csrf=False)
+    assert r.status_code == 403
+    r = c.post("/_dash-update-component", json={}, csrf=False, headers={"X-CSRF-Token": "forged"})
+    assert r.status_code == 403
+    assert accounts.count_events(acc.CSRF, user_name="admin") == before + 2
+    assert c.post("/logout", csrf=False).status_code == 403
+    ok = c.callback(SAVE, save_values("csrf_plan"), ["save-scenario.n_clicks"])
+    assert ok.status_code == 200 and "admin/csrf_plan" in str(ok.json())
+
+
+def test_viewer_cannot_save_and_the_attempt_is_audited(server, accounts):
+    c = login(server, "look")
+    before = accounts.count_events(acc.FORBIDDEN, user_name="look")
+    r = c.callback(SAVE, save_values("viewer_plan"), ["save-scenario.n_clicks"])
+    assert r.status_code == 403
+    assert accounts.count_events(acc.FORBIDDEN, user_name="look") == before + 1
+    assert "save_scenario" in accounts.recent_events(acc.FORBIDDEN, limit=1)[0]["detail"]
+
+
+def test_scenarios_per_user_never_overwritten(server):
+    ann, bob = login(server, "lishui_ed"), login(server, "jn_ed")
+    assert ann.callback(SAVE, save_values("shared_name"), ["save-scenario.n_clicks"]).status_code == 200
+    vals = save_values("shared_name")
+    vals["store-scenario.data"]["edits"].append({"op": "close_facility", "facility_id": "CH-331102001001-02"})
+    r = bob.callback(SAVE, vals, ["save-scenario.n_clicks"])
+    assert r.status_code == 200 and "jn_ed/shared_name" in str(r.json())
+    # each sees only their own in the open list; ann's still has one edit
+    options = r.json()["response"]["saved-scenarios"]["options"]
+    assert [o["value"] for o in options] == ["shared_name"]
+    opened = ann.callback("scenario-name.value", {"open-scenario.n_clicks": 1, "saved-scenarios.value": "shared_name",
+                                                  "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
+    assert opened.status_code == 200
+    assert len(opened.json()["response"]["store-scenario"]["data"]["edits"]) == 1
+    forged = bob.callback("scenario-name.value", {"open-scenario.n_clicks": 1,
+                                                  "saved-scenarios.value": "lishui_ed/shared_name",
+                                                  "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
+    assert forged.status_code == 200 and "not shared" in str(forged.json())
+
+
+def test_ten_wrong_passwords_lock_the_account(server, accounts):
+    c = Client(server.url)
+    codes = [c.login("victim", f"wrong password {i}").status_code for i in range(acc.MAX_FAILED_LOGINS)]
+    assert codes == [401] * (acc.MAX_FAILED_LOGINS - 1) + [403]
+    locked = c.login("victim", PW["victim"])
+    assert locked.status_code == 403 and "锁定" in locked.text
+    assert accounts.count_events(acc.LOCKED, user_name="victim") == 1
+
+
+def test_expired_session_is_refused(server, accounts):
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    c = login(server, "look")
+    assert c.get("/api/me").status_code == 200
+    signer = Flask("forge")
+    signer.secret_key = accounts.signing_secret()
+    ser = SecureCookieSessionInterface().get_signing_serializer(signer)
+    data = ser.loads(c.http.cookies["covplan_session"])
+    data["seen"] = time.time() - 31 * 60  # idle past the 30-minute expiry
+    c.http.cookies.set("covplan_session", ser.dumps(data), domain="127.0.0.1", path="/")
+    assert c.get("/api/me").status_code == 401
+    assert c.get("/api/me").status_code == 401  # the session was cleared, not refreshed
+
+
+def test_disabled_user_is_refused_at_the_next_request(server, accounts):
+    accounts.add("temp_view", "viewer", "temporary pass 1")
+    c = Client(server.url)
+    assert c.login("temp_view", "temporary pass 1").status_code == 302
+    assert c.get("/api/me").status_code == 200
+    accounts.set_disabled("temp_view")
+    assert c.get("/api/me").status_code == 401
+
+
+def test_access_log_is_json_with_the_user_and_no_password(server):
+    c = login(server, "look")
+    c.get("/api/me")
+    import json
+
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert any(rec["user"] == "look" and rec["path"] == "/api/me" and rec["status"] == 200 for rec in lines)
+    text = server.log()
+    assert all(pw not in text for pw in PW.values())
+    assert "Traceback" not in text
