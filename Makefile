@@ -8,7 +8,7 @@ PORT ?= 8050
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test venv data bench chromium postgis app clean
+.PHONY: run test venv data bench chromium postgis nginx app clean
 
 venv: $(STAMP)
 
@@ -50,7 +50,15 @@ postgis:
 	fi
 	@ls /usr/lib/postgresql/*/bin/initdb
 
-test: $(STAMP) chromium postgis
+# Debian's nginx, only so a test can check the TLS front-end config with `nginx -t` (never started).
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx openssl >/dev/null; \
+	  $$SUDO service nginx stop >/dev/null 2>&1 || true; \
+	fi
+
+test: $(STAMP) chromium postgis nginx
 	$(BIN)/python -m pytest
 
 data: $(STAMP)

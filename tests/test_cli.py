@@ -6,7 +6,7 @@ import pytest
 
 from covplan.cli import build_parser, main
 
-COMMANDS = {"data", "info", "import", "evaluate", "gaps", "report", "access", "scenario", "site", "app"}
+COMMANDS = {"data", "info", "import", "evaluate", "gaps", "report", "access", "scenario", "site", "app", "serve", "user"}
 
 
 def test_every_command_group_is_registered() -> None:

@@ -85,11 +85,13 @@ def _host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     return bool(name) and name in allowed
 
 
-def install(server: Flask, settings: ServerSettings, script_hashes: Callable[[], list[str]]) -> None:
+def install(server: Flask, settings: ServerSettings, script_hashes: Callable[[], list[str]],
+            audit: Callable[[str, str], None]) -> None:
     """Add the checks, headers and cookie settings to ``server`` (the Dash app's Flask).
 
     ``script_hashes`` gives the CSP hashes of Dash's inline scripts; it is called once, at
-    the first response (after Dash has registered everything).
+    the first response (after Dash has registered everything). ``audit(kind, detail)``
+    records a refused request in the security audit.
     """
     if settings.proxy_hops:
         n = settings.proxy_hops
@@ -118,9 +120,7 @@ def install(server: Flask, settings: ServerSettings, script_hashes: Callable[[],
                 request.form.get(CSRF_FIELD) if request.mimetype == "application/x-www-form-urlencoded" else None)
             if not (isinstance(expected, str) and expected and isinstance(sent, str)
                     and hmac.compare_digest(expected.encode(), sent.encode())):
-                from dashapp.server import auth  # the audit needs the accounts
-
-                auth.audit_refusal("csrf", "missing or wrong CSRF token")
+                audit("csrf", "missing or wrong CSRF token")
                 abort(403, "CSRF token missing or wrong")
         return None
 

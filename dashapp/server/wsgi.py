@@ -56,7 +56,7 @@ def create_server(settings: ServerSettings | None = None) -> Flask:
     set_repository(UserScenarios(engine))
     server = dash_app.server
     server.secret_key = os.environ.get("COVPLAN_SECRET_KEY") or accounts.signing_secret()
-    security.install(server, settings, dash_app.csp_hashes)
+    security.install(server, settings, dash_app.csp_hashes, auth.audit_refusal)
     auth.install(server, accounts, settings.idle_seconds, settings.login_fails_per_ip)
     guard.install(server, dash_app, settings, _county_of_from_dataset)
 
