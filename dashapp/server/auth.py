@@ -86,10 +86,10 @@ def _login_page(message: str = "", status: int = 200) -> Response:
 <style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}label{{display:block;margin:.6rem 0}}
 input{{width:100%;padding:.3rem}}.err{{color:#b00}}</style></head><body>
 <h1>丽水市设施覆盖规划图</h1><p>请登录 / Please sign in</p>{msg}
-<form method="post" action="/login" autocomplete="off">
+<form method="post" action="/login">
 <input type="hidden" name="{CSRF_FIELD}" value="{html.escape(token)}">
-<label>用户名 / user <input name="username" required maxlength="40"></label>
-<label>密码 / password <input name="password" type="password" required maxlength="1024"></label>
+<label>用户名 / user <input name="username" required maxlength="40" autocomplete="username"></label>
+<label>密码 / password <input name="password" type="password" required maxlength="1024" autocomplete="current-password"></label>
 <button type="submit">登录 / Sign in</button></form></body></html>"""
     return Response(body, status=status, mimetype="text/html")
 

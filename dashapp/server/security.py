@@ -3,7 +3,7 @@
 * **Host allow-list**: a request whose ``Host`` (port stripped) is not in
   ``ServerSettings.allowed_hosts`` gets 400 before anything else runs.
 * **CSRF**: every POST/PUT/PATCH/DELETE must carry the session's token, either in the
-  ``X-CSRF-Token`` header (Dash's callbacks: ``assets/covplan_csrf.js`` copies it from the
+  ``X-CSRF-Token`` header (Dash's callbacks: ``assets/covplan_server.js`` copies it from the
   readable ``covplan_csrf`` cookie into each same-origin POST — the double-submit pattern)
   or in the form field ``csrf_token`` (the login form). The token lives in the signed
   session, so a cookie planted by another site cannot match it.
