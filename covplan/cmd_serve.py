@@ -72,7 +72,13 @@ def run(args: argparse.Namespace) -> int:
 
     env = settings_env(args)
     os.environ.update(env)
-    ServerSettings.from_env()  # a bad setting fails here, not in every worker
+    settings = ServerSettings.from_env()  # a bad setting fails here, not in every worker
+    from store import open_store
+    from store.engine import resolve_url
+
+    # migrate (and seed an empty store from the dataset's files) once, before the workers start
+    env["COVPLAN_STORE"] = os.environ["COVPLAN_STORE"] = resolve_url(settings.store_url, settings.data_dir)
+    open_store(os.environ["COVPLAN_STORE"], settings.data_dir).engine.dispose()
     opts = options(args.bind, args.workers, args.threads, args.timeout, args.access_log)
 
     class _App(BaseApplication):

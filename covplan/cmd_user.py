@@ -46,9 +46,9 @@ def _accounts(args: argparse.Namespace):
     if not args.store:
         raise CovplanError("covplan user: --store URL (or COVPLAN_STORE) is required")
     from dashapp.server.accounts import Accounts
-    from dashapp.server.wsgi import make_engine
+    from store.engine import make_engine, resolve_url
 
-    accts = Accounts(make_engine(args.store))
+    accts = Accounts(make_engine(resolve_url(args.store)))
     accts.create_schema()
     return accts
 

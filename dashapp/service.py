@@ -462,3 +462,11 @@ def get_service() -> AppService:
         if _SERVICE is None:
             _SERVICE = AppService()
         return _SERVICE
+
+
+def install(svc: AppService) -> AppService:
+    """Serve ``svc`` instead of the file-backed service (the city server's store-backed one)."""
+    global _SERVICE
+    with _SERVICE_LOCK:
+        _SERVICE = svc
+        return _SERVICE

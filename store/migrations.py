@@ -99,3 +99,11 @@ def migrate(engine: Engine) -> list[int]:
                                                              applied_at=now_iso()))
         done.append(version)
     return done
+
+
+@register(100, "city server: users, security events, signing key, saved scenarios per user")
+def _server_tables(conn: Connection, t: Tables) -> None:
+    from store.server_schema import TABLES
+
+    for table in TABLES:
+        table.create(conn, checkfirst=True)

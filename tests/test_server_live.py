@@ -1,7 +1,8 @@
-"""The real city server: ``covplan serve`` (gunicorn, 2 workers) on loopback against the store.
+"""The real city server: ``covplan serve`` (gunicorn, 2 workers) on loopback against PostGIS.
 
-One server for the module, the embedded dataset, accounts made with the ``covplan user``
-code. Every check goes through HTTP as a browser or a forger would send it.
+One server for the module on a PostGIS database seeded from the embedded dataset (the
+``pg_cluster`` of tests/conftest.py), accounts made with the ``covplan user`` code. Every
+check goes through HTTP as a browser or a forger would send it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import sqlalchemy as sa
-
 from dashapp.server import accounts as acc
 from dashapp.server.accounts import Accounts
 from dashapp.server.harness import Client, ServerProcess
@@ -21,13 +20,24 @@ SAVE = "saved-scenarios.options"
 
 
 @pytest.fixture(scope="module")
-def store_url(tmp_path_factory):
-    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}"
+def store_url(request, pg_cluster):
+    from tests.pg import fresh_database
+
+    return fresh_database(pg_cluster, "server_live", template=request.getfixturevalue("_seeded_pg"))
 
 
 @pytest.fixture(scope="module")
-def accounts(store_url):
-    a = Accounts(sa.create_engine(store_url))
+def store(store_url):
+    from store import FacilityStore
+
+    st = FacilityStore(store_url)
+    yield st
+    st.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def accounts(store, store_url):
+    a = Accounts(store.engine)
     a.create_schema()
     a.add("admin", "city-admin", PW["admin"])
     a.add("lishui_ed", "county-editor", PW["lishui_ed"], county="331102")
@@ -190,3 +200,67 @@ def test_access_log_is_json_with_the_user_and_no_password(server):
     text = server.log()
     assert all(pw not in text for pw in PW.values())
     assert "Traceback" not in text
+
+
+def _facility(store, county: str, type_: str = "childcare") -> dict:
+    fac = store.facilities(2024, county=county)
+    row = fac[fac["type"] == type_].iloc[0]
+    return {"facility_id": row["facility_id"], "version": int(row["version"]), "capacity": float(row["capacity"])}
+
+
+def _edit(c: Client, fac: dict, capacity: float, **kw) -> "object":
+    body = {"year": 2024, "changes": {"capacity": capacity}, "expected_version": fac["version"],
+            "reason": "托位核对", **kw}
+    return c.post(f"/api/facilities/{fac['facility_id']}", json=body)
+
+
+def _audit(store, outcome: str, fid: str) -> int:
+    log = store.audit_log()
+    return int(((log["outcome"] == outcome) & (log["facility_id"] == fid)).sum())
+
+
+def test_county_editor_edits_own_county_and_forgery_is_refused_and_audited(server, store, accounts):
+    ed = login(server, "lishui_ed")  # county 331102
+    own, other = _facility(store, "331102"), _facility(store, "331127")
+    r = _edit(ed, own, own["capacity"] + 5)
+    assert r.status_code == 200, r.text
+    assert r.json()["capacity"] == own["capacity"] + 5 and r.json()["version"] == own["version"] + 1
+    assert _audit(store, "ok", own["facility_id"]) >= 1
+    before = accounts.count_events(acc.FORBIDDEN, user_name="lishui_ed")
+    forged = _edit(ed, other, 999)
+    assert forged.status_code == 403
+    assert _audit(store, "forbidden", other["facility_id"]) == 1
+    entry = store.history(other["facility_id"]).iloc[-1]
+    assert (entry["user_name"], entry["outcome"]) == ("lishui_ed", "forbidden")
+    assert accounts.count_events(acc.FORBIDDEN, user_name="lishui_ed") == before + 1
+    assert _facility(store, "331127")["capacity"] == other["capacity"]  # untouched
+    # moving an own facility into another county is the same forgery
+    moved = ed.post(f"/api/facilities/{own['facility_id']}", json={
+        "year": 2024, "changes": {"lon": 119.63, "lat": 27.66}, "expected_version": own["version"] + 1})
+    assert moved.status_code == 403
+
+
+def test_viewer_edit_is_refused_and_admin_edits_any_county(server, store):
+    viewer, admin = login(server, "look"), login(server, "admin")
+    fac = _facility(store, "331127")
+    assert _edit(viewer, fac, 1).status_code == 403
+    assert _audit(store, "forbidden", fac["facility_id"]) >= 1
+    r = _edit(admin, fac, fac["capacity"] + 1)
+    assert r.status_code == 200, r.text
+    stale = _edit(admin, fac, fac["capacity"] + 2)  # the version read before: a conflict, not a lost update
+    assert stale.status_code == 409 and stale.json()["other"]["user_name"] == "admin"
+
+
+def test_an_edit_is_seen_by_every_worker_at_its_next_request(server, store):
+    import requests
+
+    admin = login(server, "admin")
+    fac = _facility(store, "331102", "kindergarten")
+    assert _edit(admin, fac, fac["capacity"] + 3).status_code == 200
+    rev = store.revision()
+    seen: dict[int, int] = {}
+    deadline = time.monotonic() + 60
+    while len(seen) < server.workers and time.monotonic() < deadline:
+        r = requests.get(server.url + "/readyz", headers={"Connection": "close"}, timeout=60).json()
+        seen[r["pid"]] = r["revision"]
+    assert len(seen) == server.workers and set(seen.values()) == {rev}

@@ -1,6 +1,7 @@
 """User accounts, password hashes, lock-out and the security audit, kept in the store's database.
 
-Tables (SQLAlchemy Core, the same on PostGIS and on the GeoPackage's SQLite):
+Tables (``store/server_schema.py``, created by store migration 100; the same on PostGIS
+and on the GeoPackage's SQLite):
 
 * ``app_users`` — name, role, county, argon2 password hash, disabled flag, the count of
   consecutive wrong passwords, ``locked_until`` (epoch seconds) and ``session_epoch``
@@ -35,39 +36,7 @@ LOCK_SECONDS: float = 15 * 60
 #: shortest password accepted by ``user add`` / ``user passwd``
 MIN_PASSWORD_LENGTH: int = 10
 
-metadata = sa.MetaData()
-
-users = sa.Table(
-    "app_users", metadata,
-    sa.Column("name", sa.String(40), primary_key=True),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("county", sa.String(6), nullable=True),
-    sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
-    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
-    sa.Column("locked_until", sa.Float, nullable=False, default=0.0),
-    sa.Column("session_epoch", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
-
-events = sa.Table(
-    "app_security_events", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.Float, nullable=False, index=True),
-    sa.Column("kind", sa.String(20), nullable=False, index=True),
-    sa.Column("user_name", sa.String(40), nullable=True, index=True),
-    sa.Column("ip", sa.String(64), nullable=True),
-    sa.Column("path", sa.String(200), nullable=True),
-    sa.Column("detail", sa.Text, nullable=True),
-    sa.Column("size", sa.Integer, nullable=False, default=0),
-)
-
-server_secret = sa.Table(
-    "app_server_secret", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("secret", sa.String(128), nullable=False),
-)
+from store.server_schema import events, server_secret, users  # noqa: E402 (tables: store migration 100)
 
 #: event kinds
 LOGIN_OK, LOGIN_FAILED, LOCKED, FORBIDDEN, UPLOAD, CSRF = "login", "login_failed", "locked", "forbidden", "upload", "csrf"
@@ -124,8 +93,10 @@ class Accounts:
 
     # -- schema -------------------------------------------------------------------------------
     def create_schema(self) -> None:
-        """Create the tables if missing (the store's migration calls this)."""
-        metadata.create_all(self.engine)
+        """Bring the database to the store's current schema (migration 100 makes these tables)."""
+        from store.migrations import migrate
+
+        migrate(self.engine)
 
     # -- users --------------------------------------------------------------------------------
     def get(self, name: str) -> User | None:

@@ -1,4 +1,4 @@
-"""Saved scenarios per user on the city server (table ``app_user_scenarios`` in the store).
+"""Saved scenarios per user on the city server (table ``app_user_scenarios``, store migration 100).
 
 A row is keyed by (owner, name): a save writes only the signed-in user's own row, so no
 user can overwrite another's scenario, whatever name they choose. The owner may share a
@@ -16,22 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dashapp.server.accounts import metadata
 from dashapp.server.roles import AccessDenied, Actor
 from scenarios._errors import ScenarioError
 from scenarios.store import scenario_to_toml, validate_name
-
-user_scenarios = sa.Table(
-    "app_user_scenarios", metadata,
-    sa.Column("owner", sa.String(40), primary_key=True),
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("toml", sa.Text, nullable=False),
-    sa.Column("n_edits", sa.Integer, nullable=False, default=0),
-    sa.Column("shared", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
-
+from store.server_schema import user_scenarios
 
 def _actor() -> Actor:
     from dashapp.server.auth import current_actor

@@ -4,9 +4,12 @@ gunicorn calls the factory ``dashapp.server.wsgi:create_server()`` in every work
 sets the ``COVPLAN_*`` settings in the environment first). Each worker builds its own Dash
 app, its own database engine and its own caches; they share nothing but the store.
 
+The app's facilities come from the store (``--store URL``), read through
+:class:`dashapp.server.store_service.StoreAppService` at the store's current revision.
 Endpoints added to the Dash app: ``/login`` (GET form, POST), ``/logout`` (POST),
-``/api/me``, ``/healthz`` (the process answers) and ``/readyz`` (the store answers and the
-dataset is loaded: 200, else 503).
+``/api/me``, ``/api/facilities/<id>`` (GET, POST: :mod:`dashapp.server.facilities_api`),
+``/healthz`` (the process answers) and ``/readyz`` (the store answers and the dataset is
+loaded: 200, else 503).
 """
 
 from __future__ import annotations
@@ -26,39 +29,41 @@ from dashapp.server.config import ServerSettings
 log = logging.getLogger("covplan.server")
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for the store's database; a connection is checked before each use."""
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5) if url.startswith(
-        "postgresql") else sa.create_engine(url)
-
-
-def _county_of_from_dataset(fid: str) -> str | None:
-    from dashapp.service import get_service
-
-    fac = get_service().ds.facilities
-    rows = fac.loc[fac["facility_id"] == fid, "county_code"]
-    return str(rows.iloc[0]) if len(rows) else None
+def county_lookup(st: Any):
+    """``facility_id → county code`` of its latest record in the store (None if unknown)."""
+    def county_of(fid: str) -> str | None:
+        recs = st.records(facility_id=fid)
+        if recs.empty:
+            return None
+        return str(recs.sort_values(["valid_from", "version"]).iloc[-1]["county_code"])
+    return county_of
 
 
 def create_server(settings: ServerSettings | None = None) -> Flask:
     """Build the Dash app and wrap its Flask server for many users (once per process)."""
     settings = settings or ServerSettings.from_env()
+    from dashapp import service
     from dashapp.app import create_app
     from dashapp.saved_scenarios import set_repository
+    from dashapp.server import facilities_api
+    from dashapp.server.store_service import StoreAppService
     from dashapp.server.user_scenarios import UserScenarios
+    from store import FacilityStore
 
-    engine = make_engine(settings.store_url)
-    accounts = Accounts(engine)
-    accounts.create_schema()
     data = settings.data_dir
+    st = FacilityStore(settings.store_url, data)  # migrated by `covplan serve` before the workers start
+    engine = st.engine
+    accounts = Accounts(engine)
     targets = Path(data) / "targets" if data and (Path(data) / "targets").is_dir() else None
     dash_app = create_app(data, targets)
+    service.install(StoreAppService(st, Path(data) if data else None, targets))
     set_repository(UserScenarios(engine))
     server = dash_app.server
     server.secret_key = os.environ.get("COVPLAN_SECRET_KEY") or accounts.signing_secret()
     security.install(server, settings, dash_app.csp_hashes, auth.audit_refusal)
     auth.install(server, accounts, settings.idle_seconds, settings.login_fails_per_ip)
-    guard.install(server, dash_app, settings, _county_of_from_dataset)
+    guard.install(server, dash_app, settings, county_lookup(st))
+    facilities_api.install(server, st)
 
     @server.route("/healthz")
     def healthz() -> Any:
@@ -71,10 +76,10 @@ def create_server(settings: ServerSettings | None = None) -> Flask:
                 con.execute(sa.text("SELECT 1"))
             from dashapp.service import get_service
 
-            get_service().ds  # noqa: B018 - loads (cached) the dataset
+            revision = get_service().ds.revision  # the store's dataset at its current revision
         except Exception as exc:  # not ready: say so without details
             log.warning("readyz: not ready: %s", type(exc).__name__)
             return {"status": "not ready"}, 503
-        return {"status": "ready", "pid": os.getpid()}
+        return {"status": "ready", "pid": os.getpid(), "revision": revision}
 
     return server
