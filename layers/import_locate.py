@@ -107,12 +107,28 @@ class Locator:
                 rp = geom.representative_point()
                 seats[code] = (rp.x, rp.y)
         self.seats = seats
-        self._county_prefixes = [
-            (code, sorted({name, normalise_name(name, "county")}, key=len, reverse=True))
-            for code, name in self.county_names.items()]
-        self._township_prefixes = [
-            (code, sorted({name, normalise_name(name, "township")}, key=len, reverse=True))
-            for code, name in self.township_names.items()]
+        # written prefix → unit codes, in table order: a name is split by looking up its
+        # leading 1…n characters, never by scanning every unit (#14: linear in the rows)
+        self._county_prefixes = self._prefix_index(self.county_names, "county")
+        self._township_prefixes = self._prefix_index(self.township_names, "township")
+
+    @staticmethod
+    def _prefix_index(names: dict[str, str], level: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for code, name in names.items():
+            for form in {name, normalise_name(name, level)}:
+                if form:
+                    out.setdefault(form, []).append(code)
+        return out
+
+    @staticmethod
+    def _longest_prefix(index: dict[str, list[str]], rest: str, ok) -> tuple[str, str] | None:
+        """(code, prefix) of the longest written unit name that starts ``rest`` (and is shorter)."""
+        for n in range(len(rest) - 1, 0, -1):
+            for code in index.get(rest[:n], ()):
+                if ok(code):
+                    return code, rest[:n]
+        return None
 
     # ------------------------------------------------------------------ names
     def _split_prefix(self, text: str) -> list[tuple[str | None, str | None, str]]:
@@ -126,19 +142,15 @@ class Locator:
             if rest.startswith(head):
                 rest = rest[len(head):]
         county = None
-        for code, names in self._county_prefixes:
-            hit = next((n for n in names if rest.startswith(n) and len(rest) > len(n)), None)
-            if hit:
-                county, rest = code, rest[len(hit):]
-                break
+        hit = self._longest_prefix(self._county_prefixes, rest, lambda c: True)
+        if hit:
+            county, rest = hit[0], rest[len(hit[1]):]
         out = [(county, None, rest)] if county else []
-        for code, names in self._township_prefixes:
-            if county and self.township_county[code] != county:
-                continue
-            hit = next((n for n in names if rest.startswith(n) and len(rest) > len(n)), None)
-            if hit:
-                out.append((county or self.township_county[code], code, rest[len(hit):]))
-                break
+        hit = self._longest_prefix(self._township_prefixes, rest,
+                                   lambda c: not county or self.township_county[c] == county)
+        if hit:
+            code = hit[0]
+            out.append((county or self.township_county[code], code, rest[len(hit[1]):]))
         return out
 
     def _match_unit(self, index: UnitNameIndex, text: str, county: str | None,

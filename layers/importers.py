@@ -151,7 +151,8 @@ REPORT_HEAD = ("源文件行号", "字段", "原因", "reason")
 
 
 def _report_frame(entries: list[tuple[int, list[Issue], dict[str, str]]], headers: list[str]) -> pd.DataFrame:
-    cols = list(REPORT_HEAD) + [h if h not in REPORT_HEAD else f"{h}（原表）" for h in headers]
+    # header cells come from the user's file: neutralised like the cells (CSV injection)
+    cols = list(REPORT_HEAD) + [T.safe_cell(h if h not in REPORT_HEAD else f"{h}（原表）") for h in headers]
     rows = []
     for row_no, issues, original in entries:
         rec = [
@@ -249,6 +250,7 @@ def import_facilities(
         if default_year is None:
             raise ImportInputError(f"{path}: no 年份/year column; pass --year")
         notes.append(f"no 年份/year column: every row is given year {default_year}")
+    notes += table.notes
     if table.other_sheets:
         notes.append("other worksheets not imported (use --sheet) / 其他工作表未导入: " + ", ".join(table.other_sheets))
     unused = [h for j, h in enumerate(table.headers) if j not in cols.values()]
@@ -306,6 +308,7 @@ def _parse_row(table: T.RawTable, i: int, rec: dict, rej: list[Issue], flg: list
                crs_name: str) -> None:
     """Text → typed values for one row; problems go to ``rej``/``flg``."""
     val = lambda f: table.value(i, f)  # noqa: E731
+    _bad_cells(table, i, rej)
     rec["facility_id"] = clean_text(val("facility_id"))
     rec["name"] = clean_text(val("name"))
     if not rec["name"]:
@@ -382,7 +385,7 @@ def _parse_row(table: T.RawTable, i: int, rec: dict, rej: list[Issue], flg: list
     rec["lon_raw"] = rec["lat_raw"] = None
     lon_txt, lat_txt = val("lon"), val("lat")
     if not (lon_txt or lat_txt) and val("coords"):
-        parts = [p for p in re.split(r"[,，;；\s]+", clean_text(val("coords"))) if p]
+        parts = _split_pair(val("coords"))
         if len(parts) == 2:
             lon_txt, lat_txt = parts
         else:
@@ -404,6 +407,31 @@ def _parse_row(table: T.RawTable, i: int, rec: dict, rej: list[Issue], flg: list
             rej.append(Issue(fld, f"坐标无法识别：{exc}", f"invalid coordinate: {exc}"))
     for fld in ("county", "township", "village", "county_code", "township_code", "village_code"):
         rec["stated_" + fld] = clean_text(val(fld))
+
+
+def _split_pair(text: str) -> list[str]:
+    """``"119.9,28.4"``, ``"119.9 28.4"``, ``"(119°55′E, 28°27′N)"`` → the two cells, as written."""
+    body = text.strip().strip("()（）[]【】").strip()
+    parts = [p.strip() for p in re.split(r"[,，;；]+", body) if p.strip()]
+    if len(parts) != 2:
+        parts = body.split()
+    return parts
+
+
+def _bad_cells(table: T.RawTable, i: int, rej: list[Issue]) -> None:
+    """Reject a row whose used cells hold an Excel error or a formula without a value."""
+    fields = {j: f for f, j in table.columns.items()}
+    for j in sorted(fields):
+        kind = table.bad_cells.get((i, j))
+        if kind is None:
+            continue
+        name = table.cell_name(i, j)
+        if kind == "formula":
+            rej.append(Issue(fields[j], f"单元格 {name} 是没有计算结果的公式：请先在 Excel/WPS 中打开并保存文件",
+                             f"cell {name} is a formula without a computed value: open and save the file "
+                             "in Excel/WPS first"))
+        else:
+            rej.append(Issue(fields[j], f"单元格 {name} 为错误值 {kind}", f"cell {name} holds the error value {kind}"))
 
 
 def _bad_coord(text: str) -> bool:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from layers._errors import ImportInputError
 from layers.glossary import GLOSSARY
+from layers.import_coords import parse_coordinate
+from layers.import_headers import FIELD_ALIASES, field_of, find_header, map_headers, normalise_header, plausible
+from layers.import_headers import resolve_columns
+from layers.import_xlsx import EXCEL_ERRORS, cell_name, check_rows, read_xlsx
 from layers.names import clean_text
 from layers.settings import MAX_UPLOAD_BYTES
 from layers.vocab import CHILD_HOME_TIERS, FACILITY_LEVELS, FACILITY_TYPES, PUBLIC_PLACE_KINDS
@@ -39,59 +42,7 @@ __all__ = [
     "safe_cell",
 ]
 
-#: canonical field → accepted headers (compared after :func:`normalise_header`)
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "facility_id": ("编号", "设施编号", "机构编号", "站点编号", "id", "facility_id", "facilityid"),
-    "name": ("名称", "设施名称", "机构名称", "站点名称", "场所名称", "单位名称", "name", "facility_name"),
-    "type": ("类型", "设施类型", "类别", "设施类别", "机构类型", "type", "facility_type", "category"),
-    "tier": ("等级", "类型等级", "建设等级", "建设类型", "tier", "grade"),
-    "level": ("级别", "层级", "管理级别", "设施级别", "level"),
-    "county": ("县市区", "县区", "区县", "县", "所属县市区", "所在县市区", "county", "county_name"),
-    "township": ("乡镇街道", "乡镇", "街道", "所属乡镇", "所在乡镇", "所属乡镇街道", "所在乡镇街道",
-                 "township", "town", "township_name"),
-    "village": ("村社区", "村", "社区", "行政村", "所属村", "所在村", "所属村社区", "所在村社区",
-                "village", "community", "village_name"),
-    "county_code": ("县代码", "县市区代码", "county_code"),
-    "township_code": ("乡镇代码", "乡镇街道代码", "township_code"),
-    "village_code": ("村代码", "村社区代码", "village_code"),
-    "lon": ("经度", "lon", "lng", "long", "longitude", "x", "经度e"),
-    "lat": ("纬度", "lat", "latitude", "y", "纬度n"),
-    "coords": ("经纬度", "坐标", "coordinates", "lonlat", "lnglat"),
-    "crs": ("坐标系", "坐标系统", "crs"),
-    "capacity": ("托位", "托位数", "学位", "学位数", "容量", "capacity", "slots", "places"),
-    "address": ("地址", "详细地址", "所在地址", "address"),
-    "is_inclusive": ("普惠", "是否普惠", "普惠性", "普惠托位", "is_inclusive", "inclusive"),
-    "has_reading_area": ("亲子阅读区", "是否设有亲子阅读区", "有无亲子阅读区", "是否有亲子阅读区",
-                         "has_reading_area", "reading_area"),
-    "building_area_m2": ("建筑面积", "建筑面积m2", "建筑面积平方米", "building_area_m2", "building_area"),
-    "daily_visitors": ("日客流量", "日均客流量", "日均客流", "日客流", "daily_visitors"),
-    "place_kind": ("场所类型", "场所类别", "place_kind"),
-    "serves_place_id": ("服务场所编号", "所在场所编号", "所在场所", "serves_place_id", "place_id"),
-    "year": ("年份", "年度", "year"),
-    "provenance": ("数据性质", "provenance"),
-}
-
-_HEADER_PUNCT = re.compile(r"[\s\u3000*＊:：/\\、,，.。()（）\[\]【】_\-—'\"“”]+")
-_PAREN = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
-
-
-def normalise_header(text: object) -> str:
-    """Header key: NFKC, lower case, no spaces/punctuation (``县(市、区)`` → ``县市区``)."""
-    return _HEADER_PUNCT.sub("", clean_text(text).lower())
-
-
-_ALIAS_INDEX: dict[str, str] = {
-    normalise_header(a): f for f, aliases in FIELD_ALIASES.items() for a in aliases
-}
-
-
-def _field_of(header: object) -> str | None:
-    key = normalise_header(header)
-    if key in _ALIAS_INDEX:
-        return _ALIAS_INDEX[key]
-    # "托位数（个）", "建筑面积（平方米）": drop the bracketed unit and retry
-    bare = normalise_header(_PAREN.sub("", clean_text(header)))
-    return _ALIAS_INDEX.get(bare)
+_field_of = field_of  # kept for callers of the old private name
 
 
 @dataclass
@@ -115,6 +66,11 @@ class RawTable:
         Canonical field → index of its column (see :func:`map_headers`).
     other_sheets : list of str
         Other non-empty worksheets of a workbook (not read; reported).
+    bad_cells : dict
+        (data row index, column) → ``"formula"`` (formula without a computed value) or the
+        Excel error text (``#N/A``, ``#VALUE!`` …) of that cell.
+    notes : list of str
+        Decisions taken while reading (sheet chosen, duplicated columns resolved).
     """
 
     path: Path
@@ -125,6 +81,12 @@ class RawTable:
     encoding: str = ""
     columns: dict[str, int] = field(default_factory=dict)
     other_sheets: list[str] = field(default_factory=list)
+    bad_cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def cell_name(self, i: int, j: int) -> str:
+        """Spreadsheet name (``D7``) of column ``j`` in data row ``i``."""
+        return cell_name(self.row_numbers[i], j)
 
     def value(self, i: int, fld: str) -> str:
         """Text of field ``fld`` in data row ``i`` (``""`` when the column is absent)."""
@@ -153,11 +115,15 @@ def check_size(path: Path) -> None:
 
 
 def _cell_text(v: object) -> str:
+    """A cell as text, as the user wrote it (stripped; parsers normalise it themselves)."""
     if v is None:
         return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return clean_text(v)
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+    return str(v).strip()
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, str]:
@@ -177,88 +143,83 @@ def _read_csv(path: Path) -> tuple[list[list[str]], str]:
         delim = dialect.delimiter
     except csv.Error:
         delim = ","
-    rows = [[_cell_text(c) for c in r] for r in csv.reader(io.StringIO(text), delimiter=delim)]
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    try:
+        rows = check_rows(path, reader, _cell_text)
+    except csv.Error as exc:
+        raise ImportInputError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc}) / CSV格式错误") from exc
     return rows, enc
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[list[str]], list[str]]:
-    import openpyxl  # imported lazily: only the xlsx path needs it
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
-        raise ImportInputError(f"{path}: not a readable .xlsx workbook ({exc}) / 无法读取Excel文件") from exc
-    try:
-        if sheet is not None and sheet not in wb.sheetnames:
-            raise ImportInputError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(wb.sheetnames)}")
-        ws = wb[sheet] if sheet else wb.worksheets[0]
-        rows = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
-        others = [w.title for w in wb.worksheets if w.title != ws.title
-                  and any(any(c is not None for c in r) for r in w.iter_rows(values_only=True))]
-        return rows, others
-    finally:
-        wb.close()
 
 
 def read_table(path: Path | str, sheet: str | None = None) -> RawTable:
     """Read a .xlsx or .csv inventory as text, finding the header row.
 
     The header row is the first of the first 10 rows in which at least two cells are known
-    headers (:data:`FIELD_ALIASES`), so title rows above it are skipped.
+    headers (:data:`FIELD_ALIASES`), so title rows above it are skipped; a merged two-row
+    header is read as one (:func:`layers.import_headers.find_header`). Workbooks are checked
+    for zip bombs and read streaming (:mod:`layers.import_xlsx`); every table is capped at
+    :data:`~layers.settings.MAX_IMPORT_ROWS` rows, :data:`~layers.settings.MAX_IMPORT_COLUMNS`
+    columns and :data:`~layers.settings.MAX_IMPORT_CELLS` cells.
 
     Raises
     ------
     ImportInputError
-        Missing, empty, oversized or unreadable file; unsupported format; no header row;
-        a header but no data rows.
+        Missing, empty, oversized or unreadable file; a workbook above the zip caps; a table
+        above the row/column/cell caps; unsupported format; no header row (the error lists
+        the worksheets and suggests ``--sheet``); a header but no data rows; one field in
+        several filled columns.
     """
     path = Path(path)
     check_size(path)
     suffix = path.suffix.lower()
     others: list[str] = []
+    bad: dict[tuple[int, int], str] = {}
+    notes: list[str] = []
+    sheet_title = ""
     if suffix in (".xlsx", ".xlsm"):
-        (rows, others), enc = _read_xlsx(path, sheet), "xlsx"
+        got = read_xlsx(path, sheet, _cell_text, plausible)
+        rows, others, bad, notes, enc, sheet_title = got.rows, got.other_sheets, got.bad_cells, got.notes, "xlsx", got.title
     elif suffix in (".csv", ".txt", ".tsv"):
         rows, enc = _read_csv(path)
+        bad = {(k, j): v for k, r in enumerate(rows) for j, v in enumerate(r) if v in EXCEL_ERRORS}
     elif suffix == ".xls":
         raise ImportInputError(f"{path}: old .xls format; save it as .xlsx / 请另存为 .xlsx 格式")
     else:
         raise ImportInputError(f"{path}: unsupported file type {suffix!r}; use .xlsx or .csv")
-    header_at = None
-    for i, row in enumerate(rows[:10]):
-        if sum(_field_of(c) is not None for c in row if c) >= 2:
-            header_at = i
-            break
-    if header_at is None:
+    found = find_header(rows)
+    if found is None:
         if not any(any(c for c in r) for r in rows):
             raise ImportInputError(f"{path}: the file has no rows / 文件为空")
         shown = ", ".join(c for c in (rows[0] if rows else []) if c)[:200]
+        where = f" in worksheet {sheet_title!r} (use --sheet NAME to read another)" if sheet_title else ""
         raise ImportInputError(
-            f"{path}: no header row found (first row: {shown}); expected headers such as "
+            f"{path}: no header row found{where} (first row: {shown}); expected headers such as "
             "名称/name, 类型/type, 经度/lon, 纬度/lat, 乡镇(街道)/township / 未找到表头")
-    headers = [h or f"column_{j + 1}" for j, h in enumerate(rows[header_at])]
-    data, numbers, n_blank = [], [], 0
-    for k, row in enumerate(rows[header_at + 1:], start=header_at + 2):
-        if not any(row):
+    header_at, n_head, head_cells = found
+    headers = [h or f"column_{j + 1}" for j, h in enumerate(head_cells)]
+    width = len(headers)
+    bad_by_row: dict[int, list[tuple[int, str]]] = {}
+    for (k, j), kind in bad.items():
+        bad_by_row.setdefault(k, []).append((j, kind))
+    data, numbers, bad_cells, n_blank = [], [], {}, 0
+    for k, row in enumerate(rows[header_at + n_head:], start=header_at + n_head):
+        if not any(row) and k not in bad_by_row:
             n_blank += 1
             continue
-        data.append(row + [""] * (len(headers) - len(row)))
-        numbers.append(k)
+        i = len(data)
+        data.append(row + [""] * (width - len(row)))
+        numbers.append(k + 1)
+        for j, kind in bad_by_row.get(k, ()):
+            bad_cells[(i, j)] = kind
     if not data:
         raise ImportInputError(f"{path}: a header row but no data rows / 只有表头，没有数据")
-    table = RawTable(path, headers, data, numbers, n_blank, enc, other_sheets=others)
-    table.columns = map_headers(headers)
+    for j in range(width, max(len(r) for r in data)):
+        headers.append(f"column_{j + 1}")
+    table = RawTable(path, headers, data, numbers, n_blank, enc, other_sheets=others,
+                     bad_cells=bad_cells, notes=notes)
+    table.columns, dup_notes = resolve_columns(path, headers, data)
+    table.notes += dup_notes
     return table
-
-
-def map_headers(headers: list[str]) -> dict[str, int]:
-    """Canonical field → column index; the first column wins when two map to one field."""
-    out: dict[str, int] = {}
-    for j, h in enumerate(headers):
-        fld = _field_of(h)
-        if fld is not None and fld not in out:
-            out[fld] = j
-    return out
 
 
 _NUMBERISH = re.compile(r"^-?\d+(\.\d+)?$")
@@ -383,39 +344,3 @@ def parse_number(text: str) -> float | None:
     if not m:
         raise ValueError(f"{text!r} is not a number")
     return float(m.group(1))
-
-
-_DMS = re.compile(
-    r"^\s*([-+]?\d+(?:\.\d+)?)\s*[°度]\s*(?:(\d+(?:\.\d+)?)\s*['′分])?\s*(?:(\d+(?:\.\d+)?)\s*[\"″秒]|'')?\s*([NSEW东西南北])?\s*$",
-    re.IGNORECASE,
-)
-
-
-def parse_coordinate(text: str) -> float | None:
-    """Decimal degrees from ``119.92``, ``119°55'12"``, ``119度55分12秒E``; None if blank.
-
-    Raises
-    ------
-    ValueError
-        When the cell is not a coordinate.
-    """
-    t = unicodedata.normalize("NFKC", clean_text(text))
-    if t == "":
-        return None
-    try:
-        return float(t)
-    except ValueError:
-        pass
-    m = _DMS.match(t)
-    if not m:
-        raise ValueError(f"{text!r} is not a coordinate in degrees")
-    deg = float(m.group(1))
-    minutes = float(m.group(2) or 0)
-    seconds = float(m.group(3) or 0)
-    if minutes >= 60 or seconds >= 60:
-        raise ValueError(f"{text!r}: minutes/seconds must be below 60")
-    value = abs(deg) + minutes / 60 + seconds / 3600
-    hemi = (m.group(4) or "").upper()
-    if deg < 0 or hemi in ("S", "W", "南", "西"):
-        value = -value
-    return value

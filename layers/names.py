@@ -207,21 +207,49 @@ class UnitNameIndex:
                 self._by_alias.setdefault(alias, []).append(i)
         self._names = sorted(set(self.table["name"]))
         self._memo: dict[tuple, NameMatch] = {}
+        # plain lists and dicts, built once: matching never touches pandas per name, so an
+        # inventory of n unknown names costs O(n), not O(n × units) (#14)
+        self._code = list(self.table["code"])
+        self._name = list(self.table["name"])
+        self._county = list(self.table["county_code"]) if "county_code" in self.table else None
+        self._township = list(self.table["township_code"]) if "township_code" in self.table else None
+        self._by_code: dict[str, list[int]] = {}
+        for i, code in enumerate(self._code):
+            self._by_code.setdefault(code, []).append(i)
+        self._scopes: dict[tuple, tuple[dict[str, str], dict[str, set[str]]]] = {}
 
     def _filter(self, rows: list[int], county: str | None, township: str | None) -> list[int]:
         out = rows
-        if county and "county_code" in self.table:
-            out = [i for i in out if self.table.at[i, "county_code"] == county]
-        if township and "township_code" in self.table:
-            out = [i for i in out if self.table.at[i, "township_code"] == township]
+        if county and self._county is not None:
+            out = [i for i in out if self._county[i] == county]
+        if township and self._township is not None:
+            out = [i for i in out if self._township[i] == township]
         return out
+
+    def _scope(self, county: str | None, township: str | None) -> tuple[dict[str, str], dict[str, set[str]]]:
+        """Matching key → official name of the units in scope, and character → keys holding it.
+
+        Built once per (county, township) and kept: the suggestions for an unknown name are
+        looked for only among keys sharing a character with it (difflib's ratio is 0 for the
+        others, so the result equals a full scan).
+        """
+        hit = self._scopes.get((county, township))
+        if hit is None:
+            scope = self._filter(list(range(len(self._code))), county, township)
+            names = sorted({self._name[i] for i in scope}) or self._names
+            keys = {normalise_name(n, self.level): n for n in names}
+            chars: dict[str, set[str]] = {}
+            for k in keys:
+                for ch in set(k):
+                    chars.setdefault(ch, set()).add(k)
+            hit = self._scopes[(county, township)] = (keys, chars)
+        return hit
 
     def _context(self, i: int) -> str:
         parts = []
-        for col in ("county_code", "township_code"):
-            if col in self.table:
-                code = self.table.at[i, col]
-                parts.append(self._ctx.get(code, code))
+        for col in (self._county, self._township):
+            if col is not None:
+                parts.append(self._ctx.get(col[i], col[i]))
         return " ".join(p for p in parts if p)
 
     def match(
@@ -255,7 +283,7 @@ class UnitNameIndex:
         if not text:
             return NameMatch("unknown")
         if re.fullmatch(r"\d{6,12}", text):  # a code typed into the name column
-            rows = [i for i, c in enumerate(self.table["code"]) if c == text]
+            rows = self._by_code.get(text, [])
             if rows:
                 return self._result(rows)
         alias_rows = sorted({i for form in _user_forms(text, self.level) for i in self._by_alias.get(form, [])})
@@ -268,19 +296,17 @@ class UnitNameIndex:
             if rows:
                 return self._result(rows)
         # suggestions: within the county/township when given, else everywhere
-        scope = self._filter(list(range(len(self.table))), county, township)
-        names = sorted({self.table.at[i, "name"] for i in scope}) or self._names
-        keys = {normalise_name(n, self.level): n for n in names}
-        close = difflib.get_close_matches(normalise_name(text, self.level), list(keys), n=3, cutoff=0.5)
+        keys, chars = self._scope(county, township)
+        query = normalise_name(text, self.level)
+        pool = set().union(*(chars.get(ch, ()) for ch in set(query))) if query else set()
+        close = difflib.get_close_matches(query, [k for k in keys if k in pool], n=3, cutoff=0.5)
         return NameMatch("unknown", suggestions=tuple(keys[k] for k in close))
 
     def _result(self, rows: list[int]) -> NameMatch:
         if len(rows) == 1:
             i = rows[0]
-            return NameMatch("unique", code=self.table.at[i, "code"], name=self.table.at[i, "name"])
-        cands = tuple(
-            (self.table.at[i, "code"], self.table.at[i, "name"], self._context(i)) for i in rows
-        )
+            return NameMatch("unique", code=self._code[i], name=self._name[i])
+        cands = tuple((self._code[i], self._name[i], self._context(i)) for i in rows)
         return NameMatch("ambiguous", candidates=cands)
 
     def match_many(self, names: Iterable[object], county: str | None = None) -> list[NameMatch]:

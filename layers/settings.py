@@ -15,7 +15,15 @@ SHARED_DATA_DIR
 LISHUI_BBOX
     lon/lat bounding box of Lishui with a small margin, for "outside Lishui" checks.
 MAX_UPLOAD_BYTES
-    Cap for any file imported from the browser or the CLI.
+    Cap for any file imported from the browser or the CLI (size on disk).
+MAX_IMPORT_ROWS, MAX_IMPORT_COLUMNS, MAX_IMPORT_CELLS
+    Caps for one imported table (.xlsx sheet or .csv): rows below the header (blank rows
+    included), columns in use, and rows × columns; above them the import stops with a
+    clear error before any row is processed.
+XLSX_MAX_INFLATED_BYTES, XLSX_MAX_SHARED_STRINGS_BYTES, XLSX_MAX_RATIO, XLSX_MAX_MEMBERS
+    Zip-bomb caps of an .xlsx, checked on the zip directory *before* anything is parsed and
+    again while inflating: total inflated size of all parts, inflated size of the shared
+    strings part, inflated/compressed ratio of any part above 1 MB, number of parts.
 """
 
 from __future__ import annotations
@@ -39,3 +47,12 @@ CACHE_DIR: Path = Path(os.environ.get("COVPLAN_CACHE", REPO_ROOT / ".cache"))
 LISHUI_BBOX: tuple[float, float, float, float] = (118.65, 27.35, 120.55, 28.95)
 
 MAX_UPLOAD_BYTES: int = 20 * 1024 * 1024
+
+MAX_IMPORT_ROWS: int = 50_000
+MAX_IMPORT_COLUMNS: int = 200
+MAX_IMPORT_CELLS: int = 1_000_000
+
+XLSX_MAX_INFLATED_BYTES: int = 64 * 1024 * 1024
+XLSX_MAX_SHARED_STRINGS_BYTES: int = 16 * 1024 * 1024
+XLSX_MAX_RATIO: float = 200.0
+XLSX_MAX_MEMBERS: int = 2_000

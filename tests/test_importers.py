@@ -223,8 +223,9 @@ def test_xlsx_with_title_row_english_headers_dms_and_sheets(ds, tmp_path: Path) 
     inv.append(["MCH hospital", "妇幼保健院", "县级", "南明山街道", 119.874, 28.43, None, None, None])
     p = tmp_path / "inv.xlsx"
     wb.save(p)
-    with pytest.raises(ImportInputError, match="no header row"):
-        import_facilities(p, ds)  # first sheet is not the inventory
+    # the first sheet is not the inventory: the only sheet with a header row is read (#14)
+    picked = import_facilities(p, ds)
+    assert picked.n_input == 3 and any("worksheet 'inventory' read" in n for n in picked.notes)
     res = import_facilities(p, ds, sheet="inventory")
     assert res.n_input == 3 and res.n_blank == 0
     assert any("other worksheets not imported" in n and "notes" in n for n in res.notes)
