@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 
 # The main job: the city-wide summary, the township gap list, then the planner's map.
 run: $(STAMP)
+	$(BIN)/covplan store init
 	$(BIN)/covplan info
 	$(BIN)/covplan evaluate
 	mkdir -p out

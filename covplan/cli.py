@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "covplan.cmd_app",
     "covplan.cmd_serve",
     "covplan.cmd_user",
+    "covplan.cmd_store",
 )
 
 
@@ -39,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="dataset folder with a manifest.toml (default: the embedded Lishui dataset)",
+    )
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="facility store: a .gpkg file or postgresql://… (default: $COVPLAN_STORE, else "
+             "DIR/inventory.gpkg when it exists, else the facility files)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

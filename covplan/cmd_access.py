@@ -70,9 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _context(args: argparse.Namespace) -> tuple[Any, Any, SimpleNamespace]:
     from coverage.access import load_network
     from coverage.targets import load_targets
-    from layers.load import load_dataset
+    from store.active import load_inventory
 
-    ds = load_dataset(args.data)
+    ds = load_inventory(args.data, getattr(args, "store", None))
     tdir = Path(args.data) / "targets" if args.data is not None else None
     targets = load_targets(tdir if tdir is not None and tdir.is_dir() else None)
     by_id = {t.id: t for t in targets}

@@ -33,6 +33,14 @@ def run_build(args: argparse.Namespace) -> int:
     report = build_dataset(shared_dir=args.shared, out_dir=out, seed=args.seed,
                            network=not args.no_network)
     print(report.summary())
+    from store import build_store
+    from store.engine import default_store_path
+
+    path = default_store_path(out)
+    st = build_store(path, out, replace=True)
+    print(f"facility store / 设施库: {path} ({len(st.records())} records, years "
+          f"{', '.join(map(str, st.years()))})")
+    st.engine.dispose()
     return 0
 
 

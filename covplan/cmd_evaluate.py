@@ -75,9 +75,9 @@ def _load(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """Dataset and plan targets of ``--data``, with ``--year`` and ``--target`` checked."""
     from coverage.outputs import SelectionError
     from coverage.targets import load_targets
-    from layers.load import load_dataset
+    from store.active import load_inventory
 
-    ds = load_dataset(args.data)
+    ds = load_inventory(args.data, getattr(args, "store", None))
     targets = load_targets(_targets_dir(args.data))
     year = getattr(args, "year", None)
     if year is not None and year not in ds.years:

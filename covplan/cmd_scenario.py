@@ -45,12 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def load_base(args: argparse.Namespace, scenario: Any) -> tuple[Any, list[Any]]:
     """Dataset and targets for a scenario: ``--data`` wins over the scenario's ``base``."""
     from coverage.targets import load_targets
-    from layers.load import load_dataset
+    from store.active import load_inventory
 
     data = args.data if getattr(args, "data", None) is not None else scenario.base_path()
     if data is not None and not Path(data).is_dir():
         raise scenario.error(f"base dataset folder {data} not found")
-    ds = load_dataset(data)
+    ds = load_inventory(data, getattr(args, "store", None))
     tdir = Path(data) / "targets" if data is not None and (Path(data) / "targets").is_dir() else None
     return ds, load_targets(tdir)
 

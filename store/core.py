@@ -126,6 +126,9 @@ class FacilityStore:
             rows = conn.execute(q).all()
         names = [c.name for c in cols]
         df = pd.DataFrame.from_records(rows, columns=names)
+        df["valid_to"] = pd.array(df["valid_to"].tolist(), dtype="Int64")
+        for col in ("fid", "valid_from", "version", "batch_id"):
+            df[col] = df[col].astype("int64")
         geoms = self.t.decode_geoms(df.pop("geom_wkb").to_numpy(dtype=object)) if len(df) else []
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, crs=STORAGE_CRS),
                                 crs=STORAGE_CRS)

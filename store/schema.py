@@ -8,10 +8,12 @@ docs/ARCHITECTURE.md ("Facility store").
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2 import functions as gfunc
@@ -33,6 +35,18 @@ BOOL_ATTRS = ("is_inclusive", "has_reading_area")
 
 #: record status: counted in evaluation only when ``open``
 STATUSES: tuple[str, ...] = ("open", "closed", "planned")
+
+
+def db_value(col: str, v):
+    """A facility attribute as stored: floats/bools nullable, text never NULL."""
+    if col in FLOAT_ATTRS:
+        if v is None or v is pd.NA:
+            return None
+        fv = float(v)
+        return None if math.isnan(fv) else fv
+    if col in BOOL_ATTRS:
+        return None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else bool(v)
+    return "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)
 
 
 @dataclass(frozen=True)

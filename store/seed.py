@@ -8,29 +8,13 @@ batch of kind ``migration``.
 
 from __future__ import annotations
 
-import math
-
-import pandas as pd
 from sqlalchemy import insert
 
 from layers.dataset import Dataset
 from store.changes import new_batch
-from store.core import FacilityStore
-from store.schema import ATTRIBUTE_COLUMNS, BOOL_ATTRS, FLOAT_ATTRS
+from store.schema import ATTRIBUTE_COLUMNS, db_value
 
 _CHUNK = 2000
-
-
-def db_value(col: str, v):
-    """A facility attribute as stored: floats/bools nullable, text never NULL."""
-    if col in FLOAT_ATTRS:
-        if v is None or v is pd.NA:
-            return None
-        fv = float(v)
-        return None if math.isnan(fv) else fv
-    if col in BOOL_ATTRS:
-        return None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else bool(v)
-    return "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)
 
 
 def _state(row: dict, geom) -> tuple:
@@ -38,7 +22,7 @@ def _state(row: dict, geom) -> tuple:
             None if geom is None else (round(geom.x, 9), round(geom.y, 9)))
 
 
-def seed_from_dataset(st: FacilityStore, ds: Dataset, user: str = "covplan data build",
+def seed_from_dataset(st, ds: Dataset, user: str = "covplan data build",
                       note: str = "") -> int:
     """Load every facility year of ``ds`` into an empty store; return the batch id."""
     if not st.is_empty():
