@@ -6,7 +6,8 @@ import pytest
 
 from covplan.cli import build_parser, main
 
-COMMANDS = {"data", "info", "import", "evaluate", "gaps", "report", "access", "scenario", "site", "app", "serve", "user"}
+COMMANDS = {"data", "info", "import", "evaluate", "gaps", "report", "access", "scenario", "site", "app", "serve",
+            "user", "submit", "export", "store"}
 
 
 def test_every_command_group_is_registered() -> None:
