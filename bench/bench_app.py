@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # warm the app's own caches as a running app would be after its first page
     map_cb.update_target_view(TARGET, "", year, None, None, "none", "zh")
-    shown = map_cb.update_facilities(["child_home"], year, None, "none", None, "zh")[3]
+    shown = map_cb.update_facilities(["child_home"], year, None, "none", None, "zh")[2]
     svc.evaluation(year, (), None)
 
     base = svc.evaluation(year, (), TARGET).units

@@ -31,6 +31,7 @@ def _layout() -> html.Div:
             dcc.Store(id=Id.STORE_SCENARIO, storage_type="memory", data={"name": "", "edits": []}),
             dcc.Store(id=Id.STORE_SELECTION, storage_type="memory", data={}),
             dcc.Store(id=Id.STORE_PROPOSALS, storage_type="memory", data=[]),
+            dcc.Store(id=Id.STORE_SAVED, storage_type="memory", data=""),  # edits as last saved
             dash.page_container,
         ]
     )

@@ -96,3 +96,28 @@ class Id(StrEnum):
     SUMMARY_TREND_CHART = "summary-trend-chart"
     SUMMARY_TABLE = "summary-table"
     SUMMARY_YEAR = "summary-year"
+
+    # --- workspace: map-first layout, search, URL view, print (dashapp/layout_*.py)
+    WORK = "work"
+    DRAWER = "drawer"
+    DRAWER_TOGGLE = "drawer-toggle"
+    DRAWER_TABS = "drawer-tabs"
+    TAB_TARGET = "tab-target"
+    TAB_SCENARIO = "tab-scenario"
+    TAB_SITING = "tab-siting"
+    TAB_IO = "tab-io"
+    DETAILS = "details"
+    DETAILS_TOGGLE = "details-toggle"
+    BACK_TO_SUMMARY = "back-to-summary"
+    MAP_WRAP = "map-wrap"
+    MAP_BUSY = "map-busy"
+    TILE_MESSAGE = "tile-message"
+    LABELS_LAYER = "labels-layer"
+    STORE_VIEW = "store-view"
+    SEARCH = "search"
+    URL_SINK = "url-sink"
+    UNLOAD_SINK = "unload-sink"
+    STORE_SAVED = "store-saved"  # the edits as last saved or downloaded (JSON text)
+    DOWNLOAD_SCENARIO = "download-scenario"
+    SCENARIO_DOWNLOAD = "scenario-download"
+

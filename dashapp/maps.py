@@ -257,6 +257,7 @@ def facility_geojson(
             "tier": _clean(getattr(row, "tier", None)),
             "township_code": _clean(getattr(row, "township_code", None)),
             "color": FACILITY_COLORS.get(str(row.type), "#333333"),
+            "shape": shape_of(str(row.type), _clean(getattr(row, "tier", None))),
             "label": facility_tooltip(row, lang),
             "scenario": fid in changed,
         }
@@ -269,6 +270,20 @@ def facility_geojson(
             }
         )
     return feature_collection(feats)
+
+
+#: symbol shape per 儿童之家 tier, and per other facility type (legend: dashapp/symbols.py)
+TIER_SHAPES: dict[str, str] = {"demonstration": "star", "featured": "diamond", "basic": "circle"}
+_SHAPE_CYCLE = ("square", "triangle", "hexagon", "diamond", "circle")
+TYPE_SHAPES: dict[str, str] = {ft: _SHAPE_CYCLE[i % len(_SHAPE_CYCLE)] for i, ft in enumerate(FACILITY_TYPES)}
+TYPE_SHAPES["child_home"] = "circle"
+
+
+def shape_of(ftype: str, tier: Any = None) -> str:
+    """Map symbol shape of a facility: by tier for 儿童之家, by type otherwise."""
+    if ftype == "child_home" and tier in TIER_SHAPES:
+        return TIER_SHAPES[str(tier)]
+    return TYPE_SHAPES.get(str(ftype), "circle")
 
 
 def legend_items(types: Iterable[str], lang: str = "zh") -> list[dict[str, str]]:

@@ -22,8 +22,10 @@ def query_string(**params: Any) -> str:
     return f"?{urlencode(clean)}" if clean else ""
 
 
-def header(lang: str, path: str, query: dict[str, Any], provenance: dict[str, str]) -> html.Div:
-    """Title, page links, language links and the provenance banner."""
+def header(lang: str, path: str, query: dict[str, Any], provenance: dict[str, str],
+           extra: Any = None) -> html.Div:
+    """Title, page links, language links and the provenance banner (``extra``: more
+    header content, e.g. the map page's search box)."""
     other = {k: v for k, v in query.items() if k != "lang"}
     return html.Div(
         [
@@ -39,6 +41,7 @@ def header(lang: str, path: str, query: dict[str, Any], provenance: dict[str, st
                                      className="active" if path == "/summary" else ""),
                         ]
                     ),
+                    *([extra] if extra is not None else []),
                     html.Span(
                         [
                             t("language", lang) + ": ",

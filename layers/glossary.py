@@ -362,6 +362,12 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "fca_supply_ratio": {"zh": "设施供需比", "en": "Supply-to-demand ratio"},
 }
 
+# the workspace's terms (map-first app, search, print) live in their own module
+from layers.glossary_workspace import WORKSPACE_TERMS as _WORKSPACE_TERMS  # noqa: E402
+
+for _key, _entry in _WORKSPACE_TERMS.items():
+    GLOSSARY.setdefault(_key, _entry)
+
 
 def label(key: str, lang: str = "zh") -> str:
     """Display label of ``key`` in ``lang`` (``zh`` or ``en``); the key itself if unknown."""

@@ -23,7 +23,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from dashapp import exports, queries, service
-from dashapp.callbacks import export_cb, map_cb, nav_cb, panel_cb, scenario_cb, siting_cb, summary_cb
+from dashapp.callbacks import export_cb, map_cb, nav_cb, panel_cb, scenario_cb, siting_cb, summary_cb, workspace_cb
 from dashapp.ids import Id
 from layers.crs import wgs84_to_gcj02
 from layers.load import load_dataset
@@ -135,6 +135,10 @@ def test_english_labels_and_links():
     links = nav_cb.view_links(TARGET, "331102", 2024, "none", "en")
     assert links[2] == f"/?lang=zh&target={TARGET}&county=331102&year=2024&basemap=none"
     assert links[3].startswith("/?lang=en&")
+    # the map's zoom and centre ride along, so a language switch keeps the view
+    links = nav_cb.view_links(TARGET, "", 2022, "none", "zh", 11.5, {"lat": 28.45, "lng": 119.9})
+    assert links[3] == f"/?lang=en&target={TARGET}&year=2022&basemap=none&zoom=11.5&lat=28.45000&lon=119.90000"
+    assert "zoom" not in links[1]  # the summary page has no map
 
 
 def test_gap_row_click_zooms_to_the_unit_and_selects_it():
@@ -147,14 +151,15 @@ def test_gap_row_click_zooms_to_the_unit_and_selects_it():
 
 
 def test_facility_layer_and_legend_follow_the_chosen_types():
-    base, added, legend, key = map_cb.update_facilities(["child_home"], 2024, None, "none", None, "zh")
+    base, added, key = map_cb.update_facilities(["child_home"], 2024, None, "none", None, "zh")
     assert sorted(f["properties"]["facility_id"] for f in base["features"]) == ["F001", "F002", "F009"]
     assert added["features"] == []
-    assert "儿童之家" in json.dumps(legend.to_plotly_json(), ensure_ascii=False, default=str)
+    legend = workspace_cb.legend(["child_home"], "demo_child_home_per_township", None, [], "zh")
+    assert "儿童之家 · 示范型" in json.dumps(legend.to_plotly_json(), ensure_ascii=False, default=str)
     # adding a facility leaves the big base layer as it is: only the additions are sent
     store, _ = add(None, IN_TAIPING)
     again = map_cb.update_facilities(["child_home"], 2024, store, "none", key, "zh")
-    assert again[0] is no_update and again[3] is no_update
+    assert again[0] is no_update and again[2] is no_update
     assert [f["properties"]["facility_id"] for f in again[1]["features"]] == ["APP-001"]
     closed, _ = scenario_cb.close_selected(1, {"facility_id": "F002"}, store, 2024, "zh")
     after_close = map_cb.update_facilities(["child_home"], 2024, closed, "none", key, "zh")
@@ -177,7 +182,7 @@ def test_adding_a_demonstration_home_flips_the_township_to_met():
     hide, _, rows, *_ = view(store)
     assert hide["status"] == {LIANCHENG: "met", NANMINGSHAN: "not_met", TAIPING: "met"}
     assert [r["unit_code"] for r in rows] == [NANMINGSHAN]
-    _, added, _, _ = map_cb.update_facilities(["child_home"], 2024, store, "none", None, "zh")
+    _, added, _ = map_cb.update_facilities(["child_home"], 2024, store, "none", None, "zh")
     assert [f["properties"]["facility_id"] for f in added["features"]] == ["APP-001"]
     edits_list = scenario_cb.show_edits(store, "zh")
     assert "新增设施" in edits_list.children[0].children
@@ -245,7 +250,7 @@ def test_close_and_upgrade_a_selected_facility():
 
 def test_hostile_names_stay_text_in_every_view():
     store, _ = add(None, IN_TAIPING, name=HOSTILE)
-    _, added, _, _ = map_cb.update_facilities([], 2024, store, "none", None, "zh")
+    _, added, _ = map_cb.update_facilities([], 2024, store, "none", None, "zh")
     assert added["features"][0]["properties"]["name"] == HOSTILE
     sel = with_trigger(f"{Id.EDITS_LAYER}.clickData", map_cb.click_facility, None, added["features"][0])
     assert sel["facility_id"] == "APP-001"

@@ -11,4 +11,5 @@ from dashapp.callbacks import (  # noqa: F401
     scenario_cb,
     siting_cb,
     summary_cb,
+    workspace_cb,
 )

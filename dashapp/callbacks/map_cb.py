@@ -9,7 +9,6 @@ from dash import Input, Output, State, callback, no_update
 from dashapp import queries, views
 from dashapp.ids import Id
 from dashapp.labels import normalise_lang, t
-from dashapp.maps import legend_items
 from dashapp.state import ScenarioState, Selection
 from layers._errors import CovplanError
 
@@ -48,7 +47,6 @@ def update_target_view(target_id: str, county: str, year: Any, scenario: Any, se
 @callback(
     Output(Id.FACILITIES_LAYER, "data"),
     Output(Id.EDITS_LAYER, "data"),
-    Output(Id.LEGEND, "children"),
     Output(Id.STORE_FACILITY_KEY, "data"),
     Input(Id.FACILITY_TYPES, "value"),
     Input(Id.YEAR, "value"),
@@ -59,7 +57,8 @@ def update_target_view(target_id: str, county: str, year: Any, scenario: Any, se
 )
 def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap: str, shown_key: Any,
                       lang: str) -> tuple:
-    """Facility markers of the chosen types (base or scenario) and the legend.
+    """Facility markers of the chosen types (base or scenario); the legend is
+    ``workspace_cb.legend``.
 
     The (large, clustered) base layer is resent only when what it shows changes: a click
     that adds a facility updates the small layer of scenario additions alone.
@@ -70,10 +69,10 @@ def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap
         key = queries.facility_layer_key(types or [], year, edits, basemap, lang)
         base, added = queries.facility_layers(types or [], year, edits, basemap, lang)
     except CovplanError:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update
     if key == shown_key:
-        return no_update, added, no_update, no_update
-    return base, added, views.legend(legend_items(types or [], lang), lang), key
+        return no_update, added, no_update
+    return base, added, key
 
 
 @callback(

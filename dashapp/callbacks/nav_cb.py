@@ -1,4 +1,4 @@
-"""Header links keep the current view (target, county, year, basemap) in the URL."""
+"""Header links keep the current view (target, county, year, basemap, zoom, centre) in the URL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback
 
 from dashapp.ids import Id
 from dashapp.labels import normalise_lang
-from dashapp.views import query_string
+from dashapp.workspace import view_query
 
 
 @callback(
@@ -21,10 +21,15 @@ from dashapp.views import query_string
     Input(Id.YEAR, "value"),
     Input(Id.BASEMAP, "value"),
     State(Id.STORE_LANG, "data"),
+    Input(Id.MAP, "zoom"),
+    Input(Id.MAP, "center"),
 )
-def view_links(target: str, county: str, year: Any, basemap: str, lang: str) -> tuple:
-    """Links of the header, carrying the current view; the language links switch zh/en."""
+def view_links(target: str, county: str, year: Any, basemap: str, lang: str, zoom: Any = None,
+               center: Any = None) -> tuple:
+    """Links of the header, carrying the current view; the language links switch zh/en and
+    keep the map where it is."""
     lang = normalise_lang(lang)
     view = {"target": target, "county": county or None, "year": year, "basemap": basemap}
-    return ("/" + query_string(lang=lang, **view), "/summary" + query_string(lang=lang, **view),
-            "/" + query_string(lang="zh", **view), "/" + query_string(lang="en", **view))
+    here = {"zoom": zoom, "center": center}
+    return ("/" + view_query(lang, **view, **here), "/summary" + view_query(lang, **view),
+            "/" + view_query("zh", **view, **here), "/" + view_query("en", **view, **here))

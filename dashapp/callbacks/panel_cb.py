@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, callback, no_update
 
-from dashapp import queries_detail, views
+from dashapp import queries_detail, views, views_workspace, workspace
 from dashapp.ids import Id
 from dashapp.labels import normalise_lang, t
 from dashapp.state import ScenarioState, Selection
@@ -23,13 +23,17 @@ from layers._errors import CovplanError
     Input(Id.SCENARIO_MODE, "value"),
     State(Id.STORE_SCENARIO, "data"),
     State(Id.STORE_LANG, "data"),
+    Input(Id.TARGET, "value"),
+    Input(Id.COUNTY, "value"),
 )
-def show_selection(selection: Any, year: Any, _map_done: Any, mode: str, scenario: Any, lang: str) -> tuple:
+def show_selection(selection: Any, year: Any, _map_done: Any, mode: str, scenario: Any, lang: str,
+                   target: Any = None, county: Any = None) -> tuple:
     """Details of the selection; in "edit" mode a selected facility can be closed or
     upgraded (a basic 儿童之家 → 示范型).
 
     A new scenario reaches the panel after the map has been updated (``MAP_TIMING``), so
-    the panel's evaluation of every target never delays the map after a click.
+    the panel's evaluation of every target never delays the map after a click. With
+    nothing selected the panel shows the chosen target's summary card.
     """
     lang = normalise_lang(lang)
     editing = mode == "edit"
@@ -45,6 +49,17 @@ def show_selection(selection: Any, year: Any, _map_done: Any, mode: str, scenari
             detail = queries_detail.township_detail(sel.township_code, year, edits, lang)
             if detail is not None:
                 return views.township_panel(detail, lang), True, True
+        summary = workspace.target_summary(target, county, year, edits, lang)
     except CovplanError as exc:
         return [views.message(f"{t('error', lang)}: {exc}", ok=False)], True, True
-    return [html.Div(t("click_township_hint", lang), className="cp-note")], True, True
+    return views_workspace.target_summary(summary, lang), True, True
+
+
+@callback(
+    Output(Id.STORE_SELECTION, "data", allow_duplicate=True),
+    Input(Id.BACK_TO_SUMMARY, "n_clicks"),
+    prevent_initial_call=True,
+)
+def back_to_summary(n: int | None) -> Any:
+    """Clear the selection: the panel shows the target's summary again."""
+    return {} if n else no_update

@@ -73,6 +73,11 @@ def click_inside(page, selector: str) -> None:
     page.mouse.click(point[0], point[1])
 
 
+def open_tab(page, label: str) -> None:
+    """Open a tab of the tool drawer (目标, 情景, 选址, 导入/导出)."""
+    page.locator("#drawer-tabs label", has_text=label).click()
+
+
 def open_map(rec, target: str = TARGET, lang: str = "zh"):
     page = rec.page
     page.goto(f"{rec.url}/?lang={lang}&target={target}")
@@ -118,7 +123,8 @@ def test_scenario_add_flips_a_township_and_shows_a_hostile_name_as_text(session_
     )
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_timeout(1200)  # let the fly-to animation end
-    # scenario mode: add a 示范型 儿童之家 named with a hostile string
+    # scenario mode (the 情景 tab of the drawer): add a 示范型 儿童之家 named with a hostile string
+    open_tab(page, "情景")
     page.locator("#scenario-mode label", has_text="点击地图添加设施").click()
     page.locator("#add-name").fill(HOSTILE)
     page.locator("#add-name").press("Enter")
@@ -137,7 +143,7 @@ def test_scenario_add_flips_a_township_and_shows_a_hostile_name_as_text(session_
     assert page.locator("#gap-table .ag-row").count() > 0
     # the new facility: its tooltip and the side panel show the name as text
     page.locator("#scenario-mode label", has_text="浏览").click()
-    marker = page.locator("path.cp-scenario").first
+    marker = page.locator(".cp-added").first
     marker.wait_for(timeout=WAIT_MS)
     marker.hover()
     tip = page.locator(".leaflet-tooltip .cp-tooltip").first
@@ -158,6 +164,7 @@ def test_gap_list_download_matches_covplan_gaps(session_page, tmp_path):
     year, not_met, _ = evaluate_summary(TARGET)
     page = open_map(session_page)
     wait_for_count(page, "path.cp-status-not_met", not_met)
+    open_tab(page, "导入/导出")
     with page.expect_download(timeout=WAIT_MS) as info:
         page.locator("#export-csv").click()
     download = info.value
@@ -211,8 +218,9 @@ def test_edit_mode_upgrades_a_clicked_facility(session_page):
     fid = str(basic.iloc[0]["facility_id"])
     first.locator("[col-id=unit_name]").click()
     page.evaluate("window.scrollTo(0, 0)")
-    marker = page.locator(f"path.cp-fid-{fid}")
-    marker.wait_for(timeout=WAIT_MS)  # zoomed in far enough for the cluster to open
+    marker = page.locator(f".cp-fid-{fid}")
+    marker.wait_for(timeout=WAIT_MS)  # zoomed in far enough for single facilities
+    open_tab(page, "情景")
     page.locator("#scenario-mode label", has_text="点击设施关闭或升级").click()
     marker.click()
     page.wait_for_selector(f"#side-panel h3[data-facility='{fid}']", timeout=WAIT_MS)

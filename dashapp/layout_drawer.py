@@ -1,0 +1,210 @@
+"""The tool drawer (tabs 目标, 情景, 选址, 导入/导出) and the details panel of the workspace.
+
+Layout only. Every tab's content stays in the page (hidden, not unmounted) so callbacks
+that read a control of another tab always find it; the tab switch and the collapse of the
+drawer and of the details panel are clientside (``assets/covplan_workspace.js``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+from dash import dcc, html
+
+from dashapp import queries
+from dashapp.ids import Id
+from dashapp.labels import t
+
+#: (tab id, glossary key) in drawer order
+TABS: tuple[tuple[str, str], ...] = (
+    (Id.TAB_TARGET, "tab_target"),
+    (Id.TAB_SCENARIO, "tab_scenario"),
+    (Id.TAB_SITING, "tab_siting"),
+    (Id.TAB_IO, "tab_io"),
+)
+
+
+def _target_tab(lang: str, view: dict[str, Any]) -> list[Any]:
+    return [
+        html.Label(t("choose_target", lang), htmlFor=Id.TARGET),
+        dcc.Dropdown(id=Id.TARGET, options=queries.target_options(lang), value=view["target"],
+                     clearable=False, optionHeight=48, maxHeight=420),
+        html.Div(queries.target_clause_text(view["target"], lang), id=Id.TARGET_CLAUSE, className="cp-clause"),
+        html.Div(
+            [
+                html.Div([html.Label(t("county", lang), htmlFor=Id.COUNTY),
+                          dcc.Dropdown(id=Id.COUNTY, options=queries.county_options(lang),
+                                       value=view["county"] or "", clearable=False)], className="cp-col"),
+                html.Div([html.Label(t("year", lang), htmlFor=Id.YEAR),
+                          dcc.Dropdown(id=Id.YEAR, options=queries.year_options(), value=view["year"],
+                                       clearable=False)], className="cp-col cp-col-narrow"),
+            ],
+            className="cp-row",
+        ),
+        html.Label(t("facility_types_shown", lang)),
+        dcc.Dropdown(id=Id.FACILITY_TYPES, options=queries.facility_type_options(lang),
+                     value=queries.default_facility_types(view["target"]), multi=True),
+        html.Label(t("basemap", lang)),
+        dcc.RadioItems(id=Id.BASEMAP, options=queries.basemap_options(lang), value=view["basemap"]),
+        html.Div(queries.basemap_note(view["basemap"], lang), id=Id.BASEMAP_NOTE, className="cp-note"),
+    ]
+
+
+def _scenario_tab(lang: str) -> list[Any]:
+    return [
+        dcc.RadioItems(
+            id=Id.SCENARIO_MODE,
+            options=[{"label": t(k, lang), "value": v} for k, v in
+                     (("mode_view", "view"), ("mode_add", "add"), ("mode_edit", "edit"))],
+            value="view",
+            labelStyle={"display": "block"},
+        ),
+        html.Div(
+            [
+                html.Div([html.Label(t("facility_type", lang), htmlFor=Id.ADD_TYPE),
+                          dcc.Dropdown(id=Id.ADD_TYPE, options=queries.facility_type_options(lang),
+                                       value="child_home", clearable=False)], className="cp-col"),
+                html.Div([html.Label(t("tier", lang), htmlFor=Id.ADD_TIER),
+                          dcc.Dropdown(id=Id.ADD_TIER, options=queries.tier_options(lang), value="demonstration",
+                                       clearable=False)], className="cp-col cp-col-narrow"),
+            ],
+            className="cp-row",
+        ),
+        html.Div(
+            [
+                html.Div([html.Label(t("name", lang), htmlFor=Id.ADD_NAME),
+                          dcc.Input(id=Id.ADD_NAME, type="text", maxLength=100, value="", debounce=True)],
+                         className="cp-col"),
+                html.Div([html.Label(t("capacity", lang), htmlFor=Id.ADD_CAPACITY),
+                          dcc.Input(id=Id.ADD_CAPACITY, type="number", min=0, step=1, value=30, debounce=True)],
+                         className="cp-col cp-col-narrow"),
+            ],
+            className="cp-row",
+        ),
+        html.Div(
+            [
+                html.Button(t("close_facility", lang), id=Id.CLOSE_FACILITY, disabled=True),
+                html.Button(t("upgrade_facility", lang), id=Id.UPGRADE_FACILITY, disabled=True),
+                html.Button(t("undo_edit", lang), id=Id.UNDO_EDIT),
+                html.Button(t("clear_edits", lang), id=Id.CLEAR_EDITS),
+            ],
+            className="cp-buttons",
+        ),
+        html.Div(id=Id.SCENARIO_MESSAGE),
+        html.H4(t("scenario_edits", lang)),
+        html.Div(id=Id.EDIT_LIST),
+        html.H4(t("diff_vs_base", lang)),
+        dcc.Loading(html.Div(id=Id.DIFF_VIEW), delay_show=300),
+        html.H4(t("save_scenario", lang)),
+        html.Label(t("scenario_name", lang), htmlFor=Id.SCENARIO_NAME),
+        dcc.Input(id=Id.SCENARIO_NAME, type="text", maxLength=64, value=""),
+        html.Div([html.Button(t("save_scenario", lang), id=Id.SAVE_SCENARIO)], className="cp-buttons"),
+        html.Label(t("saved_scenarios", lang), htmlFor=Id.SAVED_SCENARIOS),
+        dcc.Dropdown(id=Id.SAVED_SCENARIOS, options=queries.saved_options()),
+        html.Div([html.Button(t("open_scenario", lang), id=Id.OPEN_SCENARIO)], className="cp-buttons"),
+        dcc.Upload(html.Button(t("upload_scenario", lang)), id=Id.UPLOAD_SCENARIO, accept=".toml",
+                   max_size=queries.MAX_UPLOAD_BYTES, multiple=False),
+    ]
+
+
+def _siting_tab(lang: str) -> list[Any]:
+    return [
+        html.Div([html.Button(t("propose_sites", lang), id=Id.PROPOSE_SITES)], className="cp-buttons"),
+        dcc.Loading(
+            dag.AgGrid(
+                id=Id.PROPOSAL_TABLE,
+                rowData=[],
+                columnDefs=queries.proposal_columns(lang),
+                getRowId="params.data.action_id",
+                defaultColDef={"wrapText": True, "autoHeight": True, "resizable": True},
+                columnSize="responsiveSizeToFit",
+                dashGridOptions={"rowSelection": {"mode": "multiRow", "checkboxes": True}},
+                style={"width": "100%", "height": "360px"},
+            ),
+            delay_show=300,
+        ),
+        html.Div([html.Button(t("accept_proposals", lang), id=Id.ACCEPT_PROPOSALS)], className="cp-buttons"),
+    ]
+
+
+def _io_tab(lang: str) -> list[Any]:
+    return [
+        html.H4(t("gap_table", lang)),
+        html.Div(
+            [
+                html.Button(t("export_xlsx", lang), id=Id.EXPORT_XLSX),
+                html.Button(t("export_csv", lang), id=Id.EXPORT_CSV),
+                html.Button(t("export_geojson", lang), id=Id.EXPORT_GEOJSON),
+                html.Button(t("export_html", lang), id=Id.EXPORT_HTML),
+            ],
+            className="cp-buttons",
+        ),
+        dcc.Checklist(id=Id.EXPORT_ALL_TARGETS, options=[{"label": t("export_all_targets", lang), "value": "all"}],
+                      value=[], inline=True),
+        dcc.Download(id=Id.DOWNLOAD),
+        html.H4(t("upload_inventory", lang)),
+        dcc.Upload(html.Button(t("upload_inventory", lang)), id=Id.UPLOAD_INVENTORY, accept=".xlsx,.csv",
+                   max_size=queries.MAX_UPLOAD_BYTES, multiple=False),
+        html.Div(id=Id.UPLOAD_MESSAGE),
+    ]
+
+
+def drawer(lang: str, view: dict[str, Any]) -> html.Div:
+    """The collapsible tool drawer beside the map."""
+    panels = {
+        Id.TAB_TARGET: _target_tab(lang, view),
+        Id.TAB_SCENARIO: _scenario_tab(lang),
+        Id.TAB_SITING: _siting_tab(lang),
+        Id.TAB_IO: _io_tab(lang),
+    }
+    return html.Div(
+        [
+            dcc.RadioItems(
+                id=Id.DRAWER_TABS,
+                options=[{"label": t(key, lang), "value": str(tab)} for tab, key in TABS],
+                value=str(Id.TAB_TARGET),
+                className="cp-tabs",
+                inputClassName="cp-tab-input",
+                labelClassName="cp-tab",
+            ),
+            html.Div(
+                [html.Div(children, id=tab, className="cp-tabpanel",
+                          style={} if tab == Id.TAB_TARGET else {"display": "none"})
+                 for tab, children in panels.items()],
+                className="cp-tabpanels",
+            ),
+        ],
+        id=Id.DRAWER,
+        className="cp-drawer",
+    )
+
+
+def details(lang: str) -> html.Div:
+    """The details panel: selection (or the target's summary), legend and gap list."""
+    return html.Div(
+        [
+            html.Div(id=Id.STATUS_COUNTS),
+            html.Button(t("back_to_summary", lang), id=Id.BACK_TO_SUMMARY, className="cp-linkbutton"),
+            html.Div(
+                [html.Div(t("click_township_hint", lang), className="cp-note")],
+                id=Id.SIDE_PANEL,
+                className="cp-side",
+            ),
+            html.Div(id=Id.LEGEND),
+            html.H4(t("gap_table", lang)),
+            dag.AgGrid(
+                id=Id.GAP_TABLE,
+                rowData=[],
+                columnDefs=queries.gap_columns(lang),
+                getRowId="params.data.row_id",
+                defaultColDef={"filter": True, "sortable": True, "resizable": True},
+                dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                className="cp-gap-grid",
+                style={"height": "320px", "width": "100%"},
+            ),
+            html.Div(id=Id.MAP_TIMING, className="cp-note"),
+        ],
+        id=Id.DETAILS,
+        className="cp-details",
+    )

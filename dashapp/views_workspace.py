@@ -1,0 +1,62 @@
+"""Pure builders of the workspace's components: legend, target summary card, named edits.
+
+Every text from the data is a string child (a React text node), never HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import html
+
+from dashapp.labels import STATUSES, format_number, t
+
+
+def legend(entries: list[dict[str, Any]], lang: str) -> html.Div:
+    """The legend, one section per layer group, keys drawn like the map's symbols."""
+    rows: list[Any] = [html.B(t("legend", lang))]
+    section = None
+    for e in entries:
+        if e["section"] != section:
+            section = e["section"]
+            rows.append(html.Div(section, className="cp-legend-sec"))
+        kind = e["kind"]
+        if kind in ("symbol", "added", "uncovered"):
+            key = html.Span(html.Span(html.I(style={"background": e["color"]}),
+                                      className=f"cp-shape cp-shape-{e['shape']}"),
+                            className="cp-key" + (" cp-added" if kind == "added" else ""))
+        elif kind == "count":
+            key = html.Span(html.Span("3", className="cp-count"), className="cp-key")
+        elif kind == "proposal":
+            key = html.Span(html.Span(className="cp-ring"), className="cp-key")
+        else:
+            key = html.Span(className=f"cp-key cp-key-{kind}", style={"background": e["color"]})
+        rows.append(html.Div([key, html.Span(e["label"])], className="cp-legend-row",
+                             **{"data-legend": kind}))
+    return html.Div(rows, className="cp-legend2")
+
+
+def target_summary(summary: dict[str, Any], lang: str) -> list[Any]:
+    """The details panel before any selection: the target, its KPIs and the criterion."""
+    counts = summary["counts"]
+    kpis = [html.Div([html.B(str(counts.get(s, 0))), t(s, lang)], className=f"cp-kpi cp-status-{s}")
+            for s in STATUSES[:3]]
+    out: list[Any] = [
+        html.H3(summary["label"], **{"data-target": summary["target_id"]}),
+        html.Div(f"{t('unit_level', lang)}: {t(summary['level'], lang)} · {summary['scope']} · {summary['year']}",
+                 className="cp-note"),
+        html.Div(kpis, className="cp-kpis"),
+    ]
+    if summary.get("shortfall"):
+        out.append(html.Div(f"{t('total_shortfall', lang)}: {summary['shortfall']}"))
+    if summary.get("at_risk") is not None:
+        out.append(html.Div(f"{t('units_at_risk', lang)}: {summary['at_risk']}"))
+    out.append(html.Div(summary["clause"], className="cp-clause"))
+    out.append(html.Details([html.Summary(t("trend_flag", lang)), html.Div(t("trend_criterion", lang),
+                                                                           className="cp-clause")]))
+    out.append(html.Div(t("click_township_hint", lang), className="cp-note"))
+    return out
+
+
+def number(value: Any) -> str:
+    return format_number(value)

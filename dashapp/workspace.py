@@ -1,0 +1,215 @@
+"""Queries of the workspace (one function per callback): URL view, labels, search, legend,
+the target's summary card.
+
+Pure functions of ids and parameters, like :mod:`dashapp.queries`; the caches here are
+keyed by the dataset identity (``AppService._ds_key``) and never hold browser state.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from urllib.parse import urlencode
+
+import shapely
+
+from dashapp import maps
+from dashapp.labels import normalise_lang, t
+from dashapp.service import get_service
+from layers._errors import CovplanError
+
+#: zoom limits accepted from a URL
+MIN_ZOOM, MAX_ZOOM = 5.0, 18.0
+
+_LOCK = threading.Lock()
+_CACHE: dict[tuple, Any] = {}
+
+
+def _cached(key: tuple, compute: Any) -> Any:
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    value = compute()
+    with _LOCK:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        _CACHE[key] = value
+    return value
+
+
+# --------------------------------------------------------------------------- URL view
+def _float(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f and abs(f) != float("inf") else None
+
+
+def initial_viewport(zoom: Any, lat: Any, lon: Any) -> dict[str, Any]:
+    """``{"zoom", "center"}`` from URL values, or ``{}`` when they are missing or off the city.
+
+    The centre must lie within 1° of the city's bounds and the zoom in
+    [:data:`MIN_ZOOM`, :data:`MAX_ZOOM`]; anything else falls back to the whole city.
+    """
+    z, la, lo = _float(zoom), _float(lat), _float(lon)
+    if z is None or la is None or lo is None or not MIN_ZOOM <= z <= MAX_ZOOM:
+        return {}
+    from layers.settings import CITY_CODE
+
+    (s, w), (n, e) = get_service().unit_bounds("county")[CITY_CODE]
+    if not (s - 1 <= la <= n + 1 and w - 1 <= lo <= e + 1):
+        return {}
+    return {"zoom": round(z, 2), "center": [round(la, 5), round(lo, 5)]}
+
+
+def view_query(lang: Any, target: Any, county: Any, year: Any, basemap: Any, zoom: Any = None,
+               center: Any = None) -> str:
+    """The URL query of a view (``?lang=zh&target=…&zoom=9.5&lat=…&lon=…``)."""
+    params: dict[str, Any] = {"lang": normalise_lang(lang), "target": target, "county": county,
+                              "year": year, "basemap": basemap}
+    z = _float(zoom)
+    if z is not None:
+        params["zoom"] = f"{z:g}"
+    if isinstance(center, dict):
+        center = [center.get("lat"), center.get("lng")]
+    if isinstance(center, (list, tuple)) and len(center) == 2:
+        la, lo = _float(center[0]), _float(center[1])
+        if la is not None and lo is not None:
+            params["lat"], params["lon"] = f"{la:.5f}", f"{lo:.5f}"
+    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    return "?" + urlencode(clean)
+
+
+# --------------------------------------------------------------------------- labels
+def township_label_points(basemap: str = "none") -> dict[str, Any]:
+    """One point per township inside its *displayed* polygon, with ``code`` and ``name``.
+
+    The point is the representative point of the simplified polygon the map draws, so it
+    is always over that township's own pixels (the e2e test clicks there).
+    """
+    svc = get_service()
+
+    def compute() -> dict[str, Any]:
+        feats = []
+        for f in svc.township_display(basemap)["features"]:
+            geom = shapely.geometry.shape(f["geometry"])
+            if geom.is_empty:
+                continue
+            # the largest part, so a label never sits on a sliver
+            if geom.geom_type == "MultiPolygon":
+                geom = max(geom.geoms, key=lambda g: g.area)
+            pt = geom.representative_point()
+            props = f["properties"]
+            feats.append({"type": "Feature", "id": props["code"],
+                          "properties": {"code": props["code"], "name": props.get("name", "")},
+                          "geometry": {"type": "Point", "coordinates": [round(pt.x, 6), round(pt.y, 6)]}})
+        return maps.feature_collection(feats)
+
+    return _cached(("labels", svc._ds_key(), basemap), compute)
+
+
+# --------------------------------------------------------------------------- search
+def _index(year: Any) -> Any:
+    from layers.search import PlaceIndex
+
+    svc = get_service()
+    year_i = svc.year(year)
+    return _cached(("search", svc._ds_key(), year_i), lambda: PlaceIndex(svc.ds, year_i))
+
+
+def search_options(query: Any, year: Any, lang: str, limit: int = 20) -> list[dict[str, str]]:
+    """Dropdown options of the places matching ``query``: label = name · kind · context.
+
+    The option value is ``kind|key`` (a township or village code, or a facility id).
+    """
+    lang = normalise_lang(lang)
+    kinds = {"township": t("kind_township", lang), "village": t("kind_village", lang),
+             "facility": t("kind_facility", lang)}
+    out = []
+    for p in _index(year).search(query, limit):
+        out.append({"label": f"{p.name} · {kinds[p.kind]} · {p.context}".strip(),
+                    "value": f"{p.kind}|{p.key}", "search": str(query or "")})
+    return out
+
+
+def search_pick(value: Any, year: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``(viewport, selection)`` to fly to and select the chosen search result, or None.
+
+    A township is framed by its bounds and selected; a village or facility is centred at
+    zoom 14 and selects its township (a facility also itself).
+    """
+    if not isinstance(value, str) or "|" not in value:
+        return None
+    kind, key = value.split("|", 1)
+    hit = next((p for p in _index(year).places if p.kind == kind and p.key == key), None)
+    if hit is None:
+        return None
+    if kind == "township":
+        d = hit.as_dict()
+        viewport = {"bounds": d["bounds"], "transition": "flyToBounds", "options": {"padding": [40, 40]}}
+        selection = {"township_code": hit.key}
+    else:
+        viewport = {"center": [hit.lat, hit.lon], "zoom": 14, "transition": "flyTo"}
+        selection = {"township_code": hit.township_code}
+        if kind == "facility":
+            selection["facility_id"] = hit.key
+    return viewport, selection
+
+
+# --------------------------------------------------------------------------- legend
+def legend(types: Any, target_id: Any, has_added: bool, has_proposals: bool, lang: str) -> list[dict[str, Any]]:
+    """Legend entries of the shown layers (:func:`dashapp.symbols.legend_entries`)."""
+    from dashapp.symbols import legend_entries
+
+    try:
+        access = get_service().target(target_id).kind == "access"
+    except CovplanError:  # an unknown target has no access layers
+        access = False
+    return legend_entries(list(types or []), normalise_lang(lang), access=access, added=has_added,
+                          proposals=has_proposals)
+
+
+# --------------------------------------------------------------------------- target summary
+def target_summary(target_id: Any, county: Any, year: Any, edits: Any, lang: str) -> dict[str, Any]:
+    """The card shown before any selection: the target, its status counts (townships, as the
+    map shows them), the total shortfall, the units flagged 预计达标困难 and the clause.
+    """
+    from dashapp import queries
+    from dashapp.labels import shortfall_text, target_clause, target_label
+    from dashapp.maps import status_counts
+
+    svc = get_service()
+    year_i = svc.year(year)
+    ds, targets = svc.scenario_data(list(edits or []), year_i)
+    tg = svc.target(target_id, targets)
+    result = svc.evaluation(year_i, list(edits or []), tg.id)
+    units = result.units[result.units["unit_level"] == tg.unit_level]
+    rows = queries.township_rows(units, ds, tg.unit_level)
+    county = str(county) if county else ""
+    if county:
+        rows = rows[rows["unit_code"].astype(str).str.startswith(county)]
+        units = units[units["unit_code"].astype(str).str.startswith(county)]
+    bad = units[units["status"] == "not_met"]
+    shortfall = ""
+    if len(bad) and bad["shortfall"].notna().any():
+        shortfall = shortfall_text(float(bad["shortfall"].sum()), str(bad["shortfall_unit"].iloc[0]), lang)
+    tr = svc.trend().units
+    mine = tr[(tr["target_id"] == tg.id) & (tr["unit_level"] == tg.unit_level)]
+    if county:
+        mine = mine[mine["unit_code"].astype(str).str.startswith(county)]
+    scope = t("all_counties", lang)
+    if county:
+        names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+        scope = names.get(county, county)
+    return {
+        "target_id": tg.id,
+        "label": target_label(tg, lang),
+        "level": tg.unit_level,
+        "scope": scope,
+        "year": year_i,
+        "counts": status_counts(rows),
+        "shortfall": shortfall,
+        "at_risk": int(mine["at_risk"].sum()) if len(mine) else 0,
+        "clause": f"{t('clause', lang)}: {target_clause(tg)}",
+    }

@@ -1,0 +1,51 @@
+"""Glossary terms of the planner's workspace (map-first layout, search, print, URL view).
+
+Kept in their own module so the workspace can add terms without editing the shared
+sections of :mod:`layers.glossary`; ``layers.glossary`` merges them into ``GLOSSARY`` (a
+key already defined there wins). Same shape: English id → ``{"zh": …, "en": …}``.
+"""
+
+from __future__ import annotations
+
+WORKSPACE_TERMS: dict[str, dict[str, str]] = {
+    # --- drawer and panels
+    "tab_target": {"zh": "目标", "en": "Target"},
+    "tab_scenario": {"zh": "情景", "en": "Scenario"},
+    "tab_siting": {"zh": "选址", "en": "Siting"},
+    "tab_io": {"zh": "导入/导出", "en": "Import/Export"},
+    "toggle_tools": {"zh": "工具栏", "en": "Tools"},
+    "toggle_details": {"zh": "详情", "en": "Details"},
+    "target_summary": {"zh": "目标概况", "en": "Target summary"},
+    "back_to_summary": {"zh": "返回目标概况", "en": "Back to the target summary"},
+    "loading_year": {"zh": "正在计算…", "en": "Computing…"},
+    # --- symbols and legend
+    "legend_township_status": {"zh": "乡镇（街道）达标状态", "en": "Township status"},
+    "legend_counts": {"zh": "数字 = 乡镇内显示的设施数（缩放至11级以上显示各设施）",
+                      "en": "Number = facilities shown in the township (zoom to 11+ for each facility)"},
+    "legend_added": {"zh": "情景新增（带＋）", "en": "Scenario addition (with +)"},
+    "legend_proposal": {"zh": "建议选址（虚线圈）", "en": "Proposed site (dashed ring)"},
+    "legend_service_area": {"zh": "服务范围", "en": "Service area"},
+    "legend_uncovered": {"zh": "未覆盖人口（圆越大人越多）", "en": "Uncovered people (larger = more)"},
+    "legend_county_outline": {"zh": "县（市、区）界", "en": "County outline"},
+    # --- search
+    "search_placeholder": {"zh": "搜索乡镇、村（社区）或设施名称", "en": "Search a township, village or facility"},
+    "search_no_match": {"zh": "无匹配结果", "en": "No match"},
+    "kind_township": {"zh": "乡镇", "en": "Township"},
+    "kind_village": {"zh": "村（社区）", "en": "Village"},
+    "kind_facility": {"zh": "设施", "en": "Facility"},
+    # --- target summary
+    "trend_criterion": {
+        "zh": "“预计达标困难”的判定：对每个单位，按各清单年度（2020、2022、2024）的实际值拟合最小二乘直线，"
+              "外推到规划期末（2025年）；最新年度为达标或未达标、且外推值低于要求值（或超出要求区间）的，"
+              "判定为预计达标困难。少于两个年度有数值的不作判定（数据不足）。",
+        "en": "\"Expected to miss\": for each unit a least-squares line is fitted to its actual values in the "
+              "inventory years (2020, 2022, 2024) and projected to the plan horizon (2025); a unit whose latest "
+              "status is met or not met and whose projection is below the requirement (or outside the band) is "
+              "flagged. Units with values in fewer than two years are not judged (too few years).",
+    },
+    "units_at_risk": {"zh": "预计达标困难单位数", "en": "Units expected to miss"},
+    "total_shortfall": {"zh": "缺口合计", "en": "Total shortfall"},
+    "layer_labels": {"zh": "乡镇名称与设施数", "en": "Township names and counts"},
+    "basemap_tile_failed": {"zh": "底图瓦片加载失败（可能处于离线或内网环境），已显示无底图；请在“目标”页改选底图。",
+                            "en": "Basemap tiles failed to load (offline or intranet?); choose another basemap."},
+}
