@@ -31,7 +31,7 @@ def _layout() -> html.Div:
             dcc.Store(id=Id.STORE_SCENARIO, storage_type="memory", data={"name": "", "edits": []}),
             dcc.Store(id=Id.STORE_SELECTION, storage_type="memory", data={}),
             dcc.Store(id=Id.STORE_PROPOSALS, storage_type="memory", data=[]),
-            dcc.Store(id=Id.STORE_SAVED, storage_type="memory", data=""),  # edits as last saved
+            dcc.Store(id=Id.STORE_SAVED, storage_type="memory", data=[]),  # edits as last saved/downloaded
             dash.page_container,
         ]
     )

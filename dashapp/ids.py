@@ -117,7 +117,7 @@ class Id(StrEnum):
     SEARCH = "search"
     URL_SINK = "url-sink"
     UNLOAD_SINK = "unload-sink"
-    STORE_SAVED = "store-saved"  # the edits as last saved or downloaded (JSON text)
+    STORE_SAVED = "store-saved"  # the edits as last saved or downloaded
     DOWNLOAD_SCENARIO = "download-scenario"
     SCENARIO_DOWNLOAD = "scenario-download"
 

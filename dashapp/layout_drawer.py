@@ -105,6 +105,8 @@ def _scenario_tab(lang: str) -> list[Any]:
         html.Div([html.Button(t("open_scenario", lang), id=Id.OPEN_SCENARIO)], className="cp-buttons"),
         dcc.Upload(html.Button(t("upload_scenario", lang)), id=Id.UPLOAD_SCENARIO, accept=".toml",
                    max_size=queries.MAX_UPLOAD_BYTES, multiple=False),
+        html.Div([html.Button(t("download_scenario", lang), id=Id.DOWNLOAD_SCENARIO)], className="cp-buttons"),
+        dcc.Download(id=Id.SCENARIO_DOWNLOAD),
     ]
 
 

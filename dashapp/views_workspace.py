@@ -58,5 +58,18 @@ def target_summary(summary: dict[str, Any], lang: str) -> list[Any]:
     return out
 
 
+def edit_list(named: list[dict[str, str]], lang: str) -> html.Div:
+    """Numbered edits, each naming its facility and township; border warnings below."""
+    if not named:
+        return html.Div(t("no_edits", lang), className="cp-note")
+    items = []
+    for e in named:
+        parts: list[Any] = [html.Span(e["text"], **{"data-township": e.get("township", "")})]
+        if e.get("warning"):
+            parts.append(html.Div(e["warning"], className="cp-warn"))
+        items.append(html.Li(parts))
+    return html.Ol(items)
+
+
 def number(value: Any) -> str:
     return format_number(value)

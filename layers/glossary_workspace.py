@@ -48,4 +48,6 @@ WORKSPACE_TERMS: dict[str, dict[str, str]] = {
     "layer_labels": {"zh": "乡镇名称与设施数", "en": "Township names and counts"},
     "basemap_tile_failed": {"zh": "底图瓦片加载失败（可能处于离线或内网环境），已显示无底图；请在“目标”页改选底图。",
                             "en": "Basemap tiles failed to load (offline or intranet?); choose another basemap."},
+    "scenario_kept_version": {"zh": "同名情景已存在，未覆盖，另存为新版本", "en": "A scenario of that name exists; kept as a new version"},
+    "download_scenario": {"zh": "下载情景文件（.toml）", "en": "Download the scenario (.toml)"},
 }

@@ -173,6 +173,33 @@ def test_facility_layer_and_legend_follow_the_chosen_types():
 
 
 # ------------------------------------------------------------------------------ scenario mode
+def test_a_click_near_a_township_border_is_named_and_warned():
+    """A point 60 m inside 太平 next to a neighbour: the edit names 太平 and warns of the border."""
+    import geopandas as gpd
+
+    tw = service.get_service().ds.townships.to_crs("EPSG:4549").set_index("code")
+    mine = tw.loc[TAIPING, "geometry"]
+    others = tw.drop(index=TAIPING)
+    inner = mine.buffer(-60).exterior
+    # the point of the inner ring closest to any neighbour lies ~60 m from the shared border
+    neigh_code = others.distance(mine).idxmin()
+    near = others.loc[neigh_code, "geometry"]
+    pt = inner.interpolate(inner.project(near.centroid))
+    dist = mine.boundary.distance(pt)
+    assert 55 < dist < 65
+    ll = gpd.GeoSeries([pt], crs="EPSG:4549").to_crs("EPSG:4326").iloc[0]
+    store, msg = add({"name": "", "edits": []}, {"lat": ll.y, "lng": ll.x})
+    assert msg == ""
+    item = scenario_cb.show_edits(store, "zh", 2024).children[0]
+    text, warning = item.children[0].children, item.children[1].children
+    assert tw.loc[TAIPING, "name"] in text
+    assert f"{dist:.0f} 米" in warning and "计入" + tw.loc[TAIPING, "name"] in warning
+    # far from any border: no warning
+    store2, _ = add({"name": "", "edits": []}, IN_TAIPING)
+    far = scenario_cb.show_edits(store2, "zh", 2024).children[0]
+    assert len(far.children) == 1
+
+
 def test_adding_a_demonstration_home_flips_the_township_to_met():
     store, msg = add({"name": "", "edits": []}, IN_TAIPING)
     assert msg == ""
@@ -184,8 +211,11 @@ def test_adding_a_demonstration_home_flips_the_township_to_met():
     assert [r["unit_code"] for r in rows] == [NANMINGSHAN]
     _, added, _ = map_cb.update_facilities(["child_home"], 2024, store, "none", None, "zh")
     assert [f["properties"]["facility_id"] for f in added["features"]] == ["APP-001"]
-    edits_list = scenario_cb.show_edits(store, "zh")
-    assert "新增设施" in edits_list.children[0].children
+    edits_list = scenario_cb.show_edits(store, "zh", 2024)
+    first = edits_list.children[0].children[0]
+    taiping = service.get_service().ds.townships.set_index("code").loc[TAIPING, "name"]
+    assert "新增设施" in first.children and taiping in first.children  # the edit names its township
+    assert first.to_plotly_json()["props"]["data-township"] == taiping
     head, table = scenario_cb.show_diff("timing", store, 2024, "zh")
     shown_up = head.children[0].to_plotly_json()["props"]["data-flips-up"]
     # second method: compare the two evaluations here, row by row
@@ -320,21 +350,33 @@ def test_save_open_and_upload_scenarios(tmp_path, monkeypatch):
 
     monkeypatch.setattr(store_mod, "SCENARIOS_ROOT", tmp_path)
     store, _ = add(None, IN_TAIPING)
-    msg, options = scenario_cb.save_scenario(1, "太平乡方案", store, 2024, "zh")
+    msg, options, saved, name = scenario_cb.save_scenario(1, "太平乡方案", store, 2024, "zh")
     assert "情景已保存" in msg.children and (tmp_path / "saved" / "太平乡方案.toml").is_file()
     assert [o["value"] for o in options] == ["太平乡方案"]
-    bad, _ = scenario_cb.save_scenario(1, "../../etc/passwd", store, 2024, "zh")
+    assert saved == store["edits"] and name == "太平乡方案"
+    first = (tmp_path / "saved" / "太平乡方案.toml").read_bytes()
+    # saving again under the same name never overwrites: the next version is kept
+    store2, _ = add(store, {"lat": 28.546, "lng": 119.876})
+    msg, options, _, name = scenario_cb.save_scenario(1, "太平乡方案", store2, 2024, "zh")
+    assert name == "太平乡方案-v2" and "另存为新版本" in msg.children
+    assert (tmp_path / "saved" / "太平乡方案.toml").read_bytes() == first
+    assert sorted(o["value"] for o in options) == ["太平乡方案", "太平乡方案-v2"]
+    # a download is the same TOML text a save writes
+    dl, saved = scenario_cb.download_scenario(1, "太平乡方案", store, 2024)
+    assert dl["filename"] == "太平乡方案.toml" and dl["content"].encode() == first and saved == store["edits"]
+    bad, *_ = scenario_cb.save_scenario(1, "../../etc/passwd", store, 2024, "zh")
     assert "scenario name" in bad.children and not any(tmp_path.parent.glob("passwd*"))
     opened, _, name = scenario_cb.open_scenario(1, "太平乡方案", "zh")
     assert opened["edits"] == store["edits"] and name == "太平乡方案"
     text = (tmp_path / "saved" / "太平乡方案.toml").read_bytes()
     upload = "data:application/toml;base64," + base64.b64encode(text).decode()
-    data, _ = scenario_cb.upload_scenario(upload, "x.toml", "zh")
+    data, _, name = scenario_cb.upload_scenario(upload, "乡镇补点 方案.toml", "zh")
     assert data["edits"] == store["edits"]
-    refused, msg = scenario_cb.upload_scenario(upload, "x.py", "zh")
+    assert name == data["name"] == "乡镇补点_方案"  # named from the file, not the previous scenario
+    refused, msg, _ = scenario_cb.upload_scenario(upload, "x.py", "zh")
     assert refused is no_update and ".toml" in msg.children
     huge = "data:;base64," + "A" * (queries.MAX_UPLOAD_BYTES * 2)
-    refused, msg = scenario_cb.upload_scenario(huge, "big.toml", "zh")
+    refused, msg, _ = scenario_cb.upload_scenario(huge, "big.toml", "zh")
     assert refused is no_update and "larger than" in msg.children
 
 

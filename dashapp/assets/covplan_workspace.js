@@ -82,8 +82,7 @@
             /* unsaved edits: warn before unload */
             dirty: function (scenario, saved) {
                 var edits = (scenario && scenario.edits) || [];
-                var key = JSON.stringify(edits);
-                window.covplanWorkspace.dirty = edits.length > 0 && key !== (saved || "");
+                window.covplanWorkspace.dirty = edits.length > 0 && JSON.stringify(edits) !== JSON.stringify(saved || []);
                 return window.covplanWorkspace.dirty ? "dirty" : "clean";
             }
     };

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Input, Output, State, callback, html, no_update
 
-from dashapp import queries, queries_scenario as qs, views
+from dashapp import queries, queries_edits, queries_files, queries_scenario as qs, views, views_workspace
 from dashapp.ids import Id
 from dashapp.labels import normalise_lang, t
 from dashapp.state import ScenarioState, Selection
@@ -108,15 +108,18 @@ def clear_edits(n: int | None, scenario: Any) -> Any:
     Output(Id.EDIT_LIST, "children"),
     Input(Id.STORE_SCENARIO, "data"),
     State(Id.STORE_LANG, "data"),
+    State(Id.YEAR, "value"),
 )
-def show_edits(scenario: Any, lang: str) -> Any:
-    """The numbered list of the scenario's edits."""
+def show_edits(scenario: Any, lang: str, year: Any = None) -> Any:
+    """The numbered list of the scenario's edits, each naming its facility and township
+    (with a warning for a point close to a township border)."""
     lang = normalise_lang(lang)
     try:
         state = ScenarioState.from_json(scenario)
+        named = queries_edits.describe_edits(list(state.edits), year, lang)
     except CovplanError as exc:
         return views.message(qs.error_text(exc, lang), ok=False)
-    return views.edit_list(list(state.edits), lang, qs.describe_edit)
+    return views_workspace.edit_list(named, lang)
 
 
 @callback(
@@ -153,6 +156,8 @@ def show_diff(_map_done: Any, scenario: Any, year: Any, lang: str) -> Any:
 @callback(
     Output(Id.SCENARIO_MESSAGE, "children"),
     Output(Id.SAVED_SCENARIOS, "options"),
+    Output(Id.STORE_SAVED, "data", allow_duplicate=True),
+    Output(Id.SCENARIO_NAME, "value", allow_duplicate=True),
     Input(Id.SAVE_SCENARIO, "n_clicks"),
     State(Id.SCENARIO_NAME, "value"),
     State(Id.STORE_SCENARIO, "data"),
@@ -161,15 +166,41 @@ def show_diff(_map_done: Any, scenario: Any, year: Any, lang: str) -> Any:
     prevent_initial_call=True,
 )
 def save_scenario(n: int | None, name: str, scenario: Any, year: Any, lang: str) -> tuple:
-    """Save the scenario under scenarios/saved/ with a validated name."""
+    """Save under scenarios/saved/ with a validated name; an existing name is never
+    overwritten: the scenario is kept as the next version (``name-v2``) and the planner told."""
     if not n:
-        return no_update, no_update
+        return no_update, no_update, no_update, no_update
     lang = normalise_lang(lang)
     try:
-        path = qs.save(name or "", scenario, year)
+        path, saved, versioned = queries_files.save_versioned(name or "", scenario, year)
+        edits = ScenarioState.from_json(scenario).to_json()["edits"]
     except CovplanError as exc:
-        return views.message(qs.error_text(exc, lang), ok=False), no_update
-    return views.message(f"{t('scenario_saved', lang)}: {path}"), queries.saved_options()
+        return views.message(qs.error_text(exc, lang), ok=False), no_update, no_update, no_update
+    text = f"{t('scenario_saved', lang)}: {path}"
+    if versioned:
+        text = f"{t('scenario_kept_version', lang)}: {saved} · {text}"
+    return views.message(text), queries.saved_options(), edits, saved
+
+
+@callback(
+    Output(Id.SCENARIO_DOWNLOAD, "data"),
+    Output(Id.STORE_SAVED, "data", allow_duplicate=True),
+    Input(Id.DOWNLOAD_SCENARIO, "n_clicks"),
+    State(Id.SCENARIO_NAME, "value"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.YEAR, "value"),
+    prevent_initial_call=True,
+)
+def download_scenario(n: int | None, name: str, scenario: Any, year: Any) -> tuple:
+    """The session's scenario as a .toml file (the text a save writes)."""
+    if not n:
+        return no_update, no_update
+    try:
+        filename, text = queries_files.scenario_file(scenario, name, year)
+        edits = ScenarioState.from_json(scenario).to_json()["edits"]
+    except CovplanError:
+        return no_update, no_update
+    return {"content": text, "filename": filename, "type": "application/toml"}, edits
 
 
 @callback(
@@ -196,21 +227,24 @@ def open_scenario(n: int | None, name: str | None, lang: str) -> tuple:
 @callback(
     _STORE,
     _MESSAGE,
+    Output(Id.SCENARIO_NAME, "value", allow_duplicate=True),
     Input(Id.UPLOAD_SCENARIO, "contents"),
     State(Id.UPLOAD_SCENARIO, "filename"),
     State(Id.STORE_LANG, "data"),
     prevent_initial_call=True,
 )
 def upload_scenario(contents: str | None, filename: str | None, lang: str) -> tuple:
-    """Open an uploaded .toml scenario (size and type capped)."""
+    """Open an uploaded .toml scenario (size and type capped), named from the file's name."""
     if contents is None:
-        return no_update, no_update
+        return no_update, no_update, no_update
     lang = normalise_lang(lang)
     try:
         data = qs.parse_upload(contents, filename)
     except CovplanError as exc:
-        return no_update, views.message(qs.error_text(exc, lang), ok=False)
-    return data, views.message(f"{t('scenario_opened', lang)}: {filename}")
+        return no_update, views.message(qs.error_text(exc, lang), ok=False), no_update
+    name = queries_files.name_from_filename(filename)
+    data = dict(data, name=name)
+    return data, views.message(f"{t('scenario_opened', lang)}: {filename} → {name}"), name
 
 
 @callback(
