@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "covplan.cmd_serve",
     "covplan.cmd_user",
     "covplan.cmd_store",
+    "covplan.cmd_atlas",
 )
 
 

@@ -120,4 +120,10 @@ class Id(StrEnum):
     STORE_SAVED = "store-saved"  # the edits as last saved or downloaded
     DOWNLOAD_SCENARIO = "download-scenario"
     SCENARIO_DOWNLOAD = "scenario-download"
-
+    PRINT_PAPER = "print-paper"
+    PRINT_AUTHOR = "print-author"
+    PRINT_DATE = "print-date"
+    PRINT_MAP = "print-map"
+    PRINT_ATLAS = "print-atlas"
+    PRINT_DOWNLOAD = "print-download"
+    PRINT_MESSAGE = "print-message"

@@ -7,6 +7,7 @@ drawer and of the details panel are clientside (``assets/covplan_workspace.js``)
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 import dash_ag_grid as dag
@@ -149,6 +150,25 @@ def _io_tab(lang: str) -> list[Any]:
         dcc.Upload(html.Button(t("upload_inventory", lang)), id=Id.UPLOAD_INVENTORY, accept=".xlsx,.csv",
                    max_size=queries.MAX_UPLOAD_BYTES, multiple=False),
         html.Div(id=Id.UPLOAD_MESSAGE),
+        html.H4(t("print_section", lang)),
+        html.Div(
+            [
+                html.Div([html.Label(t("mapping_unit", lang), htmlFor=Id.PRINT_AUTHOR),
+                          dcc.Input(id=Id.PRINT_AUTHOR, type="text", maxLength=80, value="", persistence=True,
+                                    persistence_type="local")], className="cp-col"),
+                html.Div([html.Label(t("map_date", lang), htmlFor=Id.PRINT_DATE),
+                          dcc.Input(id=Id.PRINT_DATE, type="text", maxLength=40, value=_dt.date.today().isoformat())],
+                         className="cp-col cp-col-narrow"),
+            ],
+            className="cp-row",
+        ),
+        html.Label(t("paper", lang)),
+        dcc.RadioItems(id=Id.PRINT_PAPER, options=[{"label": f"{p} ", "value": p} for p in ("A4", "A3")],
+                       value="A4", inline=True),
+        html.Div([html.Button(t("print_map", lang), id=Id.PRINT_MAP),
+                  html.Button(t("print_atlas", lang), id=Id.PRINT_ATLAS)], className="cp-buttons"),
+        dcc.Loading(html.Div(id=Id.PRINT_MESSAGE), delay_show=300),
+        dcc.Download(id=Id.PRINT_DOWNLOAD),
     ]
 
 

@@ -398,7 +398,8 @@ class AppService:
 
     def warm(self) -> None:
         """Fill the caches a planner hits first: display geometry, the default target,
-        every target of the latest year, the access layers, the trend.
+        every target of the latest year, the access layers, the trend; then every target
+        and the access layers of the other inventory years (the year switch).
 
         Run in a background thread at start-up; errors surface later in the callbacks.
         """
@@ -412,6 +413,12 @@ class AppService:
                 if tg.kind == "access":
                     self.access_layers(tg.id, self.year(None), (), "none", "zh")
             self.trend()
+            # then the other inventory years, so a first year switch (walking access too) is quick
+            for year in reversed(self.ds.years[:-1]):
+                self.evaluation(year, (), None)
+                for tg in self.targets:
+                    if tg.kind == "access":
+                        self.access_layers(tg.id, year, (), "none", "zh")
         except CovplanError:
             pass
 

@@ -50,4 +50,17 @@ WORKSPACE_TERMS: dict[str, dict[str, str]] = {
                             "en": "Basemap tiles failed to load (offline or intranet?); choose another basemap."},
     "scenario_kept_version": {"zh": "同名情景已存在，未覆盖，另存为新版本", "en": "A scenario of that name exists; kept as a new version"},
     "download_scenario": {"zh": "下载情景文件（.toml）", "en": "Download the scenario (.toml)"},
+    # --- print layout and atlas (coverage/outputs/atlas.py)
+    "no_gaps": {"zh": "本县无缺口", "en": "No gaps in this county"},
+    "mapping_unit": {"zh": "制图单位", "en": "Map by"},
+    "map_date": {"zh": "制图日期", "en": "Date"},
+    "author_unset": {"zh": "（未填写）", "en": "(not given)"},
+    "atlas_title": {"zh": "规划目标缺口图集", "en": "Plan target gap atlas"},
+    "atlas_cover_note": {"zh": "每页一项规划目标：乡镇（街道）达标状态图与缺口清单。",
+                         "en": "One page per plan target: township status map and gap list."},
+    "paper": {"zh": "纸张", "en": "Paper"},
+    "print_map": {"zh": "打印当前地图（PDF）", "en": "Print this map (PDF)"},
+    "print_atlas": {"zh": "打印县域图集（PDF）", "en": "Print the county atlas (PDF)"},
+    "print_needs_county": {"zh": "请先在“目标”页选择一个县（市、区）", "en": "Choose a county on the Target tab first"},
+    "print_section": {"zh": "打印与PDF", "en": "Print and PDF"},
 }

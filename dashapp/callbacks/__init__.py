@@ -8,6 +8,7 @@ from dashapp.callbacks import (  # noqa: F401
     map_cb,
     nav_cb,
     panel_cb,
+    print_cb,
     scenario_cb,
     siting_cb,
     summary_cb,

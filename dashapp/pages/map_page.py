@@ -30,7 +30,9 @@ def _tools(lang: str) -> html.Div:
             html.Button("☰ " + t("toggle_tools", lang), id=Id.DRAWER_TOGGLE, className="cp-toggle"),
             html.Div(
                 dcc.Dropdown(id=Id.SEARCH, options=[], placeholder=t("search_placeholder", lang), searchable=True,
-                             clearable=True, maxHeight=360, optionHeight=40),
+                             clearable=True, maxHeight=360, optionHeight=40, search_order="original",
+                             labels={"search": t("search_placeholder", lang),
+                                     "no_options_found": t("search_no_match", lang)}),
                 className="cp-search",
             ),
             html.Button(t("toggle_details", lang) + " ⓘ", id=Id.DETAILS_TOGGLE, className="cp-toggle"),

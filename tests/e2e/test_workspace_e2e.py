@@ -127,7 +127,8 @@ def test_search_flies_to_and_selects_a_township(browser, app_url, artifacts):
         try:
             page.goto(f"{app_url}/?lang=zh&target={TARGET}")
             wait_ready(page)
-            page.locator("#search input").fill("垵口")
+            page.locator("#search").click()
+            page.locator("input.dash-dropdown-search").fill("垵口")
             option = page.locator("[role=option]", has_text="垵口乡 · 乡镇")
             option.wait_for(timeout=WAIT_MS)
             option.click()
@@ -176,3 +177,135 @@ def test_url_keeps_the_view_across_year_and_language(browser, app_url, artifacts
         page.screenshot(path=str(artifacts / "language-switch-1280x720.png"))
     finally:
         ctx.close()
+
+
+def _write_png(path, arr) -> None:
+    """An RGB array as a PNG (no imaging library needed)."""
+    import struct
+    import zlib
+
+    h, w, _ = arr.shape
+    raw = b"".join(b"\x00" + arr[y].tobytes() for y in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def test_add_a_home_see_it_named_save_reload_warning_and_download(browser, app_url, artifacts, tmp_path):
+    """Tasks 3 and 4: add a home (named with its township), save it; a reload warns while
+    edits are unsaved; the scenario downloads as a .toml that reads back."""
+    import tomllib
+
+    from scenarios import Scenario
+
+    year, not_met, _ = evaluate_summary(TARGET)
+    from coverage.targets import evaluate, load_targets
+    from layers.load import load_dataset
+
+    ds = load_dataset()
+    res = evaluate(ds, [t for t in load_targets() if t.id == TARGET], year)
+    u = res.units[(res.units["unit_level"] == "township") & (res.units["status"] == "not_met")]
+    code = sorted(u["unit_code"].astype(str))[0]
+    name = str(ds.townships.set_index("code").loc[code, "name"])
+    ctx, page = new_page(browser, 1280, 720)
+    dialogs: list[str] = []
+
+    def on_dialog(d) -> None:
+        dialogs.append(d.type)
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    try:
+        page.goto(f"{app_url}/?lang=zh&target={TARGET}")
+        wait_ready(page)
+        wait_for_count(page, "path.cp-status-not_met", not_met)
+        page.locator("#drawer-tabs label", has_text="情景").click()
+        page.locator("#scenario-mode label", has_text="点击地图添加设施").click()
+        lat, lon = interior_points()[code]
+        xy = page.evaluate("""([lat, lon]) => { const m = window.covplanMap.map,
+            b = m.getContainer().getBoundingClientRect(), p = m.latLngToContainerPoint([lat, lon]);
+            return [b.left + p.x, b.top + p.y]; }""", [lat, lon])
+        page.mouse.click(*xy)
+        page.wait_for_selector(f"path.cp-code-{code}.cp-status-met", timeout=WAIT_MS)
+        item = page.locator(f"#edit-list li span[data-township='{name}']")
+        item.wait_for(timeout=WAIT_MS)
+        assert name in item.inner_text() and "儿童之家" in item.inner_text()
+        page.screenshot(path=str(artifacts / "add-home-named-1280x720.png"))
+        assert page.evaluate("() => window.covplanWorkspace.dirty") is True
+        # a reload with unsaved edits is stopped by the browser's leave-page warning
+        try:
+            page.reload(timeout=4000)
+        except Exception:  # noqa: BLE001 - the dismissed warning cancels the navigation
+            pass
+        assert "beforeunload" in dialogs
+        assert page.locator(f"#edit-list li span[data-township='{name}']").count() == 1  # nothing lost
+        # save under a name
+        page.locator("#scenario-name").fill("e2e补点")
+        page.locator("#save-scenario").click()
+        page.wait_for_function("() => document.querySelector('#scenario-message')?.innerText.includes('情景已保存')",
+                               timeout=WAIT_MS)
+        assert page.evaluate("() => window.covplanWorkspace.dirty") is False
+        # download the scenario file: it reads back to the same edits
+        with page.expect_download(timeout=WAIT_MS) as info:
+            page.locator("#download-scenario").click()
+        dl = info.value
+        assert dl.suggested_filename.endswith(".toml")
+        text = (tmp_path / "s.toml")
+        dl.save_as(str(text))
+        sc = Scenario.from_dict(tomllib.loads(text.read_text(encoding="utf-8")), source=str(text))
+        assert len(sc.edits) == 1 and sc.edits[0].to_dict()["type"] == "child_home"
+        page.screenshot(path=str(artifacts / "saved-1280x720.png"))
+    finally:
+        ctx.close()
+        from scenarios.store import SAVED_SUBDIR, SCENARIOS_ROOT
+
+        for f in (SCENARIOS_ROOT / SAVED_SUBDIR).glob("e2e补点*.toml"):
+            f.unlink()
+
+
+def test_print_the_jingning_atlas(browser, app_url, artifacts, tmp_path):
+    """Task 6: print the 景宁 atlas from the app: one cover + one page per target with gaps."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from coverage.targets import evaluate, load_targets
+    from layers.load import load_dataset
+
+    ds = load_dataset()
+    res = evaluate(ds, load_targets(), ds.latest_year)
+    code = str(ds.counties.loc[ds.counties["name"] == "景宁畲族自治县", "code"].iloc[0])
+    u = res.units
+    mine = (u["unit_code"].astype(str).str.startswith(code) & (u["status"] == "not_met")
+            & u["unit_level"].isin(["township", "village", "county"]))
+    expected = sorted(set(u.loc[mine, "target_id"]))
+    ctx, page = new_page(browser, 1920, 1080)
+    try:
+        page.goto(f"{app_url}/?lang=zh&target={TARGET}&county={code}")
+        wait_ready(page)
+        page.locator("#drawer-tabs label", has_text="导入/导出").click()
+        page.locator("#print-author").fill("丽水市妇儿工委办")
+        page.locator("#print-date").fill("2026-12-02")
+        page.locator("#print-date").press("Tab")
+        with page.expect_download(timeout=WAIT_MS * 2) as info:
+            page.locator("#print-atlas").click()
+        path = tmp_path / "atlas.pdf"
+        info.value.save_as(str(path))
+        page.screenshot(path=str(artifacts / "print-atlas-1920x1080.png"))
+    finally:
+        ctx.close()
+    pdf = pdfium.PdfDocument(str(path))
+    assert len(pdf) == 1 + len(expected)
+    cover = pdf[0].get_textpage().get_text_range()
+    assert "景宁畲族自治县" in cover and "丽水市妇儿工委办" in cover and "2026-12-02" in cover
+    labels = {t.id: t.label_zh for t in load_targets()}
+    second = pdf[1].get_textpage().get_text_range()
+    assert "km" in second and "N" in second and "制图单位" in second
+    assert any(labels[t][:8] in second for t in expected)
+    bm = pdf[1].render(scale=1.5)
+    arr = bm.to_numpy()
+    if bm.mode.startswith("BGR"):
+        arr = arr[..., [2, 1, 0]]
+    _write_png(artifacts / "atlas-page-2.png", np.ascontiguousarray(arr[..., :3]))
