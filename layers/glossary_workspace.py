@@ -63,4 +63,6 @@ WORKSPACE_TERMS: dict[str, dict[str, str]] = {
     "print_atlas": {"zh": "打印县域图集（PDF）", "en": "Print the county atlas (PDF)"},
     "print_needs_county": {"zh": "请先在“目标”页选择一个县（市、区）", "en": "Choose a county on the Target tab first"},
     "print_section": {"zh": "打印与PDF", "en": "Print and PDF"},
+    "atlas_more_rows": {"zh": "另有 {n} 行未列出，完整清单见缺口清单导出（covplan gaps）",
+                        "en": "{n} more rows: see the full gap list (covplan gaps)"},
 }

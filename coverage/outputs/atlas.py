@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -24,7 +23,7 @@ import geopandas as gpd
 import pandas as pd
 
 from coverage.outputs.export import provenance_statement
-from coverage.outputs.gaps import township_gaps
+from coverage.outputs.model import township_gaps
 from layers.glossary import label
 from layers.settings import WORKING_CRS
 
@@ -130,33 +129,33 @@ def _legend(lang: str, with_facilities: str | None) -> str:
     return f'<div class="legend"><b>{html.escape(label("legend", lang))}</b>{"".join(rows)}</div>'
 
 
-_TABLE_COLS = ("unit_name", "n_units_not_met", "required", "actual", "shortfall", "action")
+_TABLE_COLS = ("unit_level", "unit_name", "township_name", "required", "actual", "shortfall", "action")
+#: gap rows printed beside one map (more are counted in a note; the full list is `covplan gaps`)
+MAX_ROWS: dict[str, int] = {"A4": 15, "A3": 28}
 
 
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, float):
-        return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.2f}"
-    return str(v)
+def _gap_table(rows: pd.DataFrame, lang: str, max_rows: int) -> str:
+    """The gap rows as the gap model formats them (:func:`coverage.outputs.display.gap_display_frame`)."""
+    from coverage.outputs.display import display_headers, gap_display_frame
 
-
-def _gap_table(rows: pd.DataFrame, lang: str) -> str:
     if rows.empty:
         return f'<p class="none">{html.escape(label("no_gaps", lang))}</p>'
-    from coverage.outputs.columns import GAP_HEADERS
-
-    head = "".join(f"<th>{html.escape(label(GAP_HEADERS.get(c, c), lang))}</th>" for c in _TABLE_COLS)
+    shown = gap_display_frame(rows.head(max_rows), lang=lang, numbers="text")
+    heads = display_headers(lang)
+    head = "".join(f"<th>{html.escape(heads.get(c, c))}</th>" for c in _TABLE_COLS)
     body = []
-    for r in rows.itertuples(index=False):
+    for rec in shown.to_dict("records"):
         cells = []
         for c in _TABLE_COLS:
-            v = getattr(r, c, "")
-            if c == "shortfall" and _fmt(v):
-                v = f"{_fmt(v)} {label(str(getattr(r, 'shortfall_unit', '')), lang)}"
-            cells.append(f"<td>{html.escape(_fmt(v))}</td>")
+            v = rec.get(c, "")
+            if c == "shortfall" and v not in ("", None):
+                v = f"{v} {rec.get('shortfall_unit', '')}".strip()
+            cells.append(f"<td>{html.escape('' if v is None else str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="gaps"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    more = ""
+    if len(rows) > max_rows:
+        more = f'<p class="more">{html.escape(label("atlas_more_rows", lang).format(n=len(rows) - max_rows))}</p>'
+    return f'<table class="gaps"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{more}'
 
 
 def township_status(units: pd.DataFrame, target: Any, townships: pd.DataFrame) -> dict[str, str]:
@@ -196,7 +195,8 @@ h1 { font-size: %(h1)spt; margin: 0 0 1mm; } .sub { font-size: 9pt; color: #555;
 .sw { width: 4mm; height: 3mm; display: inline-block; border: 0.2mm solid #777; }
 .sw.ol { background: none; border: 0.5mm solid #303030; }
 .dot { width: 2mm; height: 2mm; border-radius: 50%%; background: #ffd600; border: 0.2mm solid #222; display: inline-block; }
-.side { flex: 1 1 auto; min-width: 0; font-size: 7.5pt; }
+.side { flex: 1 1 auto; min-width: 0; font-size: 7pt; max-height: %(side)smm; overflow: hidden; }
+.more { color: #8a5a00; }
 table { border-collapse: collapse; width: 100%%; }
 th, td { border-bottom: 0.2mm solid #ccc; padding: 0.6mm 1mm; text-align: left; vertical-align: top; }
 th { background: #eef2f7; }
@@ -242,7 +242,7 @@ def map_page(dataset: Any, result: Any, target: Any, county_code: str, year: int
         if getattr(sel, "tier", None):
             mask &= f["tier"] == sel.tier
         fac = f[mask]
-    map_w, map_h = w * 0.58, h - 40
+    map_w, map_h = w * 0.56, h - 52
     svg, info = map_svg(tw, status, fac, map_w, map_h, lang)
     fac_label = None
     if fac is not None:
@@ -254,7 +254,7 @@ def map_page(dataset: Any, result: Any, target: Any, county_code: str, year: int
     sub = (f"{county_name} · {year} · {label('clause', lang)}：{getattr(target, 'clause', '')} · "
            + " ".join(f"{label(s, lang)} {int(counts.get(s, 0))}" for s in ("met", "not_met", "no_data")))
     title_text = getattr(target, "label_zh" if lang == "zh" else "label_en", "") or target.id
-    side = f"<b>{html.escape(label('gap_table', lang))}</b>" + _gap_table(mine, lang)
+    side = f"<b>{html.escape(label('gap_table', lang))}</b>" + _gap_table(mine, lang, MAX_ROWS[spec.paper])
     return _page(f"{county_name} · {title_text}", sub, svg, _legend(lang, fac_label), side, _foot(spec, dataset, info["scale"]))
 
 
@@ -292,7 +292,7 @@ def atlas_html(dataset: Any, result: Any, targets: Iterable[Any], county: str, y
              f'<th>{html.escape(label("units_not_met", lang))}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
              f'<div class="foot">{_foot(spec, dataset, 0).replace("<span>1:0</span>", "")}</div></section>')
     pages = [map_page(dataset, result, tg, code, year, spec, gaps) for tg in page_targets]
-    css = _CSS % {"w": w, "h": h, "h1": 15 if spec.paper == "A4" else 20}
+    css = _CSS % {"w": w, "h": h, "h1": 15 if spec.paper == "A4" else 20, "side": h - 48}
     doc = (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
            f'<title>{html.escape(name)} {html.escape(label("atlas_title", lang))}</title><style>{css}</style></head>'
            f'<body>{cover}{"".join(pages)}</body></html>')
@@ -306,6 +306,6 @@ def single_page_html(dataset: Any, result: Any, target: Any, county: str, year: 
     spec = spec.checked()
     code, _ = resolve_county(dataset, county)
     w, h = PAPERS[spec.paper]
-    css = _CSS % {"w": w, "h": h, "h1": 15 if spec.paper == "A4" else 20}
+    css = _CSS % {"w": w, "h": h, "h1": 15 if spec.paper == "A4" else 20, "side": h - 48}
     page = map_page(dataset, result, target, code, year, spec)
     return f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{css}</style></head><body>{page}</body></html>'
