@@ -7,7 +7,7 @@ import pytest
 from covplan.cli import build_parser, main
 
 COMMANDS = {"data", "info", "import", "evaluate", "gaps", "report", "access", "scenario", "site", "app", "serve",
-            "user", "submit", "export", "store"}
+            "user", "submit", "export", "store", "atlas"}
 
 
 def test_every_command_group_is_registered() -> None:
