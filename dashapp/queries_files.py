@@ -2,8 +2,6 @@
 
 * Saving never overwrites silently: a name already saved (by this or another session)
   gets the next free version ``<name>-v2``, ``-v3``, … and the planner is told.
-  :func:`scenarios.store.save_scenario` is called with ``overwrite=False``, so two
-  sessions racing for one name cannot replace each other's file either.
 * A download is the scenario TOML of :func:`scenarios.store.scenario_to_toml` (the same
   text a save writes), named after the scenario.
 * An uploaded file names the scenario from its file name (``乡镇补点.toml`` → ``乡镇补点``),
@@ -33,23 +31,34 @@ def name_from_filename(filename: Any) -> str:
     return clean or UNNAMED_SCENARIO
 
 
-def save_versioned(name: str, scenario: Any, year: Any, root: Any = None) -> tuple[str, str, bool]:
-    """Save under ``name``, or under the first free ``name-vN``; return (path, name, versioned)."""
-    from scenarios import Scenario, save_scenario
+def save_versioned(name: str, scenario: Any, year: Any) -> tuple[str, str, bool]:
+    """Save under ``name``, or under the first free ``name-vN``; return (where, name, versioned).
+
+    Goes through the app's scenario repository (:func:`dashapp.saved_scenarios.repository`:
+    files under ``covplan app``, per-user rows on the city server); the names it lists are
+    taken, and a save the repository refuses because the name exists moves on to the next
+    version.
+    """
+    from dashapp.saved_scenarios import repository
+    from scenarios import Scenario
 
     stem = validate_scenario_name(name)
     state = ScenarioState.from_json(scenario)
     svc = get_service()
+    repo = repository()
+    taken = {str(o.get("value")) for o in repo.options()}
     for n in range(1, MAX_VERSIONS + 1):
         candidate = stem if n == 1 else f"{stem[:58]}-v{n}"
+        if candidate in taken:
+            continue
         sc = Scenario.from_edits(candidate, list(state.edits), year=svc.year(year), source="<app>")
         try:
-            path = save_scenario(sc, candidate, root=root, overwrite=False)
+            where = repo.save(sc, candidate)
         except ScenarioError as exc:
             if "exists" in str(exc):
                 continue
             raise
-        return str(path), candidate, n > 1
+        return str(where), candidate, n > 1
     raise ScenarioError(f"{stem}: more than {MAX_VERSIONS} saved versions")
 
 
