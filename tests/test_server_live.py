@@ -146,11 +146,11 @@ def test_scenarios_per_user_never_overwritten(server):
     # each sees only their own in the open list; ann's still has one edit
     options = r.json()["response"]["saved-scenarios"]["options"]
     assert [o["value"] for o in options] == ["shared_name"]
-    opened = ann.callback("scenario-name.value", {"open-scenario.n_clicks": 1, "saved-scenarios.value": "shared_name",
+    opened = ann.callback("scenario-name.value..", {"open-scenario.n_clicks": 1, "saved-scenarios.value": "shared_name",
                                                   "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
     assert opened.status_code == 200
     assert len(opened.json()["response"]["store-scenario"]["data"]["edits"]) == 1
-    forged = bob.callback("scenario-name.value", {"open-scenario.n_clicks": 1,
+    forged = bob.callback("scenario-name.value..", {"open-scenario.n_clicks": 1,
                                                   "saved-scenarios.value": "lishui_ed/shared_name",
                                                   "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
     assert forged.status_code == 200 and "not shared" in str(forged.json())
