@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "covplan.cmd_layers",
     "covplan.cmd_evaluate",
     "covplan.cmd_access",
+    "covplan.cmd_network",
     "covplan.cmd_scenario",
     "covplan.cmd_site",
     "covplan.cmd_app",

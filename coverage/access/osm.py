@@ -73,7 +73,8 @@ _EXTRA_WAY_TAGS = ("foot", "motorroad", "service", "access", "area", "highway")
 
 
 #: file name suffixes :func:`load_network` accepts
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".xml", ".osm.pbf", ".pbf")
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".xml", ".osm.pbf", ".pbf", ".gpkg",
+                                       ".graphml")
 
 
 # ---------------------------------------------------------------------- walking filter
@@ -177,12 +178,19 @@ def load_network(
     name = path.name.lower()
     if not name.endswith(SUPPORTED_SUFFIXES):
         raise NetworkError(
-            f"{path}: unsupported network file type; use .osm, .osm.bz2 or .osm.pbf"
+            f"{path}: unsupported network file type; use .osm, .osm.bz2, .osm.pbf or a "
+            "network built by `covplan network build` (.gpkg, .graphml)"
         )
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, retain_all, provenance)
     if key in _CACHE:
         return _CACHE[key]
+    if name.endswith((".gpkg", ".graphml")):  # a network built by `covplan network build`
+        from coverage.access.netfile import read_network_file
+
+        net = read_network_file(path, provenance=provenance)
+        _CACHE[key] = net
+        return net
     prov = provenance or _sniff_provenance(path)
     disk = _disk_cache_path(path, retain_all, prov)
     if disk is not None and disk.is_file():
