@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "covplan.cmd_evaluate",
     "covplan.cmd_access",
     "covplan.cmd_network",
+    "covplan.cmd_fca",
     "covplan.cmd_scenario",
     "covplan.cmd_site",
     "covplan.cmd_app",

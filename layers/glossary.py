@@ -360,6 +360,9 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "fca_2sfca": {"zh": "两步移动搜索法可达性（每千人）", "en": "2SFCA access (per 1,000)"},
     "fca_e2sfca": {"zh": "增强两步移动搜索法可达性（每千人）", "en": "Enhanced 2SFCA access (per 1,000)"},
     "fca_supply_ratio": {"zh": "设施供需比", "en": "Supply-to-demand ratio"},
+    "catchment_m": {"zh": "步行服务半径（米）", "en": "Walking catchment (m)"},
+    "pop": {"zh": "人口", "en": "Population"},
+    "pop_on_network": {"zh": "邻近路网人口", "en": "Population near the network"},
 }
 
 # the workspace's terms (map-first app, search, print) live in their own module

@@ -8,7 +8,7 @@ from covplan.cli import build_parser, main
 
 COMMANDS = {"data", "info", "import", "evaluate", "gaps", "report", "access", "scenario", "site", "app", "serve",
             "user", "submit", "export", "store", "atlas"}
-COMMANDS |= {"network"}  # covplan/cmd_network.py, cmd_fca.py (issue 15)
+COMMANDS |= {"network", "fca"}  # covplan/cmd_network.py, cmd_fca.py (issue 15)
 
 
 def test_every_command_group_is_registered() -> None:

@@ -190,46 +190,73 @@ def _same_edge(net: WalkNetwork, cost: CostModel, home: EdgeSnap, fac: EdgeSnap,
     return out, src
 
 
-def coverage_pairs(net: WalkNetwork, home: EdgeSnap, cand: EdgeSnap, *, limit_m: float,
-                   home_ok: np.ndarray, cand_ok: np.ndarray, batch: int = 64):
-    """Boolean home × candidate matrix: walking route (legs included) ≤ ``limit_m``.
+def pair_costs(net: WalkNetwork, home: EdgeSnap, cand: EdgeSnap, *, limit: float,
+               home_ok: np.ndarray, cand_ok: np.ndarray, cost: CostModel | None = None,
+               batch: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (home, candidate) pair within ``limit``: home → candidate cost, legs included.
 
-    The same routes as :func:`route_nearest` on the flat network (edge split virtually,
-    same-edge pairs walked along their edge), for every candidate instead of the nearest:
-    one ``csgraph.dijkstra`` call per ``batch`` candidates, from the candidates' edge ends.
-    Returns a ``scipy.sparse.csr_matrix`` of shape (homes, candidates).
+    The routes of :func:`route_nearest` (edge split virtually, same-edge pairs walked
+    along their edge, minutes on a directed ``cost``), for every candidate instead of the
+    nearest one: one ``csgraph.dijkstra`` call per ``batch`` candidates, from the
+    candidates' edge ends on the reversed graph. Memory: the batch's node rows plus the
+    pairs found (no home × candidate matrix).
+
+    Returns
+    -------
+    home_idx, cand_idx : ndarray of int64
+    cost : ndarray of float
+        Metres (flat) or minutes (``cost.unit``); 0 is a real cost (home on the site).
     """
-    import scipy.sparse as sp
     from scipy.sparse.csgraph import dijkstra
 
-    cost = flat_cost(net)
-    h_nodes, h_cost = _attachments(net, cost, home, to_point=False)
-    c_nodes, c_cost = _attachments(net, cost, cand, to_point=True)
+    model = cost if cost is not None else flat_cost(net)
+    h_nodes, h_cost = _attachments(net, model, home, to_point=False)
+    c_nodes, c_cost = _attachments(net, model, cand, to_point=True)
     if h_nodes.ndim == 1:
         h_nodes, h_cost = h_nodes[:, None], h_cost[:, None]
         c_nodes, c_cost = c_nodes[:, None], c_cost[:, None]
-    usable = np.flatnonzero(cand_ok & (cand.leg_m < limit_m))
-    rows, cols = [], []
+    usable = np.flatnonzero(cand_ok & (cand.leg_m * model.leg_per_m <= limit))
+    if batch is None:
+        batch = int(max(1, min(256, 2e7 // max(net.n_nodes * c_nodes.shape[1], 1))))
+    hs, cs, vals = [], [], []
+    hk = np.flatnonzero(home_ok)
     for start in range(0, len(usable), batch):
         js = usable[start:start + batch]
         ends = c_nodes[js]
-        dist = dijkstra(net.graph, directed=False, indices=ends.ravel(), limit=limit_m)
+        dist = dijkstra(model.reverse, directed=True, indices=ends.ravel(), limit=limit)
         dist = dist.reshape(len(js), ends.shape[1], -1) + c_cost[js][:, :, None]
-        node_best = dist.min(axis=1)  # (batch, nodes): from the candidate's joining point
-        total = np.min(node_best[:, h_nodes] + h_cost[None, :, :], axis=2)
-        jj, ii = np.nonzero((total <= limit_m) & home_ok[None, :])
-        rows.append(ii)
-        cols.append(js[jj])
+        node_best = dist.min(axis=1)  # (batch, nodes): node → the candidate's joining point
+        total = np.min(node_best[:, h_nodes[hk]] + h_cost[hk][None, :, :], axis=2)
+        jj, ii = np.nonzero(total <= limit)
+        hs.append(hk[ii])
+        cs.append(js[jj])
+        vals.append(total[jj, ii])
     if home.mode == "edge" and len(usable):
-        pairs = pd.DataFrame({"edge": home.edge, "h": np.arange(len(home.edge))}).merge(
+        pairs = pd.DataFrame({"edge": home.edge[hk], "h": hk}).merge(
             pd.DataFrame({"edge": cand.edge[usable], "c": usable}), on="edge")
         h, c = pairs["h"].to_numpy(), pairs["c"].to_numpy()
-        direct = np.abs(home.pos_m[h] - cand.pos_m[c]) + home.leg_m[h] + cand.leg_m[c]
-        keep = (direct <= limit_m) & home_ok[h]
-        rows.append(h[keep])
-        cols.append(c[keep])
-    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    m = sp.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(len(home.leg_m), len(cand.leg_m)))
-    m.sum_duplicates()
-    return m
+        direct = (model.along(home.edge[h], home.pos_m[h], cand.pos_m[c])
+                  + (home.leg_m[h] + cand.leg_m[c]) * model.leg_per_m)
+        keep = direct <= limit
+        hs.append(h[keep])
+        cs.append(c[keep])
+        vals.append(direct[keep])
+    if not hs:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    h, c, v = np.concatenate(hs), np.concatenate(cs), np.concatenate(vals)
+    # a same-edge pair also found through the graph: keep the cheaper cost
+    order = np.lexsort((v, c, h))
+    h, c, v = h[order], c[order], v[order]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = (h[1:] != h[:-1]) | (c[1:] != c[:-1])
+    return h[first], c[first], v[first]
+
+
+def coverage_pairs(net: WalkNetwork, home: EdgeSnap, cand: EdgeSnap, *, limit_m: float,
+                   home_ok: np.ndarray, cand_ok: np.ndarray, batch: int = 64):
+    """Boolean home × candidate ``scipy.sparse.csr_matrix``: route ≤ ``limit_m`` (flat)."""
+    import scipy.sparse as sp
+
+    h, c, _ = pair_costs(net, home, cand, limit=limit_m, home_ok=home_ok, cand_ok=cand_ok,
+                         batch=batch)
+    return sp.csr_matrix((np.ones(len(h), bool), (h, c)), shape=(len(home.leg_m), len(cand.leg_m)))
