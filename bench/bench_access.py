@@ -1,63 +1,62 @@
-"""Benchmark: walking access (nearest facility within 1,000 m for every demand point).
+"""Benchmark: walking access end to end, minutes on slopes, PBF clipping, 2SFCA (issue 15).
 
-Instances
----------
-(a) generated: a jittered street grid of about 200,000 nodes (100 m blocks, 5 % of the
-    segments removed), 2,000 facilities and 100,000 demand points, uniform at random;
-    plus a 50,000-node version (same densities) to show how memory grows;
-(b) embedded: the SYNTHETIC Lishui walking network of ``data/`` with the dataset's
-    fitness facilities and every village/community point as demand.
+Prints the issue's table as ratios against peers timed in the same run on the same inputs:
 
-Peers, same run, same instance
-------------------------------
-* **ours**: :func:`coverage.access.nearest_on_network`, the whole computation: snapping
-  of demand points and facilities (KD-tree queries), the facility snap legs as virtual
-  sources, one ``csgraph.dijkstra(min_only=True, limit=…)`` pass, demand snap legs added,
-  nearest facility read off. Snapping queries of large batches use every core
-  (``cKDTree.query(workers=-1)``; csgraph's Dijkstra is single-threaded). The network object (its CSR matrix and KD-tree) is built
-  once per network and cached, as the bare call's CSR matrix is; a second row,
-  "ours, KD-tree rebuilt too", also times the KD-tree build;
-* **bare csgraph**: the single ``scipy.sparse.csgraph.dijkstra(graph, indices=facility
-  nodes, min_only=True, limit=…)`` call on pre-snapped nodes, nothing else (the floor);
-* **networkx multi-source**: ``nx.multi_source_dijkstra_path_length(G, facility nodes,
-  cutoff=…)`` on an ``nx.Graph`` of the same edges (graph built outside the timing), plus
-  the dictionary look-up for the demand nodes;
-* **ego_graph per facility**: the osmnx-examples isochrone approach
-  (``nx.ego_graph(G, node, radius=…, distance="length")`` per facility, then the min over
-  facilities per node). Timed on a **sample** of facilities and **extrapolated** linearly
-  to all of them; the report says so.
+1. **nearest facility, edge snapping, one pass** on a generated street grid
+   (``--nodes``, default 250,000; the issue's 1,000,000 with ``--nodes 1000000``;
+   facilities and demand points scale with it: 5,000 and 200,000 per million nodes).
+   Ours: :func:`coverage.access.nearest_on_network` (edge snapping with the STRtree,
+   virtual sources, one ``csgraph.dijkstra``, reading the homes) after loading.
+   Peer: ``networkx.multi_source_dijkstra_path_length`` on the same snapped graph (an
+   ``nx.Graph`` of the edges plus one virtual node per facility joined to its edge ends by
+   the same partial lengths; graph built outside the timing; the same per-home read).
+   Memory: tracemalloc peak at two sizes (``--nodes`` / 4 and ``--nodes``).
+2. **minutes on a directed, slope-weighted graph** (Tobler over a generated hilly DEM)
+   vs the flat-distance pass above, same points, both after loading.
+3. **network from a PBF** 10× larger than the area's network (generated with pyosmium: a
+   grid whose area is a tenth of the file). Ours: ``clip_pbf`` + ``network_from_clip``.
+   Peer: osmnx ``graph_from_xml`` (bidirectional, simplified) on the clipped area's XML.
+   Peak memory (max RSS of a child process) for the 10× file and a 20× file.
+4. **2SFCA**, demand × supply of instance 1 with capacities, on the same (home, site, cost)
+   pairs: ours :func:`coverage.access.fca.two_step_fca` (2SFCA + E2SFCA) vs PySAL
+   ``access`` (``two_stage_fca`` + ``enhanced_two_stage_fca``); the routing of the pairs
+   (:func:`coverage.access.route.pair_costs`) is timed separately.
 
-Time is the best of ``--repeat`` runs (wall clock); peak memory is ``tracemalloc``'s peak
-during one run (Python and numpy allocations). Ratios are peer / ours. Goals (issue 4):
-networkx multi-source ≥ 10× our time; ours ≤ 1.5× the bare csgraph call; memory linear
-in size (no demand × facility matrix).
-
-Run: ``python bench/bench_access.py`` (``--quick`` for smaller instances).
+Times are the best of ``--repeat`` runs (wall clock) on whatever the machine gives (the
+development machine is 2 shared cores). Run: ``python bench/bench_access.py [--nodes N]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coverage.access import nearest_on_network  # noqa: E402
-from coverage.access import WalkNetwork  # noqa: E402
-from coverage.access.graph import _csr_from_edges
+from coverage.access import WalkNetwork, nearest_on_network  # noqa: E402
+from coverage.access.fca import step_decay, two_step_fca  # noqa: E402
+from coverage.access.graph import _csr_from_edges  # noqa: E402
+from coverage.access.route import pair_costs  # noqa: E402
+from coverage.access.terrain import Dem, terrain_cost  # noqa: E402
 from layers import settings  # noqa: E402
 
 X0, Y0 = 450_000.0, 3_100_000.0  # EPSG:4549 metres, Lishui area
 LIMIT_M = 1000.0
+ROWS: list[tuple[str, str, str, str]] = []
 
 
 def grid_network(n_nodes: int, seed: int, block_m: float = 100.0) -> WalkNetwork:
@@ -86,133 +85,255 @@ def random_points(net: WalkNetwork, n: int, seed: int) -> np.ndarray:
     return lo + rng.random((n, 2)) * (hi - lo)
 
 
-def timed(fn, repeat: int) -> tuple[float, float, object]:
-    """(best wall time s, tracemalloc peak MB of one run, last result)."""
+def timed(fn, repeat: int, memory: bool = False) -> tuple[float, float, object]:
+    """(best wall time s, tracemalloc peak MB of one run or nan, last result)."""
     best, out = np.inf, None
     for _ in range(repeat):
         gc.collect()
         t0 = time.perf_counter()
         out = fn()
         best = min(best, time.perf_counter() - t0)
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] / 1e6
-    tracemalloc.stop()
+    peak = np.nan
+    if memory:
+        gc.collect()
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
     return best, peak, out
 
 
-def run_instance(name: str, net: WalkNetwork, fac_xy: np.ndarray, dem_xy: np.ndarray, *,
-                 repeat: int, ego_sample: int, with_nx: bool = True) -> dict:
-    print(f"\n== {name}: {net.n_nodes:,} nodes, {net.n_edges:,} edges, "
-          f"{len(fac_xy):,} facilities, {len(dem_xy):,} demand points, limit {LIMIT_M:.0f} m")
+def row(what: str, goal: str, measured: str, verdict: str) -> None:
+    ROWS.append((what, goal, measured, verdict))
+    print(f"   → {what}: {measured} ({goal}: {verdict})")
+
+
+# ---------------------------------------------------------------------- 1 + 2
+def nx_peer(net: WalkNetwork, f_xy: np.ndarray, d_xy: np.ndarray):
+    """networkx multi-source on the same snapped graph (virtual nodes per facility)."""
+    G = nx.Graph()  # parallel edges: add the longest first, so the shortest stays
+    by_len = np.argsort(-net.edge_length_m, kind="stable")
+    G.add_weighted_edges_from(zip(net.edge_u[by_len].tolist(), net.edge_v[by_len].tolist(),
+                                  net.edge_length_m[by_len].tolist()), weight="length")
+    fs, ds = net.snap_points(f_xy), net.snap_points(d_xy)
+    n = net.n_nodes
+    for j in range(len(f_xy)):
+        e = fs.edge[j]
+        G.add_edge(("f", j), int(net.edge_u[e]), length=fs.leg_m[j] + fs.pos_m[j])
+        G.add_edge(("f", j), int(net.edge_v[e]),
+                   length=fs.leg_m[j] + net.edge_length_m[e] - fs.pos_m[j])
+    hu, hv = net.edge_u[ds.edge].tolist(), net.edge_v[ds.edge].tolist()
+    cu = (ds.pos_m + ds.leg_m).tolist()
+    cv = (net.edge_length_m[ds.edge] - ds.pos_m + ds.leg_m).tolist()
+    srcs = {("f", j) for j in range(len(f_xy))}
+    on_edge: dict[int, list[tuple[float, float]]] = {}
+    for j in range(len(f_xy)):  # a home and a facility on one edge meet along it
+        on_edge.setdefault(int(fs.edge[j]), []).append((fs.pos_m[j], fs.leg_m[j]))
+    same = [(i, on_edge[e]) for i, e in enumerate(ds.edge.tolist()) if e in on_edge]
+
+    def run():
+        d = nx.multi_source_dijkstra_path_length(G, srcs, cutoff=LIMIT_M, weight="length")
+        inf = np.inf
+        out = np.array([min(d.get(a, inf) + x, d.get(b, inf) + y)
+                        for a, x, b, y in zip(hu, cu, hv, cv)])
+        for i, fl in same:
+            out[i] = min(out[i], min(abs(ds.pos_m[i] - p) + lg for p, lg in fl) + ds.leg_m[i])
+        return out
+
+    del n
+    return run
+
+
+def hilly_dem(net: WalkNetwork) -> Dem:
+    """A generated DEM over the network: rolling hills, 150 m amplitude, 2 km wavelength."""
+    lo, hi = net.node_xy.min(0) - 500, net.node_xy.max(0) + 500
+    step = 90.0
+    xs = np.arange(lo[0], hi[0] + step, step)
+    ys = np.arange(hi[1], lo[1] - step, -step)
+    X, Y = np.meshgrid(xs, ys)
+    z = 300 + 150 * np.sin(X / 2000.0 * 2 * np.pi) * np.cos(Y / 2600.0 * 2 * np.pi)
+    return Dem(z=z, x0=float(xs[0]), y0=float(ys[0]), dx=step, dy=step, crs=net.crs,
+               source="generated hills")
+
+
+def bench_nearest(n_nodes: int, repeat: int) -> None:
+    per = n_nodes / 1e6
+    out = {}
+    for n in (n_nodes // 4, n_nodes):
+        net = grid_network(n, seed=1)
+        f = random_points(net, max(10, int(5000 * per * n / n_nodes)), seed=2)
+        d = random_points(net, max(100, int(200_000 * per * n / n_nodes)), seed=3)
+        net.edge_tree  # loading: the STRtree is built once per network (as the CSR matrix)
+        print(f"\n== nearest facility: {net.n_nodes:,} nodes, {net.n_edges:,} edges, "
+              f"{len(f):,} facilities, {len(d):,} demand points, limit {LIMIT_M:.0f} m")
+
+        def ours():
+            return nearest_on_network(net, d, f, limit_m=LIMIT_M, max_snap_m=500.0)
+
+        t, m, res = timed(ours, repeat, memory=True)
+        out[n] = (t, m, net.n_nodes)
+        print(f"   ours (edge snapping, one pass): {t:.3f} s, peak {m:.1f} MB; covered "
+              f"{np.isfinite(res.distance_m).mean():.1%}")
+    (t_s, m_s, n_s), (t_b, m_b, n_b) = out[n_nodes // 4], out[n_nodes]
+    run = nx_peer(net, f, d)
+    t_nx, _, d_nx = timed(run, 1)
+    ok = np.isfinite(res.distance_m) & np.isfinite(d_nx) & (d_nx <= LIMIT_M)
+    assert np.allclose(res.distance_m[ok], d_nx[ok], atol=1e-6), "peer disagrees"
+    print(f"   networkx multi-source, same snapped graph: {t_nx:.3f} s")
+    r = t_nx / t_b
+    row(f"{n_b:,}-node grid, {len(f):,} facilities, {len(d):,} demand, edge snapping",
+        "≥10× networkx", f"networkx/ours = {r:.1f}× ({t_b:.2f} s vs {t_nx:.2f} s)",
+        "met" if r >= 10 else "not met")
+    grow = m_b / m_s
+    row("memory, nodes ×4", "linear", f"peak ×{grow:.2f} ({m_s:.0f} → {m_b:.0f} MB), "
+        f"time ×{t_b / t_s:.2f}", "met" if grow <= 4 * 1.25 else "not met")
+    # 2: minutes on slopes
+    t0 = time.perf_counter()
+    terr = terrain_cost(net, hilly_dem(net), 100.0)
+    t_build = time.perf_counter() - t0
+    terr.cost.reverse  # loading: the reversed CSR matrix is built once per cost model
+    t_min, _, rm = timed(lambda: nearest_on_network(net, d, f, limit_m=LIMIT_M, max_snap_m=500.0,
+                                                    cost=terr.cost, limit_min=10.0), repeat)
+    print(f"   minutes on slopes: {t_min:.3f} s (terrain model built once in {t_build:.1f} s); "
+          f"covered {np.isfinite(rm.time_min).mean():.1%}")
+    row("minutes on a directed slope-weighted graph", "≤1.5× the flat pass",
+        f"{t_min / t_b:.2f}× ({t_min:.2f} s vs {t_b:.2f} s)",
+        "met" if t_min / t_b <= 1.5 else "not met")
+    bench_fca(net, f, d, repeat)
+
+
+# ---------------------------------------------------------------------- 4
+def bench_fca(net: WalkNetwork, f: np.ndarray, d: np.ndarray, repeat: int) -> None:
+    import access
+
+    rng = np.random.default_rng(4)
+    pop = rng.integers(10, 300, len(d)).astype(float)
+    cap = rng.integers(20, 200, len(f)).astype(float)
+    hs, fs = net.snap_points(d), net.snap_points(f)
+    t_route, _, pairs = timed(lambda: pair_costs(net, hs, fs, limit=LIMIT_M,
+                                                 home_ok=np.ones(len(d), bool),
+                                                 cand_ok=np.ones(len(f), bool)), 1)
+    h, s, c = pairs
+    w = step_decay(LIMIT_M)
 
     def ours():
-        return nearest_on_network(net, dem_xy, fac_xy, limit_m=LIMIT_M, max_snap_m=500.0)
+        return (two_step_fca(h, s, c, pop, cap, max_cost=LIMIT_M),
+                two_step_fca(h, s, c, pop, cap, max_cost=LIMIT_M, weight=w))
 
-    def ours_cold():
-        net._tree = None  # also rebuild the network's KD-tree
-        return nearest_on_network(net, dem_xy, fac_xy, limit_m=LIMIT_M, max_snap_m=500.0)
+    t_ours, _, (r2, re) = timed(ours, repeat)
+    demand = pd.DataFrame({"geoid": np.arange(len(pop)), "pop": pop})
+    supply = pd.DataFrame({"geoid": np.arange(len(cap)), "cap": cap})
+    costs = pd.DataFrame({"origin": h, "dest": s, "cost": c})
+    fn = access.weights.step_fn({LIMIT_M / 3: 1, 2 * LIMIT_M / 3: 0.68, LIMIT_M: 0.22})
 
-    t_cold, m_cold, _ = timed(ours_cold, repeat)
-    t_ours, m_ours, res = timed(ours, repeat)
-    f_node, f_snap = net.snap(fac_xy)
-    d_node, _ = net.snap(dem_xy)
-    t_bare, m_bare, bare = timed(lambda: dijkstra(net.graph, directed=True, indices=f_node,
-                                                  min_only=True, limit=LIMIT_M), repeat)
-    rows = {"ours": (t_ours, m_ours), "ours, KD-tree rebuilt too": (t_cold, m_cold),
-            "bare csgraph": (t_bare, m_bare)}
-    covered = np.isfinite(res.distance_m).mean()
-    print(f"   covered share of demand points: {covered:.1%}")
-    if with_nx:
-        G = nx.Graph()  # parallel edges: add the longest first, so the shortest stays
-        by_len = np.argsort(-net.edge_length_m, kind="stable")
-        G.add_weighted_edges_from(zip(net.edge_u[by_len].tolist(), net.edge_v[by_len].tolist(),
-                                      net.edge_length_m[by_len].tolist()), weight="length")
-        srcs = set(f_node.tolist())
+    def pysal():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = access.Access(demand_df=demand, demand_index="geoid", demand_value="pop",
+                              supply_df=supply, supply_index="geoid", supply_value="cap",
+                              cost_df=costs, cost_origin="origin", cost_dest="dest",
+                              cost_name="cost")
+            return (a.two_stage_fca(name="two", max_cost=LIMIT_M)["two_cap"],
+                    a.enhanced_two_stage_fca(name="enh", max_cost=LIMIT_M, weight_fn=fn)["enh_cap"])
 
-        def nx_multi():
-            d = nx.multi_source_dijkstra_path_length(G, srcs, cutoff=LIMIT_M, weight="length")
-            return np.array([d.get(n, np.inf) for n in d_node.tolist()])
-
-        t_nx, m_nx, d_nx = timed(nx_multi, 1)
-        # same node distances as the bare call (no snap legs in either)
-        np.testing.assert_allclose(d_nx, bare[d_node], rtol=1e-9)
-        rows["networkx multi-source"] = (t_nx, m_nx)
-        sample = np.random.default_rng(0).choice(len(f_node), min(ego_sample, len(f_node)),
-                                                 replace=False)
-
-        def ego():
-            best: dict[int, float] = {}
-            for s in f_node[sample].tolist():
-                sub = nx.ego_graph(G, s, radius=LIMIT_M, distance="length")
-                dist = nx.single_source_dijkstra_path_length(sub, s, weight="length")
-                for n, dd in dist.items():
-                    if dd < best.get(n, np.inf):
-                        best[n] = dd
-            return best
-
-        t_ego, m_ego, _ = timed(ego, 1)
-        scale = len(f_node) / len(sample)
-        rows[f"ego_graph per facility (extrapolated ×{scale:.0f} from {len(sample)})"] = (
-            t_ego * scale, m_ego)
-    print(f"   {'method':<52} {'time s':>9} {'peer/ours':>10} "
-          f"{'peak MB':>9} {'mem peer/ours':>13}")
-    for k, (t, m) in rows.items():
-        print(f"   {k:<52} {t:9.3f} {t / t_ours:10.2f} {m:9.1f} {m / max(m_ours, 1e-9):13.2f}")
-    print(f"   → ours / bare csgraph = {t_ours / t_bare:.2f} (goal ≤ 1.5)")
-    if "networkx multi-source" in rows:
-        print(f"   → networkx multi-source / ours = {rows['networkx multi-source'][0] / t_ours:.1f}"
-              " (goal ≥ 10)")
-    return {"t_ours": t_ours, "m_ours": m_ours, "nodes": net.n_nodes, "demand": len(dem_xy),
-            "t_bare": t_bare}
+    t_py, _, (p2, pe) = timed(pysal, 1)
+    np.testing.assert_allclose(r2[0], p2.reindex(np.arange(len(pop))).fillna(0), atol=1e-9)
+    np.testing.assert_allclose(re[0], pe.reindex(np.arange(len(pop))).fillna(0), atol=1e-9)
+    print(f"\n== 2SFCA: {len(d):,} demand × {len(f):,} supply, {len(h):,} pairs within "
+          f"{LIMIT_M:.0f} m (routing the pairs: {t_route:.2f} s); ours {t_ours:.3f} s, "
+          f"PySAL access {t_py:.3f} s (same values within 1e-9)")
+    row(f"2SFCA + E2SFCA, {len(d):,} demand × {len(f):,} supply", "≥10× PySAL access",
+        f"PySAL/ours = {t_py / t_ours:.0f}×", "met" if t_py / t_ours >= 10 else "not met")
 
 
-def embedded_instance() -> tuple[WalkNetwork, np.ndarray, np.ndarray] | None:
-    from coverage.access import load_network
-    from layers.load import load_dataset
+# ---------------------------------------------------------------------- 3
+def grid_pbf(path: Path, k: int, x0: float = 119.5, y0: float = 28.0, step: float = 0.001) -> None:
+    """A k×k street grid written as PBF (nodes, one way per row and per column)."""
+    import osmium
+    from osmium.osm.mutable import Node, Way
 
-    ds = load_dataset()
-    if ds.network_path is None:
-        return None
-    net = load_network(ds.network_path, provenance=ds.layer_provenance.get("network"))
-    fac = ds.facilities_for(ds.latest_year)
-    fac = fac[fac["type"] == "fitness"]
-    f_xy = net.project(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
-    v = ds.villages
-    d_xy = net.project(v.geometry.x.to_numpy(), v.geometry.y.to_numpy())
-    return net, f_xy, d_xy
+    with osmium.SimpleWriter(str(path), overwrite=True) as w:
+        for i in range(k):
+            for j in range(k):
+                w.add_node(Node(id=i * k + j + 1, location=(x0 + j * step, y0 + i * step)))
+        for i in range(k):
+            w.add_way(Way(id=i + 1, nodes=[i * k + j + 1 for j in range(k)],
+                          tags={"highway": "residential"}))
+        for j in range(k):
+            w.add_way(Way(id=k + j + 1, nodes=[i * k + j + 1 for i in range(k)],
+                          tags={"highway": "footway"}))
+
+
+def area_for(k: int, frac: float, x0: float = 119.5, y0: float = 28.0, step: float = 0.001):
+    side = np.sqrt(frac) * (k - 1) * step
+    return shapely.box(x0, y0, x0 + side, y0 + side)
+
+
+def pbf_child(path: str, k: int, frac: float) -> None:
+    """Child process: build the network and print its peak RSS (MB)."""
+    from coverage.access.netfile import network_from_clip
+    from coverage.access.pbf import clip_pbf
+
+    net = network_from_clip(clip_pbf(path, area_for(k, frac), buffer_m=0))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{rss:.1f} {net.n_nodes}")
+
+
+def bench_pbf(area_nodes: int, repeat: int) -> None:
+    import osmnx as ox
+
+    from coverage.access.netfile import network_from_clip
+    from coverage.access.pbf import clip_pbf, write_clip_xml
+
+    with tempfile.TemporaryDirectory(prefix="bench_pbf_") as tmp:
+        res = {}
+        for mult in (10, 20):
+            k = int(round(np.sqrt(area_nodes * mult)))
+            pbf = Path(tmp) / f"grid{mult}.osm.pbf"
+            grid_pbf(pbf, k)
+            out = subprocess.run([sys.executable, __file__, "--pbf-child", str(pbf), str(k),
+                                  str(1 / mult)], capture_output=True, text=True, check=True,
+                                 env=dict(os.environ, PYTHONWARNINGS="ignore"))
+            rss, n = out.stdout.split()
+            res[mult] = (float(rss), int(n), pbf, k, pbf.stat().st_size / 1e6)
+        rss10, n10, pbf, k, mb10 = res[10]
+        area = area_for(k, 0.1)
+        t_ours, _, net = timed(lambda: network_from_clip(clip_pbf(pbf, area, buffer_m=0)), repeat)
+        xml = write_clip_xml(clip_pbf(pbf, area, buffer_m=0), Path(tmp) / "clip.osm")
+        t_ox, _, G = timed(lambda: ox.graph_from_xml(xml, bidirectional=True, simplify=True,
+                                                     retain_all=True), 1)
+        print(f"\n== network from a PBF: area {net.n_nodes:,} nodes / file {k * k:,} nodes "
+              f"({mb10:.1f} MB); ours {t_ours:.2f} s, osmnx graph_from_xml on the clipped XML "
+              f"{t_ox:.2f} s ({G.number_of_nodes():,} nodes)")
+        row(f"network from a PBF 10× the area ({k * k:,} nodes)", "≥5× osmnx graph_from_xml",
+            f"osmnx/ours = {t_ox / t_ours:.2f}×", "met" if t_ox / t_ours >= 5 else "not met")
+        rss20, n20, _, k20, mb20 = res[20]
+        row("peak memory of the PBF build, file ×2", "independent of the file size",
+            f"max RSS {rss10:.0f} MB ({mb10:.1f} MB file) → {rss20:.0f} MB ({mb20:.1f} MB file)",
+            "met" if rss20 <= rss10 * 1.15 else "not met")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="smaller generated instances")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--ego-sample", type=int, default=40)
+    ap.add_argument("--nodes", type=int, default=250_000,
+                    help="generated network size (the issue's instance: 1000000)")
+    ap.add_argument("--pbf-area-nodes", type=int, default=40_000,
+                    help="nodes of the area cut out of the generated PBF (file: 10× and 20×)")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="small instances (CI smoke run)")
+    ap.add_argument("--pbf-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    big = 20_000 if args.quick else 200_000
-    scale = big / 200_000
-    results = []
-    for n in (big // 4, big):
-        net = grid_network(n, seed=1)
-        f = random_points(net, int(2_000 * scale * n / big), seed=2)
-        d = random_points(net, int(100_000 * scale * n / big), seed=3)
-        results.append(run_instance(f"(a) generated grid, {n:,} nodes", net, f, d,
-                                    repeat=args.repeat, ego_sample=args.ego_sample,
-                                    with_nx=(n == big)))
-    small, large = results
-    print("\nMemory growth (ours, peak MB per 1,000 nodes): "
-          f"{small['m_ours'] / small['nodes'] * 1000:.2f} at {small['nodes']:,} nodes, "
-          f"{large['m_ours'] / large['nodes'] * 1000:.2f} at {large['nodes']:,} nodes; "
-          f"size ×{large['nodes'] / small['nodes']:.1f} → memory ×"
-          f"{large['m_ours'] / small['m_ours']:.2f}, time ×{large['t_ours'] / small['t_ours']:.2f}")
-    emb = embedded_instance()
-    if emb is None:
-        print("\n(b) embedded network: the dataset has no network; skipped")
-    else:
-        net, f, d = emb
-        run_instance("(b) embedded SYNTHETIC Lishui network, fitness facilities, all villages",
-                     net, f, d, repeat=args.repeat, ego_sample=args.ego_sample)
+    if args.pbf_child:
+        pbf_child(args.pbf_child[0], int(args.pbf_child[1]), float(args.pbf_child[2]))
+        return 0
+    nodes = 40_000 if args.quick else args.nodes
+    area_nodes = 4_000 if args.quick else args.pbf_area_nodes
+    print(f"scale: {nodes:,}-node network (issue: 1,000,000), {area_nodes:,}-node PBF area")
+    bench_nearest(nodes, args.repeat)
+    bench_pbf(area_nodes, args.repeat)
+    print("\n| what | goal | measured | verdict |\n|---|---|---|---|")
+    for r in ROWS:
+        print("| " + " | ".join(r) + " |")
     return 0
 
 

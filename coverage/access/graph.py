@@ -173,7 +173,8 @@ class WalkNetwork:
         if mode == "node":
             node, leg = self.snap(xy)
             return node_snap(node, leg, self.node_xy)
-        snap = snap_to_edges(self.edge_tree, self.edge_geometry, xy)
+        _node, node_dist = self.snap(xy)
+        snap = snap_to_edges(self.edge_tree, self.edge_geometry, xy, node_dist)
         if len(snap.edge) and self.n_edges:
             snap.pos_m = np.clip(snap.pos_m, 0.0, self.edge_length_m[snap.edge])
         return snap

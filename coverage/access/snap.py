@@ -119,8 +119,16 @@ class EdgeSnap:
     node: np.ndarray | None = None
 
 
-def snap_to_edges(tree: shapely.STRtree, geoms: np.ndarray, xy: np.ndarray) -> EdgeSnap:
+def snap_to_edges(tree: shapely.STRtree, geoms: np.ndarray, xy: np.ndarray,
+                  node_dist: np.ndarray | None = None) -> EdgeSnap:
     """Nearest point on the nearest edge of each point (exact, shapely STRtree).
+
+    With ``node_dist`` (each point's distance to its nearest node, an upper bound of the
+    distance to the nearest edge since every node ends an edge) the tree is asked only
+    for edges within that bound (``predicate="dwithin"``) and the nearest is picked from
+    those; this is exact and about twice as fast as ``query_nearest``. Points with no
+    candidate (a node without edges) fall back to ``query_nearest``. Ties go to the lower
+    edge index.
 
     Parameters
     ----------
@@ -130,6 +138,8 @@ def snap_to_edges(tree: shapely.STRtree, geoms: np.ndarray, xy: np.ndarray) -> E
         Edge geometries in the network's CRS (EPSG:4549 for Lishui), oriented u → v.
     xy : ndarray, shape (k, 2)
         Points in the same CRS, metres.
+    node_dist : ndarray, optional
+        Distance of each point to its nearest network node, metres.
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     k = len(xy)
@@ -138,11 +148,23 @@ def snap_to_edges(tree: shapely.STRtree, geoms: np.ndarray, xy: np.ndarray) -> E
                         xy.copy(), "edge")
     order = _spatial_order(xy) if k >= SNAP_SORT_MIN else np.arange(k)
     pts = shapely.points(xy[order])
-    (qi, ti), leg = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    edge = np.empty(k, dtype=np.int64)
-    leg_m = np.empty(k)
-    edge[order[qi]] = ti
-    leg_m[order[qi]] = leg
+    edge = np.full(k, -1, dtype=np.int64)
+    leg_m = np.full(k, np.inf)
+    if node_dist is not None:
+        bound = np.asarray(node_dist, dtype=float)[order]
+        qi, ti = tree.query(pts, predicate="dwithin", distance=bound * (1 + 1e-9) + 1e-6)
+        dist = shapely.distance(pts[qi], geoms[ti])
+        best = np.lexsort((ti, dist, qi))
+        qi, ti, dist = qi[best], ti[best], dist[best]
+        first = np.ones(len(qi), dtype=bool)
+        first[1:] = qi[1:] != qi[:-1]
+        edge[order[qi[first]]] = ti[first]
+        leg_m[order[qi[first]]] = dist[first]
+    miss = np.flatnonzero(edge[order] < 0)
+    if len(miss):
+        (qi, ti), leg = tree.query_nearest(pts[miss], return_distance=True, all_matches=False)
+        edge[order[miss[qi]]] = ti
+        leg_m[order[miss[qi]]] = leg
     pts_all = shapely.points(xy)
     pos = shapely.line_locate_point(geoms[edge], pts_all)
     joint = shapely.get_coordinates(shapely.line_interpolate_point(geoms[edge], pos))
