@@ -41,46 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_fca)
 
 
-def fca_tables(ds, *, ftype: str, population: str, catchment_m: float, year: int | None = None,
-               network=None):
-    """(villages, townships) 2SFCA tables of the dataset, with names and provenance."""
-    from coverage.access import load_network
-    from coverage.access.fca import fca_by_unit
-
-    net = network
-    if net is None:
-        if ds.network_path is None:
-            raise NetworkError("2SFCA needs a walking network (--network FILE)")
-        net = load_network(ds.network_path, provenance=(ds.layer_provenance or {}).get("network"))
-    if population not in ds.villages.columns:
-        raise NetworkError(f"--population {population}: not a village column")
-    yr = year if year is not None else ds.latest_year
-    fac = ds.facilities_for(yr)
-    fac = fac[(fac["type"] == ftype) & fac["capacity"].notna()]
-    if fac.empty:
-        raise NetworkError(f"--type {ftype}: no facility of that type with a capacity in {yr}")
-    v, t = fca_by_unit(ds.villages, fac, net, pop_col=population, d0=catchment_m)
-    prov = (f"facilities={'|'.join(sorted(set(fac['provenance'].astype(str))))};"
-            f"population=estimated;network={net.provenance}")
-    vnames = dict(zip(ds.villages["code"].astype(str), ds.villages["name"].astype(str)))
-    tnames = dict(zip(ds.townships["code"].astype(str), ds.townships["name"].astype(str)))
-    v.insert(1, "unit_name", v["code"].map(vnames))
-    t.insert(1, "unit_name", t["township_code"].map(tnames))
-    for df in (v, t):
-        df["facility_type"] = ftype
-        df["catchment_m"] = catchment_m
-        df["provenance"] = prov
-    return v, t, fac, net
-
-
 def cmd_fca(args: argparse.Namespace) -> int:
     from coverage.access import load_network
+    from coverage.access.fca import fca_for_dataset
     from layers.load import load_dataset
 
     ds = load_dataset(args.data)
     net = load_network(args.network) if args.network is not None else None
-    v, t, fac, net = fca_tables(ds, ftype=args.type, population=args.population,
-                                catchment_m=args.catchment_m, year=args.year, network=net)
+    v, t, fac, net = fca_for_dataset(ds, ftype=args.type, population=args.population,
+                                     catchment_m=args.catchment_m, year=args.year, network=net)
     shown = v if args.level == "village" else t
     if args.output is not None:
         _write(args.output, ds, v, t)

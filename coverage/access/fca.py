@@ -145,3 +145,39 @@ def fca_by_unit(
         t["fca_2sfca"] = np.where(t["pop_on_network"] > 0, t["w2"] / t["pop_on_network"], np.nan)
         t["fca_e2sfca"] = np.where(t["pop_on_network"] > 0, t["we"] / t["pop_on_network"], np.nan)
     return v, t.drop(columns=["w2", "we"])
+
+
+def fca_for_dataset(ds, *, ftype: str, population: str, catchment_m: float,
+                    year: int | None = None, network=None):
+    """(villages, townships, facilities, network): :func:`fca_by_unit` on a dataset.
+
+    Facilities of ``ftype`` with a capacity in ``year`` (default the latest), demand at the
+    village points with ``population``; the dataset's network unless ``network`` is given.
+    Both tables get ``unit_name``, ``facility_type``, ``catchment_m`` and ``provenance``.
+    """
+    from coverage.access.osm import load_network
+
+    net = network
+    if net is None:
+        if ds.network_path is None:
+            raise NetworkError("2SFCA needs a walking network (--network FILE)")
+        net = load_network(ds.network_path, provenance=(ds.layer_provenance or {}).get("network"))
+    if population not in ds.villages.columns:
+        raise NetworkError(f"--population {population}: not a village column")
+    yr = year if year is not None else ds.latest_year
+    fac = ds.facilities_for(yr)
+    fac = fac[(fac["type"] == ftype) & fac["capacity"].notna()]
+    if fac.empty:
+        raise NetworkError(f"--type {ftype}: no facility of that type with a capacity in {yr}")
+    v, t = fca_by_unit(ds.villages, fac, net, pop_col=population, d0=catchment_m)
+    prov = (f"facilities={'|'.join(sorted(set(fac['provenance'].astype(str))))};"
+            f"population=estimated;network={net.provenance}")
+    vnames = dict(zip(ds.villages["code"].astype(str), ds.villages["name"].astype(str)))
+    tnames = dict(zip(ds.townships["code"].astype(str), ds.townships["name"].astype(str)))
+    v.insert(1, "unit_name", v["code"].map(vnames))
+    t.insert(1, "unit_name", t["township_code"].map(tnames))
+    for df in (v, t):
+        df["facility_type"] = ftype
+        df["catchment_m"] = catchment_m
+        df["provenance"] = prov
+    return v, t, fac, net

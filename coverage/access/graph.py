@@ -26,6 +26,7 @@ from coverage._errors import NetworkError
 from coverage.access.snap import (
     SNAP_MODES,
     EdgeSnap,
+    SegmentGrid,
     _spatial_order,
     node_snap,
     snap_to_edges,
@@ -99,6 +100,7 @@ class WalkNetwork:
     _tree: cKDTree | None = field(default=None, repr=False)
     _tree_order: np.ndarray | None = field(default=None, repr=False)
     _edge_tree: shapely.STRtree | None = field(default=None, repr=False)
+    _segment_grid: SegmentGrid | None = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -163,6 +165,13 @@ class WalkNetwork:
             self._edge_tree = shapely.STRtree(self.edge_geometry)
         return self._edge_tree
 
+    @property
+    def segment_grid(self) -> SegmentGrid:
+        """Edge segments bucketed in 100 m cells for fast exact snapping, built once."""
+        if self._segment_grid is None:
+            self._segment_grid = SegmentGrid.build(self.edge_geometry)
+        return self._segment_grid
+
     def snap_points(self, xy: np.ndarray, mode: str = "edge") -> EdgeSnap:
         """Where each point joins the network: nearest edge point (default) or node.
 
@@ -173,8 +182,8 @@ class WalkNetwork:
         if mode == "node":
             node, leg = self.snap(xy)
             return node_snap(node, leg, self.node_xy)
-        _node, node_dist = self.snap(xy)
-        snap = snap_to_edges(self.edge_tree, self.edge_geometry, xy, node_dist)
+        snap = snap_to_edges(self.edge_tree, self.edge_geometry, xy, grid=self.segment_grid,
+                             node_dist_fn=lambda p: self.snap(p)[1])
         if len(snap.edge) and self.n_edges:
             snap.pos_m = np.clip(snap.pos_m, 0.0, self.edge_length_m[snap.edge])
         return snap

@@ -120,15 +120,16 @@ class EdgeSnap:
 
 
 def snap_to_edges(tree: shapely.STRtree, geoms: np.ndarray, xy: np.ndarray,
-                  node_dist: np.ndarray | None = None) -> EdgeSnap:
-    """Nearest point on the nearest edge of each point (exact, shapely STRtree).
+                  node_dist: np.ndarray | None = None, grid: SegmentGrid | None = None,
+                  chunk: int = 16384, node_dist_fn=None) -> EdgeSnap:
+    """Nearest point on the nearest edge of each point (exact).
 
-    With ``node_dist`` (each point's distance to its nearest node, an upper bound of the
-    distance to the nearest edge since every node ends an edge) the tree is asked only
-    for edges within that bound (``predicate="dwithin"``) and the nearest is picked from
-    those; this is exact and about twice as fast as ``query_nearest``. Points with no
-    candidate (a node without edges) fall back to ``query_nearest``. Ties go to the lower
-    edge index.
+    With a :class:`SegmentGrid` the nearest straight segment among those bucketed in the
+    3 × 3 cells around each point is taken (numpy, in chunks of ``chunk`` points): exact
+    for every point within one cell size of the network. The other points ask the
+    shapely STRtree: for edges within ``node_dist`` (each point's distance to its nearest
+    node, an upper bound of the distance to the nearest edge, ``predicate="dwithin"``),
+    else ``query_nearest``. Ties go to the lower edge index.
 
     Parameters
     ----------
@@ -140,6 +141,10 @@ def snap_to_edges(tree: shapely.STRtree, geoms: np.ndarray, xy: np.ndarray,
         Points in the same CRS, metres.
     node_dist : ndarray, optional
         Distance of each point to its nearest network node, metres.
+    grid : SegmentGrid, optional
+        The network's segment grid.
+    node_dist_fn : callable, optional
+        ``xy → node_dist`` for the points the grid leaves to the tree.
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     k = len(xy)
@@ -147,28 +152,48 @@ def snap_to_edges(tree: shapely.STRtree, geoms: np.ndarray, xy: np.ndarray,
         return EdgeSnap(np.full(k, -1, dtype=np.int64), np.zeros(k), np.full(k, np.inf),
                         xy.copy(), "edge")
     order = _spatial_order(xy) if k >= SNAP_SORT_MIN else np.arange(k)
-    pts = shapely.points(xy[order])
     edge = np.full(k, -1, dtype=np.int64)
     leg_m = np.full(k, np.inf)
-    if node_dist is not None:
-        bound = np.asarray(node_dist, dtype=float)[order]
-        qi, ti = tree.query(pts, predicate="dwithin", distance=bound * (1 + 1e-9) + 1e-6)
-        dist = shapely.distance(pts[qi], geoms[ti])
-        best = np.lexsort((ti, dist, qi))
-        qi, ti, dist = qi[best], ti[best], dist[best]
-        first = np.ones(len(qi), dtype=bool)
-        first[1:] = qi[1:] != qi[:-1]
-        edge[order[qi[first]]] = ti[first]
-        leg_m[order[qi[first]]] = dist[first]
-    miss = np.flatnonzero(edge[order] < 0)
-    if len(miss):
-        (qi, ti), leg = tree.query_nearest(pts[miss], return_distance=True, all_matches=False)
-        edge[order[miss[qi]]] = ti
-        leg_m[order[miss[qi]]] = leg
-    pts_all = shapely.points(xy)
-    pos = shapely.line_locate_point(geoms[edge], pts_all)
-    joint = shapely.get_coordinates(shapely.line_interpolate_point(geoms[edge], pos))
-    return EdgeSnap(edge, np.asarray(pos, dtype=float), leg_m, joint, "edge")
+    pos = np.zeros(k)
+    joint = np.zeros((k, 2))
+    todo = order
+    if grid is not None:
+        found_all = np.zeros(k, dtype=bool)
+        for start in range(0, k, chunk):
+            idx = order[start:start + chunk]
+            e, p, d, q, found = grid.nearest(xy[idx])
+            idx, e, p, d, q = idx[found], e[found], p[found], d[found], q[found]
+            edge[idx], pos[idx], leg_m[idx], joint[idx] = e, p, d, q
+            found_all[idx] = True
+        todo = order[~found_all[order]]
+    if len(todo):
+        pts = shapely.points(xy[todo])
+        e_t = np.full(len(todo), -1, dtype=np.int64)
+        d_t = np.full(len(todo), np.inf)
+        if node_dist is None and node_dist_fn is not None:
+            bound = np.asarray(node_dist_fn(xy[todo]), dtype=float)
+        elif node_dist is not None:
+            bound = np.asarray(node_dist, dtype=float)[todo]
+        else:
+            bound = None
+        if bound is not None:
+            qi, ti = tree.query(pts, predicate="dwithin", distance=bound * (1 + 1e-9) + 1e-6)
+            dist = shapely.distance(pts[qi], geoms[ti])
+            best = np.lexsort((ti, dist, qi))
+            qi, ti, dist = qi[best], ti[best], dist[best]
+            first = np.ones(len(qi), dtype=bool)
+            first[1:] = qi[1:] != qi[:-1]
+            e_t[qi[first]] = ti[first]
+            d_t[qi[first]] = dist[first]
+        miss = np.flatnonzero(e_t < 0)
+        if len(miss):
+            (qi, ti), leg = tree.query_nearest(pts[miss], return_distance=True, all_matches=False)
+            e_t[miss[qi]] = ti
+            d_t[miss[qi]] = leg
+        p_t = shapely.line_locate_point(geoms[e_t], pts)
+        edge[todo], leg_m[todo], pos[todo] = e_t, d_t, p_t
+        joint[todo] = shapely.get_coordinates(shapely.line_interpolate_point(geoms[e_t], p_t))
+    return EdgeSnap(edge, pos, leg_m, joint, "edge")
 
 
 def node_snap(node: np.ndarray, snap_m: np.ndarray, node_xy: np.ndarray) -> EdgeSnap:
@@ -176,3 +201,110 @@ def node_snap(node: np.ndarray, snap_m: np.ndarray, node_xy: np.ndarray) -> Edge
     node = np.asarray(node, dtype=np.int64)
     return EdgeSnap(np.full(len(node), -1, dtype=np.int64), np.zeros(len(node)),
                     np.asarray(snap_m, dtype=float), node_xy[node].copy(), "node", node)
+
+
+# ---------------------------------------------------------------------- segment grid
+@dataclass
+class SegmentGrid:
+    """Every straight segment of the edge geometries, bucketed in square cells.
+
+    Built once per network (:attr:`coverage.access.graph.WalkNetwork.segment_grid`).
+    A point's nearest segment is exact when it lies within one cell size: any segment
+    that close crosses the 3 × 3 block of cells around the point.
+    """
+
+    cell_m: float
+    x0: float
+    y0: float
+    ncol: int
+    a: np.ndarray          # (s, 2) segment starts
+    b: np.ndarray          # (s, 2) segment ends
+    edge: np.ndarray       # edge of each segment
+    offset: np.ndarray     # distance along the edge to the segment start
+    cell_ptr: np.ndarray   # CSR over cells → segment ids in cell_seg
+    cell_seg: np.ndarray
+
+    @classmethod
+    def build(cls, geoms: np.ndarray, cell_m: float = 100.0) -> "SegmentGrid":
+        coords, gi = shapely.get_coordinates(geoms, return_index=True)
+        same = gi[1:] == gi[:-1]
+        a, b, edge = coords[:-1][same], coords[1:][same], gi[:-1][same]
+        seg_len = np.hypot(*(b - a).T)
+        first = np.ones(len(edge), dtype=bool)
+        first[1:] = edge[1:] != edge[:-1]
+        csum = np.cumsum(seg_len)
+        start_of_edge = np.maximum.accumulate(np.where(first, np.arange(len(edge)), 0))
+        offset = csum - seg_len - (csum - seg_len)[start_of_edge]
+        lo = np.minimum(a, b)
+        hi = np.maximum(a, b)
+        x0, y0 = lo.min(0) - cell_m
+        c0 = np.floor((lo - [x0, y0]) / cell_m).astype(np.int64)
+        c1 = np.floor((hi - [x0, y0]) / cell_m).astype(np.int64)
+        ncol = int(c1[:, 0].max()) + 2
+        nx_ = c1[:, 0] - c0[:, 0] + 1
+        ny_ = c1[:, 1] - c0[:, 1] + 1
+        cnt = nx_ * ny_
+        seg = np.repeat(np.arange(len(edge)), cnt)
+        k = np.arange(len(seg)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        cx = c0[seg, 0] + k % nx_[seg]
+        cy = c0[seg, 1] + k // nx_[seg]
+        cell = cy * ncol + cx
+        order = np.argsort(cell, kind="stable")
+        cell, seg = cell[order], seg[order]
+        n_cells = int(cell.max()) + ncol + 2
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=n_cells))])
+        return cls(cell_m, float(x0), float(y0), ncol, a, b, edge, offset, ptr, seg)
+
+    def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(edge, position along it, distance, joining point, found) of each point;
+        ``found`` is False when the nearest segment is farther than one cell (the caller
+        then asks the STRtree)."""
+        k = len(xy)
+        cx = np.floor((xy[:, 0] - self.x0) / self.cell_m).astype(np.int64)
+        cy = np.floor((xy[:, 1] - self.y0) / self.cell_m).astype(np.int64)
+        n_cells = len(self.cell_ptr) - 1
+        dx = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
+        dy = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])
+        ccx = cx[:, None] + dx
+        c9 = (cy[:, None] + dy) * self.ncol + ccx
+        ok = (c9 >= 0) & (c9 < n_cells) & (ccx >= 0) & (ccx < self.ncol)
+        c9 = np.where(ok, c9, 0).ravel()
+        lo = self.cell_ptr[c9]
+        n = np.where(ok.ravel(), self.cell_ptr[c9 + 1] - lo, 0)
+        # candidates in point order: (point, cell) blocks laid out row by row
+        j = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+        per_point = n.reshape(k, 9).sum(1)
+        p = np.repeat(np.arange(k), per_point)
+        s = self.cell_seg[j]
+        a = self.a[s]
+        ab = self.b[s] - a
+        l2 = np.einsum("ij,ij->i", ab, ab)
+        rel = xy[p] - a
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.clip(np.einsum("ij,ij->i", rel, ab) / l2, 0.0, 1.0)
+        t = np.where(l2 > 0, t, 0.0)
+        q = a + t[:, None] * ab
+        diff = rel - t[:, None] * ab
+        d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        e = self.edge[s]
+        edge = np.full(k, -1, dtype=np.int64)
+        pos = np.zeros(k)
+        dist = np.full(k, np.inf)
+        joint = np.zeros((k, 2))
+        has = np.flatnonzero(per_point > 0)
+        if len(p):
+            starts = (np.cumsum(per_point) - per_point)[has]
+            dmin = np.minimum.reduceat(d, starts)
+            at_min = d <= np.repeat(dmin, per_point[has])
+            big = np.iinfo(np.int64).max
+            emin = np.minimum.reduceat(np.where(at_min, e, big), starts)
+            pick = np.flatnonzero(at_min & (e == np.repeat(emin, per_point[has])))
+            first = np.ones(len(pick), dtype=bool)
+            first[1:] = p[pick[1:]] != p[pick[:-1]]
+            pick = pick[first]
+            pf, sf = p[pick], s[pick]
+            edge[pf] = e[pick]
+            dist[pf] = d[pick]
+            pos[pf] = self.offset[sf] + t[pick] * np.sqrt(l2[pick])
+            joint[pf] = q[pick]
+        return edge, pos, dist, joint, dist <= self.cell_m
