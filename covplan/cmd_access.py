@@ -12,7 +12,9 @@
 ``--dem FILE`` (SRTM ``.hgt`` or GeoTIFF) adds minutes walked on slopes (Tobler, directed,
 ``coverage/access/slopes.py``): flat and terrain coverage side by side per unit, with the
 people who gain or lose coverage and whether the DEM covers the unit (``dem_coverage``).
-``--snap node`` snaps to the nearest junction instead of the nearest street point.
+``--snap node`` snaps to the nearest junction instead of the nearest street point. With
+``--dem`` and ``-o FILE.gpkg`` the layer ``isochrones`` holds, per facility, the streets from
+which it is reached within ``max_minutes`` on slopes (facilities inside the DEM).
 
 Without ``--network`` the dataset's own network is used (the embedded one is SYNTHETIC,
 and every output says so); a dataset without a network falls back to straight-line
@@ -203,6 +205,15 @@ def _write_access(path: Path, ds: Any, points: pd.DataFrame, units: pd.DataFrame
     sa = service_areas(fac, network=ctx.network, distance_m=info["distance_m"],
                        max_snap_m=info["max_snap_m"], detour_factor=info["detour_factor"])
     sa["provenance"] = info["provenance"]
+    iso = None
+    if info.get("cost_model") is not None:  # --dem: isochrones in minutes, home → facility
+        from coverage.access.isochrones import isochrones
+
+        terr = info["terrain_model"]  # only where the DEM is: elsewhere they are the flat areas
+        inside = terr.covers(ctx.network.project(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy()))
+        iso = isochrones(fac[inside], network=ctx.network, cost=info["cost_model"],
+                         budget=info["max_minutes"], max_snap_m=info["max_snap_m"])
+        iso["provenance"] = info["provenance"]
     sa = sa.merge(fac[["facility_id", "name", "township_code"]].astype(str), on="facility_id",
                   how="left")
     if path.exists():
@@ -214,11 +225,12 @@ def _write_access(path: Path, ds: Any, points: pd.DataFrame, units: pd.DataFrame
             (u["unit_level"] == "village").to_numpy()],
         "demand_points": pts,
         "service_areas": sa[~sa.geometry.isna()],
+        "isochrones": iso[~iso.geometry.isna()] if iso is not None else iso,
         "facilities": fac[[c for c in ("facility_id", "name", "type", "township_code",
                                        "provenance", "geometry") if c in fac.columns]],
     }
     for name, gdf in layers.items():
-        if len(gdf):
+        if gdf is not None and len(gdf):
             _zh(gdf).to_file(path, layer=name, driver="GPKG")
 
 

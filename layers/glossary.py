@@ -363,6 +363,8 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "catchment_m": {"zh": "步行服务半径（米）", "en": "Walking catchment (m)"},
     "pop": {"zh": "人口", "en": "Population"},
     "pop_on_network": {"zh": "邻近路网人口", "en": "Population near the network"},
+    "budget": {"zh": "时间上限", "en": "Time budget"},
+    "isochrones": {"zh": "步行等时圈", "en": "Walking isochrones"},
 }
 
 # the workspace's terms (map-first app, search, print) live in their own module

@@ -237,3 +237,45 @@ def test_cli_full_tile_qingyuan_and_jingning(capsys: pytest.CaptureFixture) -> N
     assert c.loc["331126", "dem_coverage"] in ("full", "partial")  # 庆元
     assert c.loc["331102", "dem_coverage"] == "none"      # 莲都, north of the tile
     assert c.loc["331127", "pop_lost"] > 0 and c.loc["331126", "pop_lost"] > 0
+
+
+def test_isochrone_is_longer_on_the_uphill_side(tmp_path: Path) -> None:
+    """Homes above a facility walk down to it: the isochrone reaches farther uphill."""
+    import geopandas as gpd
+
+    from coverage.access.isochrones import isochrones
+
+    dem = read_dem(plane_tile(tmp_path, 12_000.0))
+    a, b = (119.60, 27.95), (119.64, 27.95)  # one 3.9 km street rising east
+    net = line_network([[a, b]])
+    terr = terrain_cost(net, dem, 100.0)
+    mid = np.array(TO_4549.transform(119.62, 27.95))
+    fac = gpd.GeoDataFrame({"facility_id": ["f"]},
+                           geometry=gpd.points_from_xy([119.62], [27.95]), crs="EPSG:4326")
+    iso = isochrones(fac, network=net, cost=terr.cost, budget=10.0, buffer_m=1.0, simplify_m=0.0)
+    poly = iso.to_crs("EPSG:4549").geometry.iloc[0]
+    g = float(net.edge_length_m[0])
+    grade = 480.0 / g  # 0.04° × 12,000 m/° over the street
+    v_down = 100 * math.exp(-3.5 * (abs(-grade + 0.05) - 0.05))  # home east, walking west
+    v_up = 100 * math.exp(-3.5 * (abs(grade + 0.05) - 0.05))
+    east = poly.bounds[2] - mid[0] - 1.0   # minus the 1 m buffer
+    west = mid[0] - poly.bounds[0] - 1.0
+    leg = net.snap_points(mid[None]).leg_m[0]
+    assert east == pytest.approx((10 - leg / 100) * v_down, abs=1.0)
+    assert west == pytest.approx((10 - leg / 100) * v_up, abs=1.0)
+    assert east > west
+
+
+@pytest.mark.slow
+def test_cli_gpkg_with_isochrones(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import pyogrio
+
+    from covplan.cli import main
+
+    out = tmp_path / "fitness.gpkg"
+    assert main(["access", "--target", "fitness_10min_circle", "--dem", str(DEM_CROP),
+                 "-o", str(out)]) == 0
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert {"isochrones", "service_areas", "units_polygons"} <= layers
+    iso = pyogrio.read_dataframe(out, layer="isochrones")
+    assert len(iso) > 0 and "时间上限" in iso.columns

@@ -53,8 +53,9 @@ def access_with_terrain(target, ctx, dem: Dem) -> tuple[pd.DataFrame, pd.DataFra
 
     Returns ``(points, units, info)`` like :func:`coverage.access.access_result`, with
     ``time_min``, ``status_terrain`` and ``in_dem`` per point, the
-    :data:`TERRAIN_COLUMNS` per unit and ``info["terrain"]`` (the DEM summary:
-    voids filled, edges timed on the flat, flat speed, max minutes).
+    :data:`TERRAIN_COLUMNS` per unit, ``info["terrain"]`` (the DEM summary: voids filled,
+    edges timed on the flat, flat speed, max minutes) and ``info["cost_model"]`` (the
+    minutes :class:`~coverage.access.route.CostModel`, for isochrones).
     """
     net = context_network(ctx)
     if net is None:
@@ -106,7 +107,8 @@ def access_with_terrain(target, ctx, dem: Dem) -> tuple[pd.DataFrame, pd.DataFra
     units["dem_coverage"] = np.where(share_in >= 1.0, "full",
                                      np.where(share_in > 0, "partial", "none"))
     units = units.drop(columns=["n"])
-    info = dict(info, terrain=dict(terr.summary(), max_minutes=minutes), max_minutes=minutes)
+    info = dict(info, terrain=dict(terr.summary(), max_minutes=minutes), max_minutes=minutes,
+                cost_model=terr.cost, terrain_model=terr)
     return points, units, info
 
 
