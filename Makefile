@@ -69,11 +69,12 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) postgis
 	$(BIN)/python bench/bench_evaluate.py
 	$(BIN)/python bench/bench_access.py
 	$(BIN)/python bench/bench_siting.py
 	$(BIN)/python bench/bench_app.py
+	$(BIN)/python bench/bench_server.py
 
 clean:
 	rm -rf $(VENV) out .cache test-artifacts .pytest_cache

@@ -50,7 +50,8 @@ def accounts(store, store_url):
 @pytest.fixture(scope="module")
 def server(store_url, accounts, tmp_path_factory):
     srv = ServerProcess(store_url, tmp_path_factory.mktemp("serve") / "serve.log", workers=2, threads=2,
-                        extra_args=["--proxy-hops", "1"])
+                        extra_args=["--proxy-hops", "1"],
+                        extra_env={"COVPLAN_UPLOADS_PER_DAY": "3", "COVPLAN_MAX_REQUEST_MB": "1"})
     srv.start()
     yield srv
     srv.stop()
@@ -154,6 +155,19 @@ def test_scenarios_per_user_never_overwritten(server):
                                                   "saved-scenarios.value": "lishui_ed/shared_name",
                                                   "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
     assert forged.status_code == 200 and "not shared" in str(forged.json())
+    # shared read-only: bob can open ann's, and saving it again writes bob's own row
+    assert bob.post("/api/scenarios/shared_name/share", json={"shared": True}).status_code == 200  # his own
+    assert bob.post("/api/scenarios/nope/share", json={"shared": True}).status_code == 404
+    assert ann.post("/api/scenarios/shared_name/share", json={"shared": True}).status_code == 200
+    listed = {(s["owner"], s["name"]) for s in bob.get("/api/scenarios").json()}
+    assert ("lishui_ed", "shared_name") in listed and ("jn_ed", "shared_name") in listed
+    opened = bob.callback("scenario-name.value", {"open-scenario.n_clicks": 1,
+                                                  "saved-scenarios.value": "lishui_ed/shared_name",
+                                                  "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
+    assert len(opened.json()["response"]["store-scenario"]["data"]["edits"]) == 1
+    again = ann.callback("scenario-name.value", {"open-scenario.n_clicks": 1, "saved-scenarios.value": "shared_name",
+                                                 "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
+    assert len(again.json()["response"]["store-scenario"]["data"]["edits"]) == 1  # ann's is unchanged
 
 
 def test_ten_wrong_passwords_lock_the_account(server, accounts):
@@ -264,3 +278,26 @@ def test_an_edit_is_seen_by_every_worker_at_its_next_request(server, store):
         r = requests.get(server.url + "/readyz", headers={"Connection": "close"}, timeout=60).json()
         seen[r["pid"]] = r["revision"]
     assert len(seen) == server.workers and set(seen.values()) == {rev}
+
+
+def test_upload_count_and_size_caps_per_user(server, accounts):
+    import base64
+
+    toml = 'name = "上传"\nyear = 2024\n[[edits]]\nop = "close_facility"\nfacility_id = "CH-331102001001-01"\n'
+    contents = "data:application/toml;base64," + base64.b64encode(toml.encode()).decode()
+    c = login(server, "jn_ed")
+
+    def upload(data: str):
+        return c.callback("store-scenario.data", {"upload-scenario.contents": data, "upload-scenario.filename": "a.toml",
+                                                  "store-lang.data": "zh"}, ["upload-scenario.contents"])
+    codes = [upload(contents).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]  # COVPLAN_UPLOADS_PER_DAY=3 for this server
+    assert accounts.count_events(acc.UPLOAD, user_name="jn_ed") == 3
+    other = login(server, "lishui_ed")  # the cap is per user
+    assert other.callback("store-scenario.data", {"upload-scenario.contents": contents,
+                                                  "upload-scenario.filename": "a.toml", "store-lang.data": "zh"},
+                          ["upload-scenario.contents"]).status_code == 200
+    big = other.callback("store-scenario.data", {"upload-scenario.contents": "x" * (1024 * 1024 + 10),
+                                                "upload-scenario.filename": "a.toml", "store-lang.data": "zh"},
+                         ["upload-scenario.contents"])
+    assert big.status_code == 413  # COVPLAN_MAX_REQUEST_MB=1

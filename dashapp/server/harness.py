@@ -172,6 +172,8 @@ class Client:
         ones are sent as None); ``changed`` lists the triggering ``id.property``.
         """
         matches = [d for d in self.deps() if output_contains in d["output"]]
+        if len(matches) > 1 and changed:  # outputs shared by several callbacks: pick by trigger
+            matches = [d for d in matches if any(f"{i['id']}.{i['property']}" in changed for i in d["inputs"])]
         if len(matches) != 1:
             raise LookupError(f"{len(matches)} callbacks have an output with {output_contains!r}")
         dep = matches[0]

@@ -4,18 +4,21 @@ Every write to the store raises its revision (``store_meta.revision``, in the sa
 transaction). :class:`StoreAppService` reads the base dataset with
 ``FacilityStore.dataset()`` — one small query for the revision, the dataset rebuilt only when
 it changed — once per request (kept on ``flask.g``, so a request sees one revision
-throughout). The service's caches are keyed by ``(id(dataset), dataset.revision, …)``, so an
-edit saved through one worker is seen by every other worker on its next request; the
+throughout). The service's caches are keyed by ``(id(dataset), dataset.revision, …)`` and
+emptied when the revision moves, so an edit saved through one worker is seen by every other
+worker on its next request, and memory holds the current dataset's results only; the
 workers share nothing else.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from flask import g, has_request_context
 
+from dashapp.cache import LRU
 from dashapp.service import AppService
 
 
@@ -25,12 +28,28 @@ class StoreAppService(AppService):
     def __init__(self, store: Any, data_dir: Path | None = None, targets_dir: Path | None = None) -> None:
         super().__init__(data_dir, targets_dir)
         self.store = store
+        self._datasets = LRU(2)
+        self._revision: int | None = None
+        self._revision_lock = threading.Lock()
+
+    def _current(self):
+        """The dataset at the store's revision, built once per revision in this process even when
+        several threads ask at once (the other threads wait for the first). A new revision
+        empties the caches: their entries for older datasets could never be hit again, and
+        would keep those datasets in memory until evicted."""
+        rev = self.store.revision()
+        with self._revision_lock:
+            if rev != self._revision:
+                self._revision = rev
+                for cache in (self._evals, self._scenarios, self._static):
+                    cache.clear()
+        return self._datasets.get_or_compute(("store", rev), lambda: self.store.dataset(self.data_dir))
 
     @property
     def ds(self):  # type: ignore[override]
         if has_request_context():
             ds = g.get("covplan_ds")
             if ds is None:
-                ds = g.covplan_ds = self.store.dataset(self.data_dir)
+                ds = g.covplan_ds = self._current()
             return ds
-        return self.store.dataset(self.data_dir)
+        return self._current()

@@ -102,3 +102,26 @@ class UserScenarios:
                 shared=bool(shared), updated_at=time.time())).rowcount
         if not n:
             raise ScenarioError(f"saved scenario {owner}/{stem}: not found")
+
+
+def install(server: Any, repo: UserScenarios) -> None:
+    """``GET /api/scenarios`` (the list the user may open) and
+    ``POST /api/scenarios/<name>/share`` with ``{"shared": true|false}`` (the owner's own only)."""
+    from flask import abort, jsonify, request
+
+    @server.get("/api/scenarios")
+    def scenarios_list() -> Any:
+        me = _actor().name
+        return jsonify([{"owner": r["owner"], "name": r["name"], "n_edits": r["n_edits"], "shared": bool(r["shared"]),
+                         "mine": r["owner"] == me} for r in repo.visible(me)])
+
+    @server.post("/api/scenarios/<name>/share")
+    def scenarios_share(name: str) -> Any:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("shared"), bool):
+            abort(400, 'send {"shared": true} or {"shared": false}')
+        try:
+            repo.set_shared(_actor().name, name, body["shared"])
+        except ScenarioError:
+            abort(404, "no saved scenario of yours with that name")
+        return jsonify({"name": name, "shared": body["shared"]})

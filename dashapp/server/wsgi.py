@@ -8,6 +8,7 @@ The app's facilities come from the store (``--store URL``), read through
 :class:`dashapp.server.store_service.StoreAppService` at the store's current revision.
 Endpoints added to the Dash app: ``/login`` (GET form, POST), ``/logout`` (POST),
 ``/api/me``, ``/api/facilities/<id>`` (GET, POST: :mod:`dashapp.server.facilities_api`),
+``/api/scenarios`` and ``/api/scenarios/<name>/share`` (:mod:`dashapp.server.user_scenarios`),
 ``/healthz`` (the process answers) and ``/readyz`` (the store answers and the dataset is
 loaded: 200, else 503).
 """
@@ -47,6 +48,7 @@ def create_server(settings: ServerSettings | None = None) -> Flask:
     from dashapp.saved_scenarios import set_repository
     from dashapp.server import facilities_api
     from dashapp.server.store_service import StoreAppService
+    from dashapp.server import user_scenarios
     from dashapp.server.user_scenarios import UserScenarios
     from store import FacilityStore
 
@@ -57,13 +59,15 @@ def create_server(settings: ServerSettings | None = None) -> Flask:
     targets = Path(data) / "targets" if data and (Path(data) / "targets").is_dir() else None
     dash_app = create_app(data, targets)
     service.install(StoreAppService(st, Path(data) if data else None, targets))
-    set_repository(UserScenarios(engine))
+    scenarios_repo = UserScenarios(engine)
+    set_repository(scenarios_repo)
     server = dash_app.server
     server.secret_key = os.environ.get("COVPLAN_SECRET_KEY") or accounts.signing_secret()
     security.install(server, settings, dash_app.csp_hashes, auth.audit_refusal)
     auth.install(server, accounts, settings.idle_seconds, settings.login_fails_per_ip)
     guard.install(server, dash_app, settings, county_lookup(st))
     facilities_api.install(server, st)
+    user_scenarios.install(server, scenarios_repo)
 
     @server.route("/healthz")
     def healthz() -> Any:
