@@ -161,11 +161,11 @@ def test_scenarios_per_user_never_overwritten(server):
     assert ann.post("/api/scenarios/shared_name/share", json={"shared": True}).status_code == 200
     listed = {(s["owner"], s["name"]) for s in bob.get("/api/scenarios").json()}
     assert ("lishui_ed", "shared_name") in listed and ("jn_ed", "shared_name") in listed
-    opened = bob.callback("scenario-name.value", {"open-scenario.n_clicks": 1,
+    opened = bob.callback("scenario-name.value..", {"open-scenario.n_clicks": 1,
                                                   "saved-scenarios.value": "lishui_ed/shared_name",
                                                   "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
     assert len(opened.json()["response"]["store-scenario"]["data"]["edits"]) == 1
-    again = ann.callback("scenario-name.value", {"open-scenario.n_clicks": 1, "saved-scenarios.value": "shared_name",
+    again = ann.callback("scenario-name.value..", {"open-scenario.n_clicks": 1, "saved-scenarios.value": "shared_name",
                                                  "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
     assert len(again.json()["response"]["store-scenario"]["data"]["edits"]) == 1  # ann's is unchanged
 
