@@ -47,7 +47,9 @@ def options(bind: str, workers: int, threads: int, timeout: int, access_log: str
         "worker_class": "gthread" if threads > 1 else "sync",
         "timeout": timeout,
         "graceful_timeout": 20,
-        "keepalive": 5,
+        # idle keep-alive connections are closed by the client side first (nginx: 60 s, below):
+        # a server closing one just as a POST is sent on it fails that POST, never retried
+        "keepalive": 75,
         "preload_app": False,  # each worker builds its own app, engine and caches
         "accesslog": access_log,
         "errorlog": "-",
