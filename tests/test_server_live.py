@@ -219,7 +219,8 @@ def test_access_log_is_json_with_the_user_and_no_password(server):
 def _facility(store, county: str, type_: str = "childcare") -> dict:
     fac = store.facilities(2024, county=county)
     row = fac[fac["type"] == type_].iloc[0]
-    return {"facility_id": row["facility_id"], "version": int(row["version"]), "capacity": float(row["capacity"])}
+    return {"facility_id": row["facility_id"], "version": int(row["version"]), "capacity": float(row["capacity"]),
+            "lon": round(row.geometry.x, 6), "lat": round(row.geometry.y, 6)}
 
 
 def _edit(c: Client, fac: dict, capacity: float, **kw) -> "object":
@@ -250,7 +251,7 @@ def test_county_editor_edits_own_county_and_forgery_is_refused_and_audited(serve
     assert _facility(store, "331127")["capacity"] == other["capacity"]  # untouched
     # moving an own facility into another county is the same forgery
     moved = ed.post(f"/api/facilities/{own['facility_id']}", json={
-        "year": 2024, "changes": {"lon": 119.63, "lat": 27.66}, "expected_version": own["version"] + 1})
+        "year": 2024, "changes": {"lon": other["lon"], "lat": other["lat"]}, "expected_version": own["version"] + 1})
     assert moved.status_code == 403
 
 

@@ -29,8 +29,12 @@ _COUNTY_CODE = re.compile(r"^3311\d\d$")
 USER_NAME = re.compile(r"^[A-Za-z0-9_\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]{1,39}$")
 
 
-class AccessDenied(CovplanError):
-    """The signed-in user may not do this (becomes HTTP 403 and an audit entry)."""
+class AccessDenied(PermissionError):
+    """The signed-in user may not do this (HTTP 403 and an audit entry on the server).
+
+    Not a :class:`CovplanError` on purpose: the app's callbacks turn those into messages,
+    while a refusal must travel up to the server, which answers 403.
+    """
 
 
 def check_role(role: str, county: str | None) -> tuple[str, str | None]:

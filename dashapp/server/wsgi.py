@@ -21,13 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, Response, has_request_context
 
-from dashapp.server import auth, guard, security
-from dashapp.server.accounts import Accounts
+from dashapp.server import auth, guard, security, write_guard
+from dashapp.server.accounts import FORBIDDEN, Accounts
+from dashapp.server.roles import AccessDenied, Actor
 from dashapp.server.config import ServerSettings
 
 log = logging.getLogger("covplan.server")
+
+
+def _actor_of_request() -> Actor | None:
+    return auth.current_actor() if has_request_context() else None
 
 
 def county_lookup(st: Any):
@@ -66,6 +71,18 @@ def create_server(settings: ServerSettings | None = None) -> Flask:
     security.install(server, settings, dash_app.csp_hashes, auth.audit_refusal)
     auth.install(server, accounts, settings.idle_seconds, settings.login_fails_per_ip)
     guard.install(server, dash_app, settings, county_lookup(st))
+    write_guard.install(_actor_of_request)
+
+    @server.errorhandler(AccessDenied)
+    def _denied(exc: AccessDenied) -> Any:
+        actor = auth.current_actor()
+        auth.audit_refusal(FORBIDDEN, str(exc))
+        try:
+            st.write_audit(user=actor.name if actor else "?", action="write", outcome="forbidden",
+                           reason=str(exc)[:500])
+        except Exception:  # the refusal stands; the security event is written
+            log.exception("could not write the refusal to the store's audit log")
+        return Response("403 forbidden\n", status=403, mimetype="text/plain")
     facilities_api.install(server, st)
     user_scenarios.install(server, scenarios_repo)
 
