@@ -6,19 +6,19 @@ The gap list goes through exactly the functions the CLI uses —
 the file ``covplan gaps --year Y [--county C] [--target T] -o FILE`` writes.
 
 The static map is a standalone HTML file made with folium, with Leaflet inlined from
-``dashapp/vendor/leaflet`` (no tiles, no CDN: it opens offline). Every name in it is
-escaped with :func:`html.escape`, because folium tooltips are HTML.
+``coverage/outputs/vendor/leaflet`` (:func:`coverage.outputs.offline.inline_leaflet`; no
+tiles, no CDN: it opens offline). It draws the target at its own level, as the app does
+(:func:`dashapp.queries_gaps.level_layers`). Every name in it is escaped with
+:func:`html.escape`, because folium tooltips are HTML.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-from pathlib import Path
 from typing import Any, Sequence
 
 from dashapp import maps
-from dashapp.labels import shortfall_text, t, target_clause, target_label
+from dashapp.labels import t, target_clause, target_label
 from dashapp.service import get_service
 
 #: download formats offered by the app (``.gpkg`` stays a CLI format)
@@ -78,49 +78,53 @@ def static_map_html(target_id: str | None, year: Any, county: str | None, edits:
     """
     import folium
 
-    from dashapp.queries import township_rows
+    from coverage.outputs.export import provenance_lines
+    from coverage.outputs.offline import inline_leaflet
+    from dashapp.queries_gaps import level_layers
 
     svc = get_service()
     year_i = svc.year(year)
     ds, targets = svc.scenario_data(edits, year_i)
     tg = svc.target(target_id, targets)
     result = svc.evaluation(year_i, edits, tg.id)
-    units = result.units[result.units["unit_level"] == tg.unit_level]
-    rows = township_rows(units, ds, tg.unit_level)
-    by_code = {str(r.unit_code): r for r in rows.itertuples(index=False)}
+    layers = level_layers(result, ds, tg, county, None, lang)
 
     fmap = folium.Map(location=[28.25, 119.6], zoom_start=8, tiles=None, control_scale=True)
-    # Leaflet inlined from dashapp/vendor (BSD-2): the file opens with no network at all;
-    # folium's other defaults (jQuery, Bootstrap, Font Awesome) are not needed here
-    fmap.default_js = [("leaflet", _data_url("leaflet.js", "text/javascript"))]
-    fmap.default_css = [("leaflet_css", _data_url("leaflet.css", "text/css"))]
-    towns = maps.township_geojson(ds.townships)
-    for feat in towns["features"]:
-        code = feat["properties"]["code"]
-        r = by_code.get(code)
-        status = str(r.status) if r is not None else "no_data"
-        short = shortfall_text(getattr(r, "shortfall", None), getattr(r, "shortfall_unit", None), lang) if r is not None else ""
-        feat["properties"] = {
-            "code": code,
-            "name": html.escape(str(feat["properties"].get("name", ""))),
-            "status": status,
-            "status_label": html.escape(t(status, lang)),
-            "shortfall": html.escape(short),
-        }
+    # Leaflet inlined from coverage/outputs/vendor (BSD-2): the file opens with no network at all
+    inline_leaflet(fmap)
     colors = maps.STATUS_COLORS
-    folium.GeoJson(
-        towns,
-        name=t("layer_townships", lang),
-        style_function=lambda f: {"fillColor": colors.get(f["properties"]["status"], "#9e9e9e"),
-                                  "color": "#ffffff", "weight": 0.8, "fillOpacity": 0.6},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "status_label", "shortfall"],
-                                      aliases=[t("township", lang), t("status", lang), t("shortfall", lang)]),
-    ).add_to(fmap)
-    folium.GeoJson(
-        maps.county_geojson(ds.counties),
-        name=t("layer_counties", lang),
-        style_function=lambda f: {"color": "#303030", "weight": 2, "fill": False},
-    ).add_to(fmap)
+
+    def polygons(gj: dict[str, Any], hide: dict[str, Any], name: str, filled: bool) -> None:
+        for feat in gj["features"]:
+            code = feat["properties"]["code"]
+            status = hide["status"].get(code, "")
+            feat["properties"] = {
+                "code": code, "status": status,
+                "tip": html.escape(hide["tip"].get(code) or str(feat["properties"].get("name", ""))),
+            }
+        folium.GeoJson(
+            gj, name=name,
+            style_function=lambda f: (
+                {"fillColor": colors.get(f["properties"]["status"], "#9e9e9e"), "color": "#ffffff",
+                 "weight": 0.8, "fillOpacity": 0.6} if filled and f["properties"]["status"] else
+                {"color": "#303030" if not filled else "#bbbbbb", "weight": 2 if not filled else 0.6,
+                 "fill": False}),
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        ).add_to(fmap)
+
+    level = layers["level"]
+    polygons(maps.township_geojson(ds.townships), layers["township_hideout"], t("layer_townships", lang),
+             level in ("township", "village"))
+    polygons(maps.county_geojson(ds.counties), layers["county_hideout"], t("layer_counties", lang),
+             level == "county")
+    if level == "village":
+        group = folium.FeatureGroup(name=t("village", lang))
+        for feat in layers["village_points"]["features"]:
+            x, y = feat["geometry"]["coordinates"]
+            folium.CircleMarker(location=[y, x], radius=3, weight=0.5, color="#333333", fill=True,
+                                fill_opacity=0.9, fill_color=feat["properties"]["color"],
+                                tooltip=folium.Tooltip(html.escape(feat["properties"]["label"]))).add_to(group)
+        group.add_to(fmap)
     fac = ds.facilities_for(year_i)
     fac = fac[fac["type"].isin(list(types))] if types else fac.iloc[0:0]
     group = folium.FeatureGroup(name=t("layer_facilities", lang))
@@ -138,25 +142,17 @@ def static_map_html(target_id: str | None, year: Any, county: str | None, edits:
     box = _bounds_list(bounds) or (maps.unit_bounds(ds.counties, county) if county else None)
     if box:
         fmap.fit_bounds(box)
-    prov = "; ".join(f"{k}: {t(v, lang)}" for k, v in sorted(ds.layer_provenance.items()))
+    prov = ("；" if lang == "zh" else "; ").join(provenance_lines(ds, lang))
     title = (f"{target_label(tg, lang)} — {year_i}" + (f" — {t('scenario', lang)}" if edits else ""))
     note = (f"<div style='position:fixed;top:8px;left:50px;z-index:9999;background:#fff;padding:6px 10px;"
             f"border:1px solid #999;font:13px sans-serif;max-width:60%'><b>{html.escape(title)}</b><br>"
             f"{html.escape(t('clause', lang))}: {html.escape(target_clause(tg))}<br>"
             f"{html.escape(t('data_provenance', lang))}: {html.escape(prov)}<br>"
             f"{html.escape(t('synthetic_warning', lang)) if 'synthetic' in ds.layer_provenance.values() else ''}"
+            f"{'<br>' + html.escape(layers['note']) if layers['note'] else ''}"
             f"</div>")
     fmap.get_root().html.add_child(folium.Element(note))
     return fmap.get_root().render()
-
-
-VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
-
-
-def _data_url(name: str, mime: str) -> str:
-    """A vendored file as a ``data:`` URL (base64), to inline it in a standalone page."""
-    data = (VENDOR / name).read_bytes()
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _bounds_list(bounds: Any) -> list[list[float]] | None:

@@ -18,6 +18,7 @@ import pandas as pd
 from dashapp import maps
 from dashapp.labels import chapter_label, plan_label, t, target_clause, target_label
 from dashapp.service import get_service
+from dashapp.queries_gaps import gap_table_rows, level_layers
 from dashapp.state import DEFAULT_TARGET
 from layers.settings import MAX_UPLOAD_BYTES as _MAX_UPLOAD_BYTES
 from layers.vocab import CHILD_HOME_TIERS, FACILITY_TYPES
@@ -178,23 +179,25 @@ def gap_columns(lang: str) -> list[dict[str, Any]]:
     """AG Grid column definitions of the gap table (headers from the glossary)."""
     cols = [
         ("unit_name", "unit_name", 150),
+        ("unit_level", "evaluated_level", 90),
+        ("township_name", "township_name", 110),
         ("county_name", "county_name", 110),
         ("unit_code", "unit_code", 110),
         ("target_label", "target_label", 220),
-        ("n_units_not_met", "units_not_met", 90),
         ("required", "required", 90),
         ("actual", "actual", 90),
         ("shortfall", "shortfall", 90),
-        ("shortfall_unit_label", "shortfall_unit", 90),
-        ("action", "action", 220),
+        ("shortfall_unit", "shortfall_unit", 90),
+        ("action", "action", 240),
+        ("is_plan_level", "is_plan_level", 90),
+        ("provenance", "provenance", 200),
         ("clause", "clause", 260),
     ]
     out = []
     for field_, key, width in cols:
         col: dict[str, Any] = {"field": field_, "headerName": t(key, lang), "width": width}
-        if field_ in ("required", "actual", "shortfall", "n_units_not_met"):
-            col["filter"] = "agNumberColumnFilter"
-            col["type"] = "numericColumn"
+        if field_ in ("required", "actual", "shortfall"):
+            col["type"] = "rightAligned"
         out.append(col)
     return out
 
@@ -219,6 +222,9 @@ class TargetView:
     gap_rows: list[dict[str, Any]]
     service_areas: dict[str, Any] = field(default_factory=lambda: EMPTY_FC)
     uncovered: dict[str, Any] = field(default_factory=lambda: EMPTY_FC)
+    county_hideout: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    city: dict[str, Any] = field(default_factory=dict)
     server_ms: float = 0.0
 
 
@@ -229,109 +235,6 @@ def _combined(statuses: pd.Series) -> str:
         if status in present:
             return status
     return "not_applicable"
-
-
-def township_rows(units: pd.DataFrame, ds: Any, level: str) -> pd.DataFrame:
-    """Rows of one target as one row per township (the map shows townships).
-
-    Township targets are taken as they are; village targets are combined per township
-    (not met if any village is not met; shortfall summed, actual/required shown as the
-    count of villages met / evaluated); county and city targets give every township the
-    status of its county (or of the city).
-    """
-    if level == "township":
-        return units
-    towns = get_service().township_table()
-    if level == "village":
-        if units.empty:
-            return units
-        grp = units.groupby(units["township_code"].astype(str))
-        out = pd.DataFrame(
-            {
-                "status": grp["status"].agg(_combined),
-                "shortfall": grp["shortfall"].sum(min_count=1),
-                "shortfall_unit": grp["shortfall_unit"].first(),
-                "actual": grp["status"].agg(lambda s: int((s == "met").sum())),
-                "required": grp["status"].agg(lambda s: int(s.isin(["met", "not_met"]).sum())),
-            }
-        )
-        out = out.reset_index().rename(columns={"township_code": "unit_code"})
-        out["unit_name"] = out["unit_code"].map(towns["name"]).fillna(out["unit_code"])
-        return out
-    # county or city: every township takes the status of its county (or the city)
-    key = "county_code" if level == "county" else None
-    by_code = {str(r.unit_code): r for r in units.itertuples(index=False)}
-    rows = []
-    for code, tw in zip(towns.index, towns.itertuples(index=False)):
-        src = by_code.get(tw.county_code) if key else (next(iter(by_code.values())) if by_code else None)
-        if src is None:
-            continue
-        rows.append(
-            {
-                "unit_code": code,
-                "unit_name": f"{tw.name}（{src.unit_name}）",
-                "status": src.status,
-                "required": src.required,
-                "actual": src.actual,
-                "shortfall": src.shortfall,
-                "shortfall_unit": src.shortfall_unit,
-            }
-        )
-    return pd.DataFrame(rows, columns=["unit_code", "unit_name", "status", "required", "actual", "shortfall",
-                                       "shortfall_unit"])
-
-
-def gap_row_dicts(rows: pd.DataFrame, units: pd.DataFrame, tg: Any, ds: Any, county: str | None,
-                  lang: str) -> list[dict[str, Any]]:
-    """Gap-table rows of one target: its not-met units, as the map shows them.
-
-    Township targets: the not-met townships; village targets: the townships with a not-met
-    village (count of villages, summed shortfall); county and city targets: the not-met
-    counties or the city. Each row carries the map bounds of its unit (degrees). The
-    downloadable files are the full gap list of ``covplan gaps``
-    (:mod:`dashapp.exports`).
-    """
-    level = tg.unit_level
-    if level in ("county", "city"):
-        bad = units[units["status"] == "not_met"]
-    else:
-        bad = rows[rows["status"] == "not_met"]
-    if county:
-        bad = bad[bad["unit_code"].astype(str).str.startswith(str(county))]
-    geoms = get_service().unit_bounds(level)
-    actions = _first_by_township(units, "action") if level == "village" else None
-    county_names = dict(zip(ds.townships["code"].astype(str), ds.townships["county_name"].astype(str)))
-    county_names.update(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
-    out = []
-    for r in bad.itertuples(index=False):
-        code = str(r.unit_code)
-        unit_level = "township" if level == "village" else level
-        action = actions.get(code, "") if actions is not None else str(getattr(r, "action", "") or "")
-        out.append(
-            {
-                "row_id": f"{tg.id}|{unit_level}|{code}",
-                "unit_code": code,
-                "unit_level": unit_level,
-                "unit_name": str(r.unit_name),
-                "county_name": county_names.get(code, county_names.get(code[:6], "")),
-                "target_id": tg.id,
-                "target_label": target_label(tg, lang),
-                "n_units_not_met": (int(r.required) - int(r.actual)) if level == "village" else 1,
-                "required": maps._clean(r.required),
-                "actual": maps._clean(r.actual),
-                "shortfall": maps._clean(r.shortfall),
-                "shortfall_unit_label": t(str(r.shortfall_unit), lang) if maps._clean(r.shortfall_unit) else "",
-                "action": action,
-                "clause": tg.clause,
-                "bounds": geoms.get(code),
-            }
-        )
-    return out
-
-
-def _first_by_township(units: pd.DataFrame, col: str) -> dict[str, str]:
-    bad = units[units["status"] == "not_met"]
-    return {str(k): str(v) for k, v in bad.groupby(bad["township_code"].astype(str))[col].first().items()}
 
 
 def target_view(
@@ -346,8 +249,9 @@ def target_view(
     """Evaluate one target (base or scenario) and shape it for the map and gap table.
 
     Only the chosen target is evaluated (cached per dataset, year, edits hash, target),
-    and the township layer is restyled through its hideout: no geometry is resent.
-    The table rows are built from the same evaluation rows as the map colours.
+    and the township and county layers are restyled through their hideouts: no geometry is
+    resent. The map is level-true (:func:`dashapp.queries_gaps.level_layers`); the table rows
+    are the gap model's rows (:func:`dashapp.queries_gaps.gap_table_rows`), the export's text.
     """
     t0 = time.perf_counter()
     svc = get_service()
@@ -355,22 +259,23 @@ def target_view(
     ds, targets = svc.scenario_data(edits, year_i)
     tg = svc.target(target_id, targets)
     result = svc.evaluation(year_i, edits, tg.id)
-    units = result.units[result.units["unit_level"] == tg.unit_level]
-    rows = township_rows(units, ds, tg.unit_level)
-    hide = maps.status_hideout(rows, lang, county_code=county, selected=selected)
-    shown = rows if not county else rows[rows["unit_code"].astype(str).str.startswith(county)]
-    counts = maps.status_counts(shown)
-    gap_rows = gap_row_dicts(rows, units, tg, ds, county, lang)
+    layers = level_layers(result, ds, tg, county, selected, lang)
+    gap_rows = gap_table_rows(result, ds, targets, tg, county, lang)
     areas, uncovered = EMPTY_FC, EMPTY_FC
     if tg.kind == "access":
         areas, uncovered = svc.access_layers(tg.id, year_i, edits, basemap, lang)
+    elif layers["level"] == "village":
+        uncovered = maps.for_basemap(layers["village_points"], basemap)
     return TargetView(
-        hideout=hide,
-        counts=counts,
-        level=tg.unit_level,
+        hideout=layers["township_hideout"],
+        counts=layers["counts"],
+        level=layers["level"],
         gap_rows=gap_rows,
         service_areas=areas,
         uncovered=uncovered,
+        county_hideout=layers["county_hideout"],
+        note=layers["note"],
+        city=layers["city"],
         server_ms=(time.perf_counter() - t0) * 1000.0,
     )
 

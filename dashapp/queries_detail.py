@@ -4,49 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import pandas as pd
 
 from dashapp.labels import t, target_label
 from dashapp.maps import _clean
 from dashapp.queries import _combined
+from dashapp.queries_gaps import township_targets
 from dashapp.service import get_service
-
-
-def _target_rows_for_township(units: pd.DataFrame, ds: Any, code: str, county: str) -> pd.DataFrame:
-    """Rows of every target that concern township ``code``, one per target.
-
-    Township rows as they are; village rows combined per township (not met if any
-    village is not met, shortfall summed, actual/required = villages met/evaluated, as
-    :func:`dashapp.queries.township_rows`); county rows of its county.
-    """
-    codes = units["unit_code"].astype(str)
-    mine = (codes == code) | (units["township_code"].astype(str) == code) | (codes == county)
-    cols = ["target_id", "unit_level", "unit_code", "status", "required", "actual", "shortfall", "shortfall_unit"]
-    sub = units.loc[mine & units["unit_level"].isin(["township", "village", "county"]), cols]
-    out: dict[str, dict[str, Any]] = {}
-    villages: dict[str, list[dict[str, Any]]] = {}
-    for rec in sub.to_dict("records"):
-        level = rec["unit_level"]
-        if level == "village":
-            villages.setdefault(rec["target_id"], []).append(rec)
-        elif level == "township" and str(rec["unit_code"]) == code:
-            out[rec["target_id"]] = rec
-        elif level == "county" and str(rec["unit_code"]) == county:
-            out.setdefault(rec["target_id"], rec)
-    for tid, recs in villages.items():
-        if tid in out and out[tid]["unit_level"] == "township":
-            continue
-        statuses = pd.Series([r["status"] for r in recs])
-        shortfalls = [float(r["shortfall"]) for r in recs if _clean(r["shortfall"]) is not None]
-        out[tid] = {
-            "target_id": tid, "unit_level": "village", "unit_code": code,
-            "status": _combined(statuses),
-            "required": int(statuses.isin(["met", "not_met"]).sum()),
-            "actual": int((statuses == "met").sum()),
-            "shortfall": sum(shortfalls) if shortfalls else None,
-            "shortfall_unit": recs[0]["shortfall_unit"],
-        }
-    return pd.DataFrame(list(out.values()), columns=cols)
 
 
 def township_detail(code: str, year: Any, edits: Sequence[dict[str, Any]], lang: str) -> dict[str, Any] | None:
@@ -63,23 +26,9 @@ def township_detail(code: str, year: Any, edits: Sequence[dict[str, Any]], lang:
         return None
     town = towns.iloc[0]
     county = str(town["county_code"])
-    labels = {tg.id: target_label(tg, lang) for tg in targets}
     result = svc.evaluation(year_i, edits, None)
-    rows = _target_rows_for_township(result.units, ds, str(code), county)
-    target_rows = []
-    for r in rows.itertuples(index=False):
-        target_rows.append(
-            {
-                "target_id": r.target_id,
-                "target_label": labels.get(r.target_id, r.target_id),
-                "unit_level": r.unit_level,
-                "status": r.status,
-                "actual": _clean(getattr(r, "actual", None)),
-                "required": _clean(getattr(r, "required", None)),
-                "shortfall": _clean(getattr(r, "shortfall", None)),
-                "shortfall_unit": _clean(getattr(r, "shortfall_unit", None)) or "",
-            }
-        )
+    # each row names the unit its value belongs to: the township, its villages or its county
+    target_rows = township_targets(result, ds, list(targets), str(code), county, lang)
     fac = ds.facilities_for(year_i)
     fac = fac[fac["township_code"].astype(str) == str(code)]
     facilities = [

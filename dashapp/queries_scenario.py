@@ -221,7 +221,10 @@ def default_name(scenario: Any) -> str:
 
 
 def error_text(exc: CovplanError, lang: str) -> str:
-    return f"{t('error', lang)}: {str(exc).strip()}"
+    """Chinese by error family in zh, the detailed (English) message in en."""
+    from dashapp.views import error_text as _error_text
+
+    return _error_text(exc, lang)
 
 
 # =========================================================================== siting

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from dashapp.labels import format_number, t, target_label
+from coverage.outputs.formatting import format_shortfall
+from dashapp.labels import t, target_label
 from dashapp.maps import STATUS_COLORS
 from dashapp.service import get_service
 
@@ -102,8 +103,9 @@ def summary_view(year: Any, edits: Sequence[dict[str, Any]], lang: str) -> dict[
             "not_met": int(r.not_met),
             "no_data": int(r.no_data),
             "plan_status": t(str(r.plan_status), lang) if r.plan_status else "—",
-            "shortfall": format_number(r.shortfall),
-            "shortfall_unit": t(str(r.shortfall_unit), lang) if r.shortfall_unit else "",
+            # points never add up: a rate target's city row shows its failing units only
+            "shortfall": "" if r.shortfall_unit == "pp" else format_shortfall(r.shortfall, str(r.shortfall_unit), lang),
+            "shortfall_unit": t(str(r.shortfall_unit), lang) if r.shortfall_unit and r.shortfall_unit != "pp" else "",
         }
         for r in city.itertuples(index=False)
     ]

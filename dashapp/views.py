@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from dashapp.ids import Id
-from dashapp.labels import STATUSES, format_number, shortfall_text, t
+from dashapp.labels import STATUSES, format_number, t
 
 
 def query_string(**params: Any) -> str:
@@ -136,10 +136,9 @@ def township_panel(detail: dict[str, Any], lang: str) -> list[Any]:
         html.Div(f"{t('county', lang)}: {detail.get('county_name', '')}"),
         html.H4(t("all_targets_here", lang)),
         small_table(
-            [("target_label", "plan_target"), ("status", "status"), ("actual", "actual"),
-             ("required", "required"), ("shortfall_text", "shortfall")],
-            [dict(r, shortfall_text=shortfall_text(r.get("shortfall"), r.get("shortfall_unit"), lang))
-             for r in detail.get("targets", [])],
+            [("target_label", "plan_target"), ("unit_name", "unit_name"), ("status", "status"),
+             ("actual", "actual"), ("required", "required"), ("shortfall_text", "shortfall")],
+            detail.get("targets", []),
             lang,
         ),
         html.H4(t("facilities_here", lang)),
@@ -189,3 +188,67 @@ def edit_list(edits: list[dict[str, Any]], lang: str, describe: Any) -> html.Div
 
 def message(text: str, ok: bool = True) -> html.Div:
     return html.Div(text, className="cp-ok" if ok else "cp-error")
+
+
+#: error class name → glossary key of its plain-language message (zh UI shows these)
+_ERROR_KEYS: dict[str, str] = {
+    "SelectionError": "error_selection", "LayerValidationError": "error_layer",
+    "ImportInputError": "error_import", "TargetSpecError": "error_target_spec",
+    "EvaluationError": "error_evaluation", "NetworkError": "error_network", "SitingError": "error_siting",
+    "ScenarioError": "error_scenario", "ExportError": "error_export",
+}
+
+
+#: recurring phrases of error details → glossary key of their Chinese rendering
+_ERROR_PHRASES: tuple[tuple[str, str], ...] = (
+    ("outside Lishui", "error_outside_city"), ("capacity", "error_capacity"),
+    ("scenario name", "error_scenario_name"), (".xlsx or .csv", "error_upload_format"),
+    ("only .toml", "error_upload_toml"),
+    ("not found", "error_not_found"), ("no facility", "error_not_found"), ("unknown", "error_unknown_value"),
+    ("too large", "error_too_large"), ("larger than", "error_too_large"), ("not a whole number", "error_capacity"),
+)
+
+
+def error_text(exc: BaseException, lang: str) -> str:
+    """A project error for the UI: in zh a Chinese sentence by error family, the recurring
+    phrases of its detail in Chinese and the values it quotes (ids, file names); in en the
+    detailed message."""
+    import re
+
+    key = next((_ERROR_KEYS[c.__name__] for c in type(exc).__mro__ if c.__name__ in _ERROR_KEYS),
+               "error_generic")
+    detail = str(exc).strip()
+    if lang != "zh":
+        return f"{t('error', lang)}: {t(key, lang)} ({detail})"
+    phrases = list(dict.fromkeys(t(k, lang) for p, k in _ERROR_PHRASES if p in detail))
+    quoted = list(dict.fromkeys(re.findall(r"'([^'\n]{1,60})'", detail)))
+    text = f"{t('error', lang)}：{t(key, lang)}"
+    if phrases:
+        text += "：" + "；".join(phrases)
+    if quoted:
+        text += "（" + "、".join(quoted) + "）"
+    return text
+
+
+def level_summary(view: Any, lang: str) -> html.Div:
+    """Status counts of the units the map colours, named by their level; for a target with
+    nothing to draw below the city, the note with the city-level result."""
+    counts = status_counts(view.counts, lang, view.level if view.level != "city" else "city")
+    if not view.note:
+        return counts
+    return html.Div([counts, html.Div(view.note, className="cp-note cp-level-note",
+                                      **{"data-level": view.level})])
+
+
+def proposal_summary(out: dict[str, Any], lang: str) -> str:
+    """``3项建议措施 · 最优解`` (the solver status through the glossary; the solver's notes,
+    English text, only in the en UI)."""
+    status = str(out.get("status") or "")
+    key = f"solve_status_{status}"
+    status_text = t(key, lang) if t(key, lang) != key else ""
+    n = len(out.get("rows") or [])
+    head = f"{n}{t('actions_count', lang)}" if lang == "zh" else f"{n} {t('actions_count', lang)}"
+    parts = [head, status_text]
+    if lang != "zh":
+        parts += list(out.get("notes") or [])[:3]
+    return " · ".join(p for p in parts if p)

@@ -97,8 +97,15 @@ def with_trigger(prop_id: str, fn, *args):
     return copy_context().run(run)
 
 
-def view(store=None, year=2024, county="", selection=None, target=TARGET, lang="zh"):
+def view_full(store=None, year=2024, county="", selection=None, target=TARGET, lang="zh"):
+    """(township hideout, county hideout, counts, gap rows, areas, points, timing)."""
     return map_cb.update_target_view(target, county, year, store, selection, "none", lang)
+
+
+def view(store=None, year=2024, county="", selection=None, target=TARGET, lang="zh"):
+    """The callback's outputs without the county hideout."""
+    out = view_full(store, year, county, selection, target, lang)
+    return (out[0], *out[2:])
 
 
 def add(store, latlng, *, ftype="child_home", tier="demonstration", name="", basemap="none", capacity=None):
@@ -112,7 +119,8 @@ def test_township_colours_match_the_hand_worked_statuses():
     assert hide["status"] == {LIANCHENG: "met", NANMINGSHAN: "not_met", TAIPING: "not_met"}
     assert counts.children[2].children.startswith("未达标 2")  # status counts: met, not met, …
     assert sorted(r["unit_code"] for r in rows) == [NANMINGSHAN, TAIPING]
-    assert all(r["shortfall"] == 1.0 and r["shortfall_unit_label"] == "个设施" for r in rows)
+    assert all(r["shortfall"] == "1" and r["shortfall_unit"] == "个设施" for r in rows)
+    assert all(r["unit_level"] == "乡镇（街道）" and r["township_id"] == r["unit_code"] for r in rows)
     assert rows[0]["bounds"][0][1] == 119.8  # zoom target: the township's own box
     assert areas["features"] == [] and uncovered["features"] == []  # not an access target
     assert "毫秒" in timing
@@ -120,18 +128,28 @@ def test_township_colours_match_the_hand_worked_statuses():
     assert set(hide22["status"].values()) == {"not_met"}
 
 
-def test_village_and_county_targets_are_shown_per_township():
-    # fitness_every_village: no village of the mini dataset has a fitness facility → all 3 not met
-    hide = view(target="fitness_every_village")[0]
+def test_village_and_county_targets_are_drawn_at_their_own_level():
+    # fitness_every_village: no village of the mini dataset has a fitness facility → every
+    # township has 0 of its villages met, and every village is a red point
+    hide, county_h, counts, rows, _, points, _ = view_full(target="fitness_every_village")
     assert hide["status"] == {LIANCHENG: "not_met", NANMINGSHAN: "not_met", TAIPING: "not_met"}
-    # a county target colours every township of the county (莲都区 has F011 妇幼保健院 → met)
-    hide = view(target="mch_institution_city_county")[0]
-    assert set(hide["status"].values()) == {"met"} and len(hide["status"]) == 3
+    assert hide["level"] == "village" and county_h["status"] == {}
+    assert hide["tip"][TAIPING].startswith("太平乡：") and "个达标（0.0%）" in hide["tip"][TAIPING]
+    assert {f["properties"]["status"] for f in points["features"]} == {"not_met"}
+    assert len(points["features"]) == len(rows)  # one gap row per village, one point per village
+    assert all(r["level"] == "village" and r["township_id"] == r["unit_code"][:9] for r in rows)
+    # a county target colours the county (莲都区 has F011 妇幼保健院 → met), not its townships
+    hide, county_h, counts, rows, *_ = view_full(target="mch_institution_city_county")
+    assert hide["status"] == {} and hide["level"] == "county"
+    assert county_h["status"] == {"331102": "met"}
+    assert county_h["tip"]["331102"].startswith("莲都区（县（市、区））")
+    assert counts.children[0].children.startswith("县（市、区）")
 
 
 def test_english_labels_and_links():
     hide = view(lang="en")[0]
-    assert hide["tip"][NANMINGSHAN].startswith("南明山街道 · Not met")
+    assert hide["tip"][NANMINGSHAN].startswith("南明山街道 (Township)\nStatus: Not met")
+    assert hide["tip"][NANMINGSHAN].endswith("Shortfall: 1 facility")
     links = nav_cb.view_links(TARGET, "331102", 2024, "none", "en")
     assert links[2] == f"/?lang=zh&target={TARGET}&county=331102&year=2024&basemap=none"
     assert links[3].startswith("/?lang=en&")
@@ -255,9 +273,9 @@ def test_clicks_on_gcj02_tiles_are_converted_back_to_wgs84():
 
 def test_bad_clicks_give_a_message_and_leave_the_scenario_alone():
     store, msg = add(None, {"lat": 40.0, "lng": 100.0})
-    assert store is no_update and "outside Lishui" in msg.children
+    assert store is no_update and "丽水市范围之外" in msg.children  # zh UI: Chinese errors
     store, msg = add(None, IN_TAIPING, ftype="childcare", capacity="lots")
-    assert store is no_update and "capacity" in msg.children
+    assert store is no_update and "容量" in msg.children
     assert scenario_cb.add_on_click({"latlng": IN_TAIPING}, "view", "child_home", "basic", None, "", None, "none",
                                     2024, "zh") == (no_update, no_update)
 
@@ -365,7 +383,7 @@ def test_save_open_and_upload_scenarios(tmp_path, monkeypatch):
     dl, saved = scenario_cb.download_scenario(1, "太平乡方案", store, 2024)
     assert dl["filename"] == "太平乡方案.toml" and dl["content"].encode() == first and saved == store["edits"]
     bad, *_ = scenario_cb.save_scenario(1, "../../etc/passwd", store, 2024, "zh")
-    assert "scenario name" in bad.children and not any(tmp_path.parent.glob("passwd*"))
+    assert "情景名称无效" in bad.children and not any(tmp_path.parent.glob("passwd*"))
     opened, _, name = scenario_cb.open_scenario(1, "太平乡方案", "zh")
     assert opened["edits"] == store["edits"] and name == "太平乡方案"
     text = (tmp_path / "saved" / "太平乡方案.toml").read_bytes()
@@ -374,10 +392,10 @@ def test_save_open_and_upload_scenarios(tmp_path, monkeypatch):
     assert data["edits"] == store["edits"]
     assert name == data["name"] == "乡镇补点_方案"  # named from the file, not the previous scenario
     refused, msg, _ = scenario_cb.upload_scenario(upload, "x.py", "zh")
-    assert refused is no_update and ".toml" in msg.children
+    assert refused is no_update and ".toml 情景文件" in msg.children
     huge = "data:;base64," + "A" * (queries.MAX_UPLOAD_BYTES * 2)
     refused, msg, _ = scenario_cb.upload_scenario(huge, "big.toml", "zh")
-    assert refused is no_update and "larger than" in msg.children
+    assert refused is no_update and "文件过大" in msg.children
 
 
 # ------------------------------------------------------------------------------ siting, summary
@@ -420,7 +438,7 @@ def test_inventory_upload_imports_valid_rows_and_reports_rejects():
     assert [(e["name"], e["tier"]) for e in store["edits"]] == [("太平乡示范儿童之家", "demonstration")]
     assert view(store)[0]["status"][TAIPING] == "met"
     refused, msg = scenario_cb.upload_inventory(upload, "inventory.exe", None, 2024, "zh")
-    assert refused is no_update and ".xlsx or .csv" in msg.children
+    assert refused is no_update and ".xlsx 或 .csv" in msg.children
 
 
 def test_access_target_shows_service_areas_and_uncovered_people():
@@ -433,7 +451,7 @@ def test_access_target_shows_service_areas_and_uncovered_people():
     import numpy as np
     from shapely.geometry import shape
 
-    hide, _, rows, areas, uncovered, _ = view(target="fitness_10min_circle")
+    _, _, rows, areas, uncovered, _ = view(target="fitness_10min_circle")
     assert len(areas["features"]) == 1  # the base areas merged into one feature
     geom = gpd.GeoSeries([shape(areas["features"][0]["geometry"])], crs="EPSG:4326").to_crs("EPSG:4549")
     radius = 1000 / 1.3

@@ -28,6 +28,7 @@ from layers.glossary import label
 __all__ = [
     "ADDITIVE_UNITS", "EXCEL_FORMATS", "FORMULA_PREFIXES", "action_text", "format_number",
     "format_shortfall", "format_value", "is_missing", "provenance_text", "safe_sheet_title",
+    "shortfall_with_unit",
     "safe_text", "value_format",
 ]
 
@@ -110,11 +111,18 @@ def format_shortfall(value: Any, unit: str, lang: str = "zh") -> str:
     return format_number(value, "pp" if unit == "pp" else "count", lang)
 
 
-def _with_unit(value: Any, unit: str, lang: str) -> str:
+def shortfall_with_unit(value: Any, unit: str, lang: str = "zh") -> str:
+    """``1,020个学位`` / ``1 facility`` / ``10.0 percentage points`` ('' when missing)."""
     text = format_shortfall(value, unit, lang)
-    if unit == "facilities" and lang == "en" and text == "1":
-        return "1 facility"
+    if not text or not unit:
+        return text
+    if lang == "en" and text == "1" and unit in _SINGULAR:
+        return f"1 {_SINGULAR[unit]}"
     return f"{text}{label(unit, lang)}" if lang == "zh" else f"{text} {label(unit, lang)}"
+
+
+_SINGULAR = {"facilities": "facility", "upgrades": "upgrade", "slots": "childcare slot", "places": "place",
+             "people": "person", "pp": "percentage point", "units": "unit", "upgrades_links": "action"}
 
 
 # --------------------------------------------------------------------------- actions

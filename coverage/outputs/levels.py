@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from coverage.outputs.formatting import (
-    action_text, format_shortfall, format_value, is_missing, value_format,
+    action_text, format_value, is_missing, shortfall_with_unit, value_format,
 )
 from coverage.outputs.gaps import _year_units, result_units
 from layers.glossary import label
@@ -61,12 +61,11 @@ def _texts(r: dict[str, Any], target: Any, lang: str) -> dict[str, str]:
     fmt = value_format(str(r.get("kind", "")), str(r["unit_level"]), unit, getattr(target, "member_level", None))
     ftype = getattr(getattr(target, "facility", None), "type", None)
     row = {**r, "value_format": fmt, "kind": str(r.get("kind", ""))}
-    short = format_shortfall(r.get("shortfall"), unit, lang) if r.get("status") == "not_met" else ""
+    short = shortfall_with_unit(r.get("shortfall"), unit, lang) if r.get("status") == "not_met" else ""
     return {
         "required_text": format_value(r.get("required"), fmt, lang),
         "actual_text": format_value(r.get("actual"), fmt, lang),
-        "shortfall_text": f"{short}{label(unit, lang)}" if short and lang == "zh" else (
-            f"{short} {label(unit, lang)}" if short else ""),
+        "shortfall_text": short,
         "status_label": label(str(r.get("status")), lang),
         "action_text": action_text(row, lang, facility_type=ftype,
                                    rule_action=str(r.get("action") or "") if lang == "zh" else ""),

@@ -32,7 +32,7 @@ from coverage.outputs.gaps import (
     result_units,
     target_labels,
 )
-from coverage.outputs.formatting import action_text, format_shortfall
+from coverage.outputs.formatting import action_text, shortfall_with_unit
 from coverage.outputs.model import township_gaps
 from layers.glossary import label
 from layers.settings import CITY_NAME, STORAGE_CRS, WORKING_CRS
@@ -244,10 +244,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.units.get_name() }}, {
 
 def _amount(value: Any, unit: str | None, lang: str) -> str:
     """``5个设施`` / ``5 facilities`` (points with one decimal, others with separators)."""
-    text = format_shortfall(value, unit or "", lang)
-    if not unit:
-        return text
-    return f"{text}{label(unit, lang)}" if lang == "zh" else f"{text} {label(unit, lang)}"
+    return shortfall_with_unit(value, unit or "", lang)
 
 
 def _tooltip(name: Any, status: str | None, gap: Any, lang: str, villages: list | None = None) -> str:

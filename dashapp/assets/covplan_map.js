@@ -108,9 +108,11 @@
             var colors = h.colors || {};
             var dim = h.county && feature.properties.county_code !== h.county;
             var selected = h.selected && h.selected === code;
+            /* a county or city target is drawn on the counties: townships are outlines only */
+            var drawn = !h.level || h.level === "township" || h.level === "village";
             return {
                 fillColor: colors[status] || "#9e9e9e",
-                fillOpacity: dim ? 0.15 : 0.6,
+                fillOpacity: !drawn ? 0.0 : (dim ? 0.15 : 0.6),
                 color: selected ? "#000000" : "#ffffff",
                 weight: selected ? 3 : 0.6,
                 opacity: 1
@@ -130,8 +132,21 @@
             var tip = (h.tip && h.tip[code]) || feature.properties.name;
             layer.bindTooltip(textTooltip(tip), {sticky: true});
         },
-        countyStyle: function () {
-            return {color: "#303030", weight: 2, fill: false, opacity: 0.9, interactive: false};
+        /* county outlines; filled by status when the target is judged per county */
+        countyStyle: function (feature, context) {
+            var h = hideoutOf(context);
+            var status = h.status && h.status[feature.properties.code];
+            if (!status) {
+                return {color: "#303030", weight: 2, fill: false, opacity: 0.9, interactive: false};
+            }
+            return {color: "#303030", weight: 2, opacity: 0.9, fill: true,
+                    fillColor: (h.colors || {})[status] || "#9e9e9e", fillOpacity: 0.6,
+                    className: "cp-county cp-status-" + status + " cp-code-" + feature.properties.code};
+        },
+        countyEach: function (feature, layer, context) {
+            var h = hideoutOf(context);
+            var tip = h.tip && h.tip[feature.properties.code];
+            if (tip) { layer.bindTooltip(textTooltip(tip), {sticky: true}); }
         },
         /* township name (from LABEL_MIN_ZOOM) and count badge (below FACILITY_MIN_ZOOM) */
         labelPoint: function (feature, latlng, context) {
@@ -180,6 +195,13 @@
             return {color: "#1a9641", weight: 1, fillColor: "#a6d96a", fillOpacity: 0.25, interactive: false};
         },
         uncoveredPoint: function (feature, latlng) {
+            if (feature.properties.color) {  /* a village of a village-level target, by status */
+                return L.circleMarker(latlng, {
+                    pane: "markerPane", radius: 4, fillColor: feature.properties.color, color: "#333333",
+                    weight: 0.5, fillOpacity: 0.9,
+                    className: "cp-village cp-status-" + feature.properties.status
+                });
+            }
             var v = feature.properties.value || 0;
             var r = Math.max(2, Math.min(10, Math.sqrt(v) / 5));
             return L.circleMarker(latlng, {

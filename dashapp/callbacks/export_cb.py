@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Input, Output, State, callback, ctx, dcc, no_update
 
-from dashapp import exports
+from dashapp import views, exports
 from dashapp.ids import Id
 from dashapp.labels import normalise_lang
 from dashapp.state import ScenarioState
@@ -40,7 +40,7 @@ def download_gaps(_x: Any, _c: Any, _g: Any, target_id: str, county: str, year: 
         data, name = exports.gap_file(fmt, year, county or None, None if all_targets else target_id, edits,
                                       normalise_lang(lang))
     except CovplanError as exc:
-        return no_update, str(exc)
+        return no_update, views.error_text(exc, normalise_lang(lang))
     return dcc.send_bytes(data, name, type=exports.mime_type(fmt)), no_update
 
 

@@ -15,6 +15,7 @@ from layers._errors import CovplanError
 
 @callback(
     Output(Id.TOWNSHIPS_LAYER, "hideout"),
+    Output(Id.COUNTIES_LAYER, "hideout"),
     Output(Id.STATUS_COUNTS, "children"),
     Output(Id.GAP_TABLE, "rowData"),
     Output(Id.SERVICE_AREAS_LAYER, "data"),
@@ -30,17 +31,17 @@ from layers._errors import CovplanError
 )
 def update_target_view(target_id: str, county: str, year: Any, scenario: Any, selection: Any,
                        basemap: str, lang: str) -> tuple:
-    """Township colours, status counts, gap rows and access layers of the chosen target."""
+    """Unit colours at the target's own level, status counts, gap rows and point layers."""
     lang = normalise_lang(lang)
     try:
         edits = list(ScenarioState.from_json(scenario).edits)
         view = queries.target_view(target_id, county or None, year, edits,
                                    Selection.from_json(selection).township_code, basemap, lang)
     except CovplanError as exc:
-        return (no_update, views.message(f"{t('error', lang)}: {exc}", ok=False), no_update, no_update,
-                no_update, "")
+        return (no_update, no_update, views.message(views.error_text(exc, lang), ok=False), no_update,
+                no_update, no_update, "")
     timing = f"{t('server_time_ms', lang)}: {view.server_ms:.0f}"
-    return (view.hideout, views.status_counts(view.counts, lang, "township"), view.gap_rows,
+    return (view.hideout, view.county_hideout, views.level_summary(view, lang), view.gap_rows,
             view.service_areas, view.uncovered, timing)
 
 
@@ -105,7 +106,7 @@ def choose_target(target_id: str, lang: str) -> tuple:
     try:
         return queries.default_facility_types(target_id), queries.target_clause_text(target_id, lang)
     except CovplanError as exc:
-        return no_update, str(exc)
+        return no_update, views.error_text(exc, lang)
 
 
 @callback(
@@ -120,7 +121,7 @@ def zoom_to_gap_row(cell: dict | None, rows: list[dict] | None) -> tuple:
     row = queries.find_row(rows or [], (cell or {}).get("rowId"))
     if row is None or not row.get("bounds"):
         return no_update, no_update
-    selection = Selection(township_code=row["unit_code"] if row.get("unit_level") == "township" else None)
+    selection = Selection(township_code=row.get("township_id") or None)
     return ({"bounds": row["bounds"], "transition": "flyToBounds", "options": {"padding": [30, 30]}},
             selection.to_json())
 

@@ -51,7 +51,7 @@ def show_selection(selection: Any, year: Any, _map_done: Any, mode: str, scenari
                 return views.township_panel(detail, lang), True, True
         summary = workspace.target_summary(target, county, year, edits, lang)
     except CovplanError as exc:
-        return [views.message(f"{t('error', lang)}: {exc}", ok=False)], True, True
+        return [views.message(views.error_text(exc, lang), ok=False)], True, True
     return views_workspace.target_summary(summary, lang), True, True
 
 

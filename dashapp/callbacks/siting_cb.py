@@ -36,8 +36,7 @@ def propose_sites(_n: Any, target_id: str, year: Any, county: str, scenario: Any
         out = qs.proposals(target_id, year, county or None, edits, lang)
     except CovplanError as exc:
         return no_update, [], qs_empty(), views.message(qs.error_text(exc, lang), ok=False)
-    note = "; ".join(out["notes"][:3])
-    return out["store"], out["rows"], out["points"], views.message(f"{len(out['rows'])} · {out['status']} {note}")
+    return out["store"], out["rows"], out["points"], views.message(views.proposal_summary(out, lang))
 
 
 def qs_empty() -> dict:

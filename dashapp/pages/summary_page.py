@@ -8,6 +8,7 @@ import dash
 import dash_ag_grid as dag
 from dash import dcc, html
 
+from dashapp.grid_locale import grid_options
 from dashapp import queries
 from dashapp.ids import Id
 from dashapp.labels import normalise_lang, t
@@ -39,6 +40,7 @@ def layout(lang: str | None = None, target: str | None = None, county: str | Non
                         rowData=[],
                         columnDefs=queries.summary_columns(lang),
                         defaultColDef={"filter": True, "sortable": True, "resizable": True},
+                        dashGridOptions=grid_options(lang),
                         style={"height": "520px", "width": "100%"},
                     ),
                 ],
