@@ -22,18 +22,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from coverage.outputs.formatting import STATUS_COLOURS
 from dashapp.labels import STATUSES, format_number, shortfall_text, t
 from layers.crs import wgs84_to_gcj02
 from layers.settings import STORAGE_CRS, WORKING_CRS
 from layers.vocab import FACILITY_TYPES
 
 #: fill colour per status (colour-blind safe: blue for met, orange for not met)
-STATUS_COLORS: dict[str, str] = {
-    "met": "#2c7bb6",
-    "not_met": "#d7191c",
-    "no_data": "#9e9e9e",
-    "not_applicable": "#f2f2f2",
-}
+STATUS_COLORS: dict[str, str] = dict(STATUS_COLOURS)  # one definition, shared with the CLI report
 
 #: marker colour per facility type (stable; kept clear of the status blue and red)
 _PALETTE = (

@@ -20,7 +20,6 @@ from coverage.outputs.model import township_gaps
 from dashapp import maps
 from dashapp.labels import t, target_label
 from dashapp.service import get_service
-from layers.settings import CITY_CODE
 
 __all__ = ["gap_table_rows", "level_layers", "township_targets"]
 
@@ -39,12 +38,12 @@ def gap_table_rows(result: Any, ds: Any, targets: list[Any], tg: Any, county: st
     labels = {tg.id: target_label(tg, lang)}
     frame = gap_display_frame(gaps, lang, numbers="text", labels=labels)
     svc = get_service()
+    boxes = {lv: svc.unit_bounds(lv) for lv in ("county", "township", "village")}
+    boxes["city"] = boxes["county"]
     out = []
     for rec, level, code, town in zip(frame.to_dict("records"), gaps["unit_level"], gaps["unit_code"],
                                       gaps["township_code"]):
-        bounds = svc.unit_bounds(level if level in ("county", "village") else "township").get(code)
-        if level == "city":
-            bounds = svc.unit_bounds("county").get(CITY_CODE)
+        bounds = boxes.get(level, boxes["township"]).get(code)
         out.append({**rec, "row_id": f"{tg.id}|{level}|{code}", "level": level,
                     "township_id": str(town or ""), "bounds": bounds})
     return out

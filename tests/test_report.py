@@ -72,10 +72,13 @@ def test_report_banner_summary_map_trend(tmp_path):
     assert '<tr><td>儿童之家应建尽建</td><td class="num">4/5</td><td class="num">2/5</td><td><svg' in outer
     # nothing outside the map iframe loads an external resource
     assert "<script" not in outer and "src=" not in outer.replace("srcdoc=", "")
-    assert "CDN" in outer[outer.index("<footer>"):]
+    assert "离线可用" in outer[outer.index("<footer>"):]
     # the map: one layer per target, named by its label; only the first shown
     doc = _srcdoc(page)
     assert "leaflet" in doc.lower() and "L.control.layers" in doc
+    # offline: Leaflet inlined, no CDN script or stylesheet, no tile layer
+    assert "data:text/javascript;base64," in doc and "L.tileLayer" not in doc
+    assert not re.search(r"""(src|href)=["']https?://""", doc)
     for text in LABELS.values():
         assert _js(text) in doc
     assert STATUS_COLOURS["not_met"] in doc and STATUS_COLOURS["met"] in doc
@@ -152,4 +155,4 @@ def test_map_layers_carry_each_units_status_and_tooltip():
     assert doc.count("L.geoJson(covplan_units_") == len(ids)
     assert len(re.findall(r"covplan_status_layer_\w+\.addTo\(", doc)) == 1
     control = doc[doc.index("base_layers"):doc.index("L.control.layers")]
-    assert control.count("covplan_status_layer_") == len(ids) and '"OpenStreetMap"' in control.split("overlays")[1]
+    assert control.count("covplan_status_layer_") == len(ids) and "OpenStreetMap" not in control

@@ -26,7 +26,7 @@ import pandas as pd
 from layers.glossary import label
 
 __all__ = [
-    "ADDITIVE_UNITS", "EXCEL_FORMATS", "FORMULA_PREFIXES", "action_text", "format_number",
+    "ADDITIVE_UNITS", "EXCEL_FORMATS", "FORMULA_PREFIXES", "STATUS_COLOURS", "action_text", "format_number",
     "format_shortfall", "format_value", "is_missing", "provenance_text", "safe_sheet_title",
     "shortfall_with_unit",
     "safe_text", "value_format",
@@ -38,6 +38,13 @@ ADDITIVE_UNITS: frozenset[str] = frozenset(
 )
 #: first characters that make a spreadsheet read a cell as a formula (OWASP)
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: status → map colour, shared by the app (``dashapp.maps.STATUS_COLORS``) and the report
+STATUS_COLOURS: dict[str, str] = {
+    "met": "#2c7bb6",
+    "not_met": "#d7191c",
+    "no_data": "#9e9e9e",
+    "not_applicable": "#f2f2f2",
+}
 #: value format → Excel number format
 EXCEL_FORMATS: dict[str, str] = {"percent": "0.0%", "count": "#,##0", "ratio": "0.00", "pp": "0.0"}
 
@@ -181,7 +188,7 @@ def provenance_text(text: Any, level: str = "township", lang: str = "zh") -> str
             if key_label == lk:
                 key_label = label(key, lang)
             names = [v.strip() for v in vals.replace("|", "/").split("/") if v.strip()]
-            val_label = "/".join(label(v, lang) for v in dict.fromkeys(names))
+            val_label = "/".join(label("provenance_none" if v == "none" else v, lang) for v in dict.fromkeys(names))
             parts.append(f"{key_label}{colon}{val_label}")
         else:
             parts.append(label(part, lang))

@@ -149,12 +149,32 @@ def _num(value: Any) -> float:
     return out
 
 
+_BY_FRAME: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _per_frame(kind: str, frame: Any, compute: Any) -> Any:
+    """``compute(frame)`` once per frame object (datasets are shared and never edited in place;
+    a scenario's copy is a new object). The frame is kept with the value, so its id stays valid."""
+    hit = _BY_FRAME.get((kind, id(frame)))
+    if hit is not None and hit[0] is frame:
+        return hit[1]
+    if len(_BY_FRAME) > 32:
+        _BY_FRAME.clear()
+    value = compute(frame)
+    _BY_FRAME[(kind, id(frame))] = (frame, value)
+    return value
+
+
+def _geoms_of(layer: Any) -> dict[str, Any]:
+    gdf = layer.to_crs(STORAGE_CRS) if layer.crs is not None else layer
+    return dict(zip(gdf["code"].astype(str), gdf.geometry))
+
+
 def _unit_geometries(dataset: Any, with_city: bool) -> dict[str, Any]:
     """Unit code → polygon (townships, counties and the city as their union), EPSG:4326."""
     geoms: dict[str, Any] = {}
     for layer in (dataset.counties, dataset.townships):
-        gdf = layer.to_crs(STORAGE_CRS) if layer.crs is not None else layer
-        geoms.update(zip(gdf["code"].astype(str), gdf.geometry))
+        geoms.update(_per_frame("geoms", layer, _geoms_of))
     if with_city and len(dataset.counties):
         geoms[CITY_CODE] = _city_outline(dataset.counties.to_crs(STORAGE_CRS).geometry)
     return geoms
@@ -179,6 +199,10 @@ def _city_outline(county_geoms: gpd.GeoSeries) -> Any:
 
 
 def _township_lookup(dataset: Any) -> dict[str, dict[str, str]]:
+    return _per_frame("towns", dataset.townships, lambda _t: _township_lookup_of(dataset))
+
+
+def _township_lookup_of(dataset: Any) -> dict[str, dict[str, str]]:
     t = dataset.townships
     county_names = dict(zip(dataset.counties["code"].astype(str), dataset.counties["name"]))
     out = {}

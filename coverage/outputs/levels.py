@@ -127,7 +127,8 @@ def map_view(result: Any, dataset: Any, target: Any, county: str | None = None, 
                 "clause": str(c.get("clause") or ""), **_texts(c, target, lang)}
     note = ""
     if level == "city":
-        detail = "；".join(x for x in (city.get("actual_text"), city.get("shortfall_text")) if x) if city else ""
+        sep = "；" if lang == "zh" else "; "
+        detail = sep.join(x for x in (city.get("actual_text"), city.get("shortfall_text")) if x) if city else ""
         note = label("no_unit_rows", lang).format(
             level=label("county", lang), status=city.get("status_label", label("no_data", lang)),
             detail=detail or "—")

@@ -28,7 +28,8 @@ import pandas as pd
 
 from coverage.outputs.formatting import ADDITIVE_UNITS, action_text, is_missing, value_format
 from coverage.outputs.gaps import (
-    GAP_COLUMNS, _as_str, _empty_gaps, _num, _single_year, _township_lookup, _unit_geometries,
+    GAP_COLUMNS, _as_str, _empty_gaps, _geoms_of, _num, _per_frame, _single_year, _township_lookup,
+    _unit_geometries,
     _year_units, resolve_county, resolve_targets, result_units, target_labels,
 )
 from layers.settings import CITY_CODE, STORAGE_CRS
@@ -164,8 +165,7 @@ def township_gaps(
         )
         geoms = _unit_geometries(dataset, with_city=bool((frame["unit_code"] == CITY_CODE).any()))
         if (frame["unit_level"] == "village").any():
-            v = dataset.villages
-            geoms.update(zip(v["code"].astype(str), v.to_crs(STORAGE_CRS).geometry))
+            geoms.update(_per_frame("geoms", dataset.villages, _geoms_of))
         geometry = gpd.GeoSeries([geoms.get(c) for c in frame["unit_code"]], crs=STORAGE_CRS)
         gaps = gpd.GeoDataFrame(frame, geometry=geometry)
     gaps.attrs.update(

@@ -5,9 +5,11 @@ map of the gaps (one switchable layer per target; townships coloured by status),
 over the inventory years (a table with an inline SVG sparkline per target) and, where the
 trend flags them, the units expected to miss the target by 2025.
 
-Everything but the map is plain HTML/CSS/SVG with no external resource. The map is a folium
-(Leaflet) document in an ``<iframe srcdoc>``; it loads Leaflet from a CDN and OpenStreetMap
-tiles, which the footer states. Every name or label that comes from data is escaped with
+Everything is plain HTML/CSS/SVG with no external resource. The map is a folium (Leaflet)
+document in an ``<iframe srcdoc>`` with Leaflet inlined from the vendored copy
+(:func:`coverage.outputs.offline.inline_leaflet`, as the app's static map) and no tile layer,
+so the report opens offline; status colours are the app's
+(:data:`coverage.outputs.formatting.STATUS_COLOURS`). Every name or label that comes from data is escaped with
 :func:`html.escape` (names are user data).
 """
 
@@ -32,7 +34,9 @@ from coverage.outputs.gaps import (
     result_units,
     target_labels,
 )
+from coverage.outputs.formatting import STATUS_COLOURS as _STATUS_COLOURS
 from coverage.outputs.formatting import action_text, shortfall_with_unit
+from coverage.outputs.offline import inline_leaflet
 from coverage.outputs.model import township_gaps
 from layers.glossary import label
 from layers.settings import CITY_NAME, STORAGE_CRS, WORKING_CRS
@@ -40,12 +44,8 @@ from layers.settings import CITY_NAME, STORAGE_CRS, WORKING_CRS
 __all__ = ["STATUS_COLOURS", "render_report", "trend_summary", "write_report"]
 
 #: fill colour per status (colour-blind safe: blue / orange / grey / light grey)
-STATUS_COLOURS: dict[str, str] = {
-    "met": "#2b83ba",
-    "not_met": "#f07f18",
-    "no_data": "#9e9e9e",
-    "not_applicable": "#e8e8e8",
-}
+#: status → fill colour of the map layers (the app's colours, one definition)
+STATUS_COLOURS: dict[str, str] = dict(_STATUS_COLOURS)
 _SIMPLIFY_M = 60.0  # map geometry simplification tolerance, metres (EPSG:4549)
 
 _CSS = """
@@ -281,8 +281,8 @@ def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict
     minx, miny, maxx, maxy = counties.to_crs(STORAGE_CRS).total_bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9,
                       tiles=None, control_scale=True)
-    # the basemap is an overlay, so the target layers can be radio buttons (one at a time)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=True, control=True).add_to(fmap)
+    # offline: Leaflet inlined, no basemap tiles; the target layers are radio buttons
+    inline_leaflet(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     code = county[0] if county else None
     gaps = township_gaps(result, dataset, county=code, target=target_ids, year=year)

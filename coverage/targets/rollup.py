@@ -75,6 +75,7 @@ def rollup_table(units: pd.DataFrame, targets) -> pd.DataFrame:
     cpos = {c: i for i, c in enumerate(county_list)}
     ccode = np.array([cpos.get(c, -1) for c in cty], dtype=np.int64)
     nt, ny, nc = len(tuniq), len(yuniq), len(county_list)
+    ncx = max(nc, 1)  # stride of the per-county arrays (≥ 1: a result without counties still indexes)
     g = tcode * ny + ycode                                   # (target, year) group of each row
     level = units["unit_level"].to_numpy(dtype=object)
     status = units["status"].to_numpy(dtype=object)
@@ -85,27 +86,27 @@ def rollup_table(units: pd.DataFrame, targets) -> pd.DataFrame:
     in_cty = ccode >= 0
     # counts of counted rows per (group, county) and per group (city)
     m = counted & in_cty
-    cnt_cty = np.bincount((g[m] * nc + ccode[m]) * 4 + scode[m], minlength=nt * ny * nc * 4).reshape(-1, 4)
+    cnt_cty = np.bincount((g[m] * ncx + ccode[m]) * 4 + scode[m], minlength=nt * ny * ncx * 4).reshape(-1, 4)
     cnt_city = np.bincount(g[counted] * 4 + scode[counted], minlength=nt * ny * 4).reshape(-1, 4)
     # plan-level combination and additive shortfall of not-met plan rows
     plan = units["is_plan_level"].to_numpy(dtype=bool)
-    comb_cty = np.zeros(nt * ny * nc, dtype=np.int64)
+    comb_cty = np.zeros(nt * ny * ncx, dtype=np.int64)
     pm = plan & in_cty
-    np.maximum.at(comb_cty, g[pm] * nc + ccode[pm], prio[pm])
+    np.maximum.at(comb_cty, g[pm] * ncx + ccode[pm], prio[pm])
     comb_city = np.zeros(nt * ny, dtype=np.int64)
     np.maximum.at(comb_city, g[plan], prio[plan])
     short = units["shortfall"].to_numpy(dtype=float)
     ucode, uuniq = pd.factorize(units["shortfall_unit"].to_numpy(dtype=object))
     bad = plan & (scode == 1)
     bc = bad & in_cty
-    sum_cty = np.bincount(g[bc] * nc + ccode[bc], weights=np.nan_to_num(short[bc]), minlength=nt * ny * nc)
+    sum_cty = np.bincount(g[bc] * ncx + ccode[bc], weights=np.nan_to_num(short[bc]), minlength=nt * ny * ncx)
     sum_city = np.bincount(g[bad], weights=np.nan_to_num(short[bad]), minlength=nt * ny)
-    umin_cty, umax_cty = _minmax(g[bc] * nc + ccode[bc], ucode[bc], nt * ny * nc)
+    umin_cty, umax_cty = _minmax(g[bc] * ncx + ccode[bc], ucode[bc], nt * ny * ncx)
     umin_city, umax_city = _minmax(g[bad], ucode[bad], nt * ny)
     # own rows: the county's / the city's own row of the target
-    own_cty = np.full(nt * ny * nc, -1, dtype=np.int64)
+    own_cty = np.full(nt * ny * ncx, -1, dtype=np.int64)
     oc = (level == "county") & in_cty
-    own_cty[g[oc] * nc + ccode[oc]] = np.flatnonzero(oc)
+    own_cty[g[oc] * ncx + ccode[oc]] = np.flatnonzero(oc)
     own_city = np.full(nt * ny, -1, dtype=np.int64)
     ocity = level == "city"
     own_city[g[ocity]] = np.flatnonzero(ocity)
@@ -123,7 +124,7 @@ def rollup_table(units: pd.DataFrame, targets) -> pd.DataFrame:
         lv.append(np.array(["city"], dtype=object))
     gi, ci, lv = np.concatenate(gi), np.concatenate(ci), np.concatenate(lv)
     is_city = ci < 0
-    slot = np.where(is_city, gi, gi * nc + np.maximum(ci, 0))
+    slot = np.where(is_city, gi, gi * ncx + np.maximum(ci, 0))
     counts = np.where(is_city[:, None], cnt_city[gi], cnt_cty[np.where(is_city, 0, slot)])
     comb = np.where(is_city, comb_city[gi], comb_cty[np.where(is_city, 0, slot)])
     ssum = np.where(is_city, sum_city[gi], sum_cty[np.where(is_city, 0, slot)])

@@ -1,0 +1,99 @@
+"""End-to-end: a target is drawn at its own level, and the CLI report's map works offline.
+
+Screenshots of a township-, a county- and a city-level target in zh and en go to
+``test-artifacts/levels_<level>_<lang>.png``. Expected figures come from the coverage API.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_app_e2e import WAIT_MS, open_map
+
+pytestmark = pytest.mark.e2e
+
+#: (level, target): one target judged per township, one per county, one for the city only
+LEVEL_TARGETS = (("township", "demo_child_home_per_township"), ("county", "developmental_screening_80"),
+                 ("city", "kindergarten_places_added"))
+
+
+def _expected(target_id: str) -> tuple[str, int]:
+    """(map level, units of that level not met) through the coverage API."""
+    from coverage.outputs.levels import map_level
+    from coverage.targets import evaluate, load_targets
+    from layers.load import load_dataset
+
+    ds = load_dataset()
+    tg = [t for t in load_targets() if t.id == target_id]
+    res = evaluate(ds, tg, year=ds.latest_year)
+    level = map_level(tg[0], res.units)
+    rows = res.units[res.units["unit_level"] == level]
+    return level, int((rows["status"] == "not_met").sum())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize(("level", "target"), LEVEL_TARGETS)
+def test_target_drawn_at_its_level(session_page, artifacts, level, target, lang):
+    want_level, not_met = _expected(target)
+    assert want_level == level
+    page = open_map(session_page, target, lang)
+    counts = page.locator("#status-counts")
+    level_word = {"zh": {"township": "乡镇（街道）", "county": "县（市、区）", "city": "市"},
+                  "en": {"township": "Township", "county": "County", "city": "City"}}[lang][level]
+    page.wait_for_function(
+        "([w, n]) => { const el = document.querySelector('#status-counts');"
+        " const c = el && el.querySelector('[data-status=not_met]');"
+        " return el && el.innerText.startsWith(w) && c && c.getAttribute('data-count') === String(n); }",
+        arg=[level_word, not_met], timeout=WAIT_MS)
+    if level == "township":
+        assert page.locator("path.cp-township.cp-status-not_met").count() == not_met
+    else:  # townships are outlines only: nothing is painted on them
+        assert page.locator("path.cp-township.cp-status-not_met").count() == 0
+        assert page.locator("path.cp-township.cp-status-met").count() == 0
+    if level == "county":
+        fills = page.eval_on_selector_all(
+            ".leaflet-shadow-pane path", "els => els.map(e => e.getAttribute('fill'))")
+        assert fills.count("#d7191c") == not_met  # the failing county, in the app's red
+    if level == "city":
+        note = page.locator(".cp-level-note")
+        note.wait_for(timeout=WAIT_MS)
+        text = note.inner_text()
+        assert ("全市结果" in text) if lang == "zh" else ("city result" in text)
+        assert re.search(r"1,020", text)  # the places still missing, as the summary says
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(artifacts / f"levels_{level}_{lang}.png"), full_page=False)
+    assert session_page.external_requests() == []
+    assert session_page.errors == []
+
+
+def test_cli_report_map_draws_offline(browser, tmp_path):
+    """``covplan report`` opened with every network request blocked: polygons are drawn."""
+    from covplan.cli import main
+    from tests.e2e.conftest import CHROMIUM_ARGS  # noqa: F401  (same browser settings)
+
+    out = tmp_path / "report.html"
+    assert main(["report", "--county", "莲都区", "-o", str(out)]) == 0
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    blocked: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("file:", "data:", "about:", "blob:")):
+            return r.continue_()
+        blocked.append(url)
+        return r.abort()
+
+    context.route("**/*", route)
+    try:
+        page = context.new_page()
+        page.goto(Path(out).as_uri())
+        frame = page.frame_locator("iframe")
+        frame.locator("path.leaflet-interactive").first.wait_for(timeout=WAIT_MS)
+        n = frame.locator("path.leaflet-interactive").count()
+        assert n >= 10  # the county's townships (and the county outline) are drawn
+        assert blocked == []  # and nothing even tried to leave the machine
+    finally:
+        context.close()
