@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from layers.safecells import safe_frame, safe_text
 from layers.glossary import label
 from scenarios._errors import ScenarioError
 
@@ -98,13 +99,13 @@ def write_diff(diff: Any, path: Path) -> Path:
         table.insert(0, label("scenario_name"), diff.scenario.name)
         table.insert(1, label("year"), diff.year)
         table[label("provenance")] = diff.provenance
-        table.to_csv(path, index=False, encoding="utf-8-sig")
+        safe_frame(table).to_csv(path, index=False, encoding="utf-8-sig")
         return path
-    summary = _display(diff.summary, SUMMARY_COLUMNS) if len(diff.summary) else pd.DataFrame(
-        columns=[label(k) for k in SUMMARY_COLUMNS.values()])
-    flips = _display(diff.flips, UNIT_COLUMNS)
-    shortfalls = _display(diff.shortfall_changes, UNIT_COLUMNS)
-    meta = _meta_rows(diff)
+    summary = safe_frame(_display(diff.summary, SUMMARY_COLUMNS) if len(diff.summary) else pd.DataFrame(
+        columns=[label(k) for k in SUMMARY_COLUMNS.values()]))
+    flips = safe_frame(_display(diff.flips, UNIT_COLUMNS))
+    shortfalls = safe_frame(_display(diff.shortfall_changes, UNIT_COLUMNS))
+    meta = [tuple(safe_text(v) for v in row) for row in _meta_rows(diff)]
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         pd.DataFrame(meta, columns=["项目", "内容"]).to_excel(
             xw, sheet_name=label("sheet_summary"), index=False, startrow=0)

@@ -273,7 +273,7 @@ def _gpkg_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str, wide: gpd.GeoDa
     village_gdf = gpd.GeoDataFrame(gaps_tbl[is_village], geometry=gaps.geometry.values[is_village],
                                    crs="EPSG:4326")
     wide_gdf = gpd.GeoDataFrame(
-        display_wide(wide, labels, lang), geometry=wide.geometry.values, crs="EPSG:4326"
+        display_wide(wide, labels, lang).map(safe_text), geometry=wide.geometry.values, crs="EPSG:4326"
     )
     import pyogrio
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from layers.glossary import label
+from layers.safecells import FORMULA_PREFIXES, safe_sheet_title, safe_text
 
 __all__ = [
     "ADDITIVE_UNITS", "EXCEL_FORMATS", "FORMULA_PREFIXES", "STATUS_COLOURS", "action_text", "format_number",
@@ -36,8 +37,6 @@ __all__ = [
 ADDITIVE_UNITS: frozenset[str] = frozenset(
     {"facilities", "upgrades", "upgrades_links", "slots", "places", "people", "units"}
 )
-#: first characters that make a spreadsheet read a cell as a formula (OWASP)
-FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 #: status → map colour, shared by the app (``dashapp.maps.STATUS_COLORS``) and the report
 STATUS_COLOURS: dict[str, str] = {
     "met": "#2c7bb6",
@@ -50,25 +49,7 @@ EXCEL_FORMATS: dict[str, str] = {"percent": "0.0%", "count": "#,##0", "ratio": "
 
 
 # --------------------------------------------------------------------------- safety
-def safe_text(value: Any) -> Any:
-    """``value`` unchanged unless it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def safe_sheet_title(name: str, used: set[str]) -> str:
-    """A valid, unique (within ``used``) Excel sheet title that is never a formula."""
-    clean = "".join("_" if ch in "[]:*?/\\'" else ch for ch in str(name)).strip()
-    if clean.startswith(FORMULA_PREFIXES):
-        clean = "_" + clean.lstrip("\t\r")
-    clean = clean[:31] or "sheet"
-    base, n = clean, 2
-    while clean in used:
-        clean = f"{base[:28]}_{n}"
-        n += 1
-    used.add(clean)
-    return clean
+# safe_text / safe_sheet_title live in layers.safecells (scenarios and siting writers use them too)
 
 
 # --------------------------------------------------------------------------- numbers

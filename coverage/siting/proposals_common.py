@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from coverage._errors import SitingError
+from layers.safecells import safe_frame
 from layers.glossary import label
 from layers.settings import REPO_ROOT, STORAGE_CRS, WORKING_CRS
 
@@ -166,7 +167,7 @@ class ProposalSet:
         frame[label("solver_status")] = self.status
         frame[label("optimality_gap")] = self.gap
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")  # names are user data
         return path
 
 
