@@ -201,7 +201,7 @@ _ERROR_KEYS: dict[str, str] = {
 
 #: recurring phrases of error details → glossary key of their Chinese rendering
 _ERROR_PHRASES: tuple[tuple[str, str], ...] = (
-    ("outside Lishui", "error_outside_city"), ("capacity", "error_capacity"),
+    ("not shared", "error_not_shared"), ("outside Lishui", "error_outside_city"), ("capacity", "error_capacity"),
     ("scenario name", "error_scenario_name"), (".xlsx or .csv", "error_upload_format"),
     ("only .toml", "error_upload_toml"),
     ("not found", "error_not_found"), ("no facility", "error_not_found"), ("unknown", "error_unknown_value"),
@@ -220,7 +220,7 @@ def error_text(exc: BaseException, lang: str) -> str:
     detail = str(exc).strip()
     if lang != "zh":
         return f"{t('error', lang)}: {t(key, lang)} ({detail})"
-    phrases = list(dict.fromkeys(t(k, lang) for p, k in _ERROR_PHRASES if p in detail))
+    phrases = [t(k, lang) for p, k in _ERROR_PHRASES if p in detail][:1]  # the first, most specific
     quoted = list(dict.fromkeys(re.findall(r"'([^'\n]{1,60})'", detail)))
     text = f"{t('error', lang)}：{t(key, lang)}"
     if phrases:

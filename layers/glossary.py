@@ -308,6 +308,7 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "error_scenario_name": {"zh": "情景名称无效（不可含路径符号）", "en": "invalid scenario name"},
     "error_upload_format": {"zh": "仅支持 .xlsx 或 .csv 文件", "en": "only .xlsx or .csv files"},
     "error_upload_toml": {"zh": "仅支持 .toml 情景文件", "en": "only .toml scenario files"},
+    "error_not_shared": {"zh": "找不到该情景，或它未共享给您", "en": "not found or not shared"},
     "error_not_found": {"zh": "找不到所指对象", "en": "not found"},
     "error_unknown_value": {"zh": "含有不存在的取值", "en": "unknown value"},
     "error_too_large": {"zh": "文件过大", "en": "too large"},

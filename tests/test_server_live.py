@@ -154,7 +154,7 @@ def test_scenarios_per_user_never_overwritten(server):
     forged = bob.callback("scenario-name.value..", {"open-scenario.n_clicks": 1,
                                                   "saved-scenarios.value": "lishui_ed/shared_name",
                                                   "store-lang.data": "zh"}, ["open-scenario.n_clicks"])
-    assert forged.status_code == 200 and "not shared" in str(forged.json())
+    assert forged.status_code == 200 and "未共享给您" in str(forged.json())  # zh UI: Chinese message
     # shared read-only: bob can open ann's, and saving it again writes bob's own row
     assert bob.post("/api/scenarios/shared_name/share", json={"shared": True}).status_code == 200  # his own
     assert bob.post("/api/scenarios/nope/share", json={"shared": True}).status_code == 404
