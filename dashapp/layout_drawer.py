@@ -13,6 +13,7 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
+from dashapp.grid_locale import grid_options
 from dashapp import queries
 from dashapp.ids import Id
 from dashapp.labels import t
@@ -122,7 +123,7 @@ def _siting_tab(lang: str) -> list[Any]:
                 getRowId="params.data.action_id",
                 defaultColDef={"wrapText": True, "autoHeight": True, "resizable": True},
                 columnSize="responsiveSizeToFit",
-                dashGridOptions={"rowSelection": {"mode": "multiRow", "checkboxes": True}},
+                dashGridOptions=grid_options(lang, rowSelection={"mode": "multiRow", "checkboxes": True}),
                 style={"width": "100%", "height": "360px"},
             ),
             delay_show=300,
@@ -221,7 +222,7 @@ def details(lang: str) -> html.Div:
                 columnDefs=queries.gap_columns(lang),
                 getRowId="params.data.row_id",
                 defaultColDef={"filter": True, "sortable": True, "resizable": True},
-                dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=50),
                 className="cp-gap-grid",
                 style={"height": "320px", "width": "100%"},
             ),

@@ -77,6 +77,10 @@ def level_layers(result: Any, ds: Any, tg: Any, county: str | None, selected: st
     elif mv.level == "county":
         county_h["status"] = dict(zip(units["unit_code"], units["status"]))
         county_h["tip"] = dict(zip(units["unit_code"], units["tooltip"]))
+        # hovering a township shows its county's value under the county's name (uncoloured)
+        towns = get_service().township_table()
+        by_county = county_h["tip"]
+        town_h["tip"] = {code: by_county[c] for code, c in zip(towns.index, towns["county_code"]) if c in by_county}
     elif mv.level == "village":
         names = get_service().township_table()["name"].to_dict()
         share = mv.township_share

@@ -172,11 +172,14 @@ def legend(types: Any, target_id: Any, has_added: bool, has_proposals: bool, lan
 
 # --------------------------------------------------------------------------- target summary
 def target_summary(target_id: Any, county: Any, year: Any, edits: Any, lang: str) -> dict[str, Any]:
-    """The card shown before any selection: the target, its status counts (townships, as the
-    map shows them), the total shortfall, the units flagged 预计达标困难 and the clause.
+    """The card shown before any selection: the target, its status counts (the units of the
+    level the map draws, :func:`coverage.outputs.levels.map_view`), the shortfall of the scope
+    (the county's or the city's own row, else the sum of additive unit shortfalls; rates never
+    add), the units flagged 预计达标困难 and the clause.
     """
-    from dashapp import queries
-    from dashapp.labels import shortfall_text, target_clause, target_label
+    from coverage.outputs.formatting import ADDITIVE_UNITS, shortfall_with_unit
+    from coverage.outputs.levels import map_view
+    from dashapp.labels import target_clause, target_label
     from dashapp.maps import status_counts
 
     svc = get_service()
@@ -184,18 +187,20 @@ def target_summary(target_id: Any, county: Any, year: Any, edits: Any, lang: str
     ds, targets = svc.scenario_data(list(edits or []), year_i)
     tg = svc.target(target_id, targets)
     result = svc.evaluation(year_i, list(edits or []), tg.id)
-    units = result.units[result.units["unit_level"] == tg.unit_level]
-    rows = queries.township_rows(units, ds, tg.unit_level)
     county = str(county) if county else ""
-    if county:
-        rows = rows[rows["unit_code"].astype(str).str.startswith(county)]
-        units = units[units["unit_code"].astype(str).str.startswith(county)]
-    bad = units[units["status"] == "not_met"]
+    mv = map_view(result, ds, tg, county or None, lang=lang)
+    units = result.units[result.units["target_id"] == tg.id]
+    own = units[units["unit_code"].astype(str) == (county or "331100")]
     shortfall = ""
-    if len(bad) and bad["shortfall"].notna().any():
-        shortfall = shortfall_text(float(bad["shortfall"].sum()), str(bad["shortfall_unit"].iloc[0]), lang)
+    if len(own) and own["status"].iloc[0] == "not_met":
+        shortfall = shortfall_with_unit(own["shortfall"].iloc[0], str(own["shortfall_unit"].iloc[0]), lang)
+    elif own.empty:
+        bad = mv.units[mv.units["status"] == "not_met"]
+        unit = str(bad["shortfall_unit"].iloc[0]) if len(bad) else ""
+        if unit in ADDITIVE_UNITS:
+            shortfall = shortfall_with_unit(float(bad["shortfall"].astype(float).sum()), unit, lang)
     tr = svc.trend().units
-    mine = tr[(tr["target_id"] == tg.id) & (tr["unit_level"] == tg.unit_level)]
+    mine = tr[(tr["target_id"] == tg.id) & (tr["unit_level"] == mv.level)]
     if county:
         mine = mine[mine["unit_code"].astype(str).str.startswith(county)]
     scope = t("all_counties", lang)
@@ -205,10 +210,11 @@ def target_summary(target_id: Any, county: Any, year: Any, edits: Any, lang: str
     return {
         "target_id": tg.id,
         "label": target_label(tg, lang),
-        "level": tg.unit_level,
+        "level": mv.level,
         "scope": scope,
         "year": year_i,
-        "counts": status_counts(rows),
+        "counts": status_counts(mv.units[["status"]]),
+        "note": mv.note,
         "shortfall": shortfall,
         "at_risk": int(mine["at_risk"].sum()) if len(mine) else 0,
         "clause": f"{t('clause', lang)}: {target_clause(tg)}",
