@@ -127,3 +127,5 @@ class Id(StrEnum):
     PRINT_ATLAS = "print-atlas"
     PRINT_DOWNLOAD = "print-download"
     PRINT_MESSAGE = "print-message"
+    BASEMAP_KEY = "basemap-key"
+    BASEMAP_XYZ = "basemap-xyz"

@@ -13,8 +13,8 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
+from dashapp import basemaps, queries
 from dashapp.grid_locale import grid_options
-from dashapp import queries
 from dashapp.ids import Id
 from dashapp.labels import t
 
@@ -48,8 +48,22 @@ def _target_tab(lang: str, view: dict[str, Any]) -> list[Any]:
         dcc.Dropdown(id=Id.FACILITY_TYPES, options=queries.facility_type_options(lang),
                      value=queries.default_facility_types(view["target"]), multi=True),
         html.Label(t("basemap", lang)),
-        dcc.RadioItems(id=Id.BASEMAP, options=queries.basemap_options(lang), value=view["basemap"]),
-        html.Div(queries.basemap_note(view["basemap"], lang), id=Id.BASEMAP_NOTE, className="cp-note"),
+        dcc.RadioItems(id=Id.BASEMAP, options=basemaps.options(lang), value=view["basemap"], inline=True),
+        html.Details(
+            [
+                html.Summary(t("basemap_settings", lang)),
+                html.Label(t("basemap_tianditu_key", lang), htmlFor=Id.BASEMAP_KEY),
+                dcc.Input(id=Id.BASEMAP_KEY, type="password", maxLength=64, value="", debounce=True,
+                          persistence=True, persistence_type="local", autoComplete="off"),
+                html.Label(t("basemap_xyz_url", lang), htmlFor=Id.BASEMAP_XYZ),
+                dcc.Input(id=Id.BASEMAP_XYZ, type="text", maxLength=300, value="", debounce=True,
+                          persistence=True, persistence_type="local",
+                          placeholder="http://tiles.example.gov.cn/{z}/{x}/{y}.png"),
+                html.Div(t("basemap_stored_locally", lang), className="cp-note"),
+            ],
+            className="cp-basemap-settings",
+        ),
+        html.Div(basemaps.note(view["basemap"], "", "", lang), id=Id.BASEMAP_NOTE, className="cp-note"),
     ]
 
 

@@ -148,7 +148,7 @@ def map_view(lang: str, view: dict[str, Any], hint_layers: dict[str, Any]) -> ht
         [
             leaflet,
             html.Div(t("loading_year", lang), id=Id.MAP_BUSY, className="cp-busy"),
-            html.Div(id=Id.TILE_MESSAGE, className="cp-tile-message"),
+            html.Div(id=Id.TILE_MESSAGE, className="cp-tile-message", **{"data-msg": t("basemap_tile_failed", lang)}),
             dcc.Store(id=Id.STORE_VIEW, data={}),
         ],
         id=Id.MAP_WRAP,

@@ -25,7 +25,7 @@ from layers.vocab import CHILD_HOME_TIERS, FACILITY_TYPES
 
 MAX_UPLOAD_BYTES: int = _MAX_UPLOAD_BYTES
 EMPTY_FC: dict[str, Any] = {"type": "FeatureCollection", "features": []}
-BASEMAPS: tuple[str, ...] = ("none", "tianditu", "amap")
+BASEMAPS: tuple[str, ...] = ("none", "tianditu", "amap", "xyz")
 #: 天地图 (CGCS2000 datum, Web-Mercator tiles) and 高德 (GCJ-02) tile templates
 TIANDITU_URL = "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
 TIANDITU_LABEL_URL = "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
@@ -157,12 +157,17 @@ def initial_view(target: str | None, county: str | None, year: Any, basemap: str
     return {"target": target, "county": county, "year": year_i, "basemap": basemap}
 
 
+def _datum(basemap: str) -> str:
+    """The display datum of a basemap: 高德 is GCJ-02, every other one WGS84/CGCS2000."""
+    return "amap" if basemap == "amap" else "none"
+
+
 def township_data(basemap: str) -> dict[str, Any]:
-    return get_service().township_display(basemap)
+    return get_service().township_display(_datum(basemap))
 
 
 def county_data(basemap: str) -> dict[str, Any]:
-    return get_service().county_display(basemap)
+    return get_service().county_display(_datum(basemap))
 
 
 def empty_hideout() -> dict[str, Any]:

@@ -46,8 +46,8 @@ WORKSPACE_TERMS: dict[str, dict[str, str]] = {
     "units_at_risk": {"zh": "预计达标困难单位数", "en": "Units expected to miss"},
     "total_shortfall": {"zh": "缺口合计", "en": "Total shortfall"},
     "layer_labels": {"zh": "乡镇名称与设施数", "en": "Township names and counts"},
-    "basemap_tile_failed": {"zh": "底图瓦片加载失败（可能处于离线或内网环境），已显示无底图；请在“目标”页改选底图。",
-                            "en": "Basemap tiles failed to load (offline or intranet?); choose another basemap."},
+    "basemap_tile_failed": {"zh": "底图瓦片加载失败（可能离线，或密钥、瓦片地址有误）；专题图层不受影响，可改选“无底图（离线）”。",
+                            "en": "Basemap tiles failed to load (offline, or a wrong key or tile URL); the thematic layers are unaffected."},
     "scenario_kept_version": {"zh": "同名情景已存在，未覆盖，另存为新版本", "en": "A scenario of that name exists; kept as a new version"},
     "download_scenario": {"zh": "下载情景文件（.toml）", "en": "Download the scenario (.toml)"},
     # --- print layout and atlas (coverage/outputs/atlas.py)
@@ -65,4 +65,13 @@ WORKSPACE_TERMS: dict[str, dict[str, str]] = {
     "print_section": {"zh": "打印与PDF", "en": "Print and PDF"},
     "atlas_more_rows": {"zh": "另有 {n} 行未列出，完整清单见缺口清单导出（covplan gaps）",
                         "en": "{n} more rows: see the full gap list (covplan gaps)"},
+    # --- basemap settings (dashapp/basemaps.py)
+    "basemap_xyz": {"zh": "自定义瓦片（XYZ）", "en": "Custom tiles (XYZ)"},
+    "basemap_settings": {"zh": "底图设置（天地图密钥、内网瓦片地址）", "en": "Basemap settings (Tianditu key, intranet tiles)"},
+    "basemap_tianditu_key": {"zh": "天地图密钥（tk）", "en": "Tianditu key (tk)"},
+    "basemap_xyz_url": {"zh": "瓦片地址模板（含 {z} {x} {y}）", "en": "Tile URL template (with {z} {x} {y})"},
+    "basemap_stored_locally": {"zh": "只保存在本浏览器中，不上传服务器", "en": "Kept in this browser only, never sent to be stored"},
+    "basemap_key_needed": {"zh": "请在“底图设置”中填写天地图密钥", "en": "Enter a Tianditu key under Basemap settings"},
+    "basemap_xyz_needed": {"zh": "请在“底图设置”中填写以 http(s):// 开头、含 {z} {x} {y} 的瓦片地址",
+                           "en": "Enter an http(s):// tile URL with {z} {x} {y} under Basemap settings"},
 }

@@ -505,7 +505,24 @@ def test_basemaps_and_county_zoom(monkeypatch):
     b = plain["features"][0]["geometry"]["coordinates"][0][0]
     assert [round(v, 6) for v in wgs84_to_gcj02(*b)] == pytest.approx(a, abs=2e-6)
     tiles, towns, _, note = map_cb.change_basemap("none", "zh")
-    assert tiles == [] and towns is plain and "TIANDITU_KEY" in note  # no key in the test environment
+    assert tiles == [] and towns is plain and note == ""  # offline: nothing fetched, nothing to say
+    # 天地图 without any key asks for one; a key typed in the browser is used (letters and digits only)
+    tiles, _, _, note = map_cb.change_basemap("tianditu", "zh", "", "")
+    assert tiles == [] and "天地图密钥" in note
+    tiles, _, _, note = map_cb.change_basemap("tianditu", "zh", "abcDEF123456", "")
+    assert all(tl.url.endswith("tk=abcDEF123456") for tl in tiles) and note == ""
+    assert map_cb.change_basemap("tianditu", "zh", "x\" onerror=1", "")[0] == []
+    # a custom XYZ server: http(s) with {z}/{x}/{y} only; every tile layer reports failed tiles
+    url = "http://10.1.2.3/tiles/{z}/{x}/{y}.png"
+    tiles, towns, _, note = map_cb.change_basemap("xyz", "zh", "", url)
+    assert [tl.url for tl in tiles] == [url] and towns is plain and note == ""
+    assert tiles[0].eventHandlers["tileerror"] == {"variable": "covplanMap.tileError"}
+    for bad in ("javascript:alert(1)//{z}{x}{y}", "http://x/{z}/{x}.png", "http://x/<{z}/{x}/{y}>"):
+        tiles, _, _, note = map_cb.change_basemap("xyz", "zh", "", bad)
+        assert tiles == [] and "瓦片地址" in note
+    # changing the key or URL redraws only the tiles
+    tiles, note = workspace_cb.basemap_settings("", url, "xyz", "zh")
+    assert [tl.url for tl in tiles] == [url]
     vp = map_cb.zoom_to_county("331102")
     assert vp["bounds"] == [[28.38, 119.8], [28.58, 119.95]]
     assert map_cb.zoom_to_county("")["bounds"] == vp["bounds"]  # the mini city is one county

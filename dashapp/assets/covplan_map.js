@@ -95,6 +95,15 @@
 
     window.covplanMap = {
         map: null,
+        /* basemap tiles: a failed tile shows the message of #tile-message (text only), a loaded one clears it */
+        tileError: function () {
+            var el = document.getElementById("tile-message");
+            if (el && !el.textContent) { el.textContent = el.getAttribute("data-msg") || "tile error"; }
+        },
+        tileLoad: function () {
+            var el = document.getElementById("tile-message");
+            if (el && el.textContent) { el.textContent = ""; }
+        },
         fitCity: function () { fit.done = false; fitCity(window.covplanMap.map); },
         onZoom: function (e) {
             hook(e.target);

@@ -83,14 +83,19 @@ def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap
     Output(Id.BASEMAP_NOTE, "children"),
     Input(Id.BASEMAP, "value"),
     State(Id.STORE_LANG, "data"),
+    State(Id.BASEMAP_KEY, "value"),
+    State(Id.BASEMAP_XYZ, "value"),
     prevent_initial_call=True,
 )
-def change_basemap(basemap: str, lang: str) -> tuple:
-    """Tiles of the basemap; boundaries resent only when the datum changes (高德 = GCJ-02)."""
+def change_basemap(basemap: str, lang: str, key: str | None = None, xyz: str | None = None) -> tuple:
+    """Tiles of the basemap (the browser's 天地图 key or XYZ URL, see :mod:`dashapp.basemaps`);
+    boundaries resent only when the datum changes (高德 = GCJ-02)."""
+    from dashapp import basemaps
+
     lang = normalise_lang(lang)
     basemap = basemap if basemap in queries.BASEMAPS else "none"
-    return (queries.basemap_tiles(basemap), queries.township_data(basemap), queries.county_data(basemap),
-            queries.basemap_note(basemap, lang))
+    return (basemaps.tiles(basemap, key, xyz), queries.township_data(basemap), queries.county_data(basemap),
+            basemaps.note(basemap, key, xyz, lang))
 
 
 @callback(

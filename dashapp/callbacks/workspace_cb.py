@@ -129,3 +129,20 @@ def legend(types: Any, target: Any, scenario: Any, proposals: Any, lang: Any) ->
     has_added = any(isinstance(e, dict) and e.get("op") == "add_facility" for e in edits)
     entries = workspace.legend(types, target, has_added, bool(proposals), lang)
     return views_workspace.legend(entries, lang)
+
+
+@callback(
+    Output(Id.BASE_LAYER, "children", allow_duplicate=True),
+    Output(Id.BASEMAP_NOTE, "children", allow_duplicate=True),
+    Input(Id.BASEMAP_KEY, "value"),
+    Input(Id.BASEMAP_XYZ, "value"),
+    State(Id.BASEMAP, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def basemap_settings(key: Any, xyz: Any, basemap: Any, lang: Any) -> tuple:
+    """A new 天地图 key or XYZ URL redraws the tiles of the chosen basemap (boundaries stay)."""
+    from dashapp import basemaps
+
+    lang = normalise_lang(lang)
+    return basemaps.tiles(str(basemap or "none"), key, xyz), basemaps.note(str(basemap or "none"), key, xyz, lang)
