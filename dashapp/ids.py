@@ -129,3 +129,5 @@ class Id(StrEnum):
     PRINT_MESSAGE = "print-message"
     BASEMAP_KEY = "basemap-key"
     BASEMAP_XYZ = "basemap-xyz"
+    SUMMARY_KPIS = "summary-kpis"
+    SUMMARY_GO = "summary-go"

@@ -96,6 +96,7 @@ def summary_view(year: Any, edits: Sequence[dict[str, Any]], lang: str) -> dict[
     city = result.rollup[result.rollup["level"] == "city"]
     rows = [
         {
+            "target_id": r.target_id,
             "target_label": labels.get(r.target_id, r.target_id),
             "count_level": t(str(r.count_level), lang),
             "n_units": int(r.n_units),

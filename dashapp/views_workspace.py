@@ -73,5 +73,22 @@ def edit_list(named: list[dict[str, str]], lang: str) -> html.Div:
     return html.Ol(items)
 
 
+def with_trend(panel: list[Any], figure: dict[str, Any] | None) -> list[Any]:
+    """The township panel with the chosen target's trend chart after its heading."""
+    if figure is None:
+        return panel
+    from dash import dcc
+
+    graph = dcc.Graph(figure=figure, config={"displayModeBar": False, "staticPlot": True},
+                      className="cp-trend", style={"height": "190px"})
+    return [*panel[:2], graph, *panel[2:]]
+
+
+def kpi_cards(kpis: list[dict[str, Any]]) -> list[Any]:
+    """The summary page's KPI cards (value large, label below)."""
+    return [html.Div([html.B(str(k["value"])), k["label"]], className=f"cp-kpi cp-kpi-{k['key']}",
+                     **{"data-kpi": k["key"], "data-value": str(k["value"])}) for k in kpis]
+
+
 def number(value: Any) -> str:
     return format_number(value)

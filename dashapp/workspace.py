@@ -219,3 +219,95 @@ def target_summary(target_id: Any, county: Any, year: Any, edits: Any, lang: str
         "at_risk": int(mine["at_risk"].sum()) if len(mine) else 0,
         "clause": f"{t('clause', lang)}: {target_clause(tg)}",
     }
+
+
+# --------------------------------------------------------------------------- trend chart
+def trend_figure(target_id: Any, township_code: str, lang: str) -> dict[str, Any] | None:
+    """A small chart of one target for one township: the value in each inventory year, the
+    requirement, and the least-squares projection to the plan horizon (the 预计达标困难 rule).
+
+    Uses the township's own row; for a village target the township's villages met (count);
+    for a county or city target the county's row. None when there is nothing to draw.
+    """
+    svc = get_service()
+    tr = svc.trend()
+    u = tr.units
+    try:
+        tg = svc.target(target_id)
+    except CovplanError:
+        return None
+    rows = u[u["target_id"] == tg.id]
+    code = str(township_code)
+    own = rows[(rows["unit_level"] == "township") & (rows["unit_code"].astype(str) == code)]
+    if own.empty:
+        own = rows[(rows["unit_level"] == "county") & (rows["unit_code"].astype(str) == code[:6])]
+    if own.empty:
+        return None
+    r = own.iloc[0]
+    years = [int(y) for y in tr.years]
+    values = [None if r[f"actual_{y}"] != r[f"actual_{y}"] else float(r[f"actual_{y}"]) for y in years]
+    if all(v is None for v in values):
+        return None
+    required = float(r["required"]) if r["required"] == r["required"] else None
+    horizon = int(r["horizon"]) if r["horizon"] == r["horizon"] else None
+    data: list[dict[str, Any]] = [{"x": years, "y": values, "mode": "lines+markers", "name": t("actual", lang),
+                                   "line": {"color": "#243b55"}}]
+    last = next(((y, v) for y, v in zip(reversed(years), reversed(values)) if v is not None), None)
+    if horizon and last and r["projected"] == r["projected"]:
+        data.append({"x": [last[0], horizon], "y": [last[1], float(r["projected"])], "mode": "lines+markers",
+                     "name": t("projection", lang), "line": {"dash": "dot", "color": "#d7191c" if bool(r["at_risk"])
+                                                             else "#2c7bb6"}})
+    shapes = []
+    if required is not None:
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": required, "y1": required,
+                       "line": {"color": "#8a5a00", "dash": "dash", "width": 1}})
+    title = f"{r['unit_name']} · {t('required', lang)} {required:g}" if required is not None else str(r["unit_name"])
+    return {
+        "data": data,
+        "layout": {"height": 190, "margin": {"l": 36, "r": 8, "t": 26, "b": 24}, "title": {"text": title,
+                   "font": {"size": 12}}, "showlegend": True, "legend": {"orientation": "h", "y": -0.25,
+                   "font": {"size": 10}}, "shapes": shapes, "xaxis": {"dtick": 1}, "font": {"size": 10}},
+    }
+
+
+# --------------------------------------------------------------------------- summary page
+def summary_kpis(year: Any, edits: Any, lang: str) -> list[dict[str, Any]]:
+    """KPI cards of the summary page: plan targets met / not met at the city level, units
+    not met (all targets, their counting level), units flagged 预计达标困难 (base trend)."""
+    svc = get_service()
+    year_i = svc.year(year)
+    result = svc.evaluation(year_i, list(edits or []), None)
+    city = result.rollup[result.rollup["level"] == "city"]
+    plan = city["plan_status"].fillna("").astype(str)
+    tr = svc.trend().units
+    return [
+        {"key": "targets", "label": t("plan_target", lang), "value": int(len(city))},
+        {"key": "met", "label": t("met", lang), "value": int((plan == "met").sum())},
+        {"key": "not_met", "label": t("not_met", lang), "value": int((plan == "not_met").sum())},
+        {"key": "units_not_met", "label": t("units_not_met", lang), "value": int(city["not_met"].sum())},
+        {"key": "at_risk", "label": t("units_at_risk", lang), "value": int(tr["at_risk"].sum())},
+    ]
+
+
+def map_link_from_summary(county_click: Any, row: Any, year: Any, lang: Any) -> str | None:
+    """The map page URL a click on the summary page asks for: a county bar → that county,
+    a table row → that target (``/?lang=…&year=…&county=…&target=…``); None for no click."""
+    from dashapp.labels import normalise_lang
+
+    svc = get_service()
+    params: dict[str, Any] = {"lang": normalise_lang(lang), "year": svc.year(year)}
+    if county_click:
+        point = (county_click.get("points") or [{}])[0]
+        names = dict(zip(svc.ds.counties["name"].astype(str), svc.ds.counties["code"].astype(str)))
+        code = names.get(str(point.get("x", "")))
+        if code is None:
+            return None
+        params["county"] = code
+    if row:
+        tid = str(row.get("target_id", ""))
+        if tid not in {tg.id for tg in svc.targets}:
+            return None
+        params["target"] = tid
+    if len(params) == 2:
+        return None
+    return "/?" + urlencode(params)

@@ -74,4 +74,7 @@ WORKSPACE_TERMS: dict[str, dict[str, str]] = {
     "basemap_key_needed": {"zh": "请在“底图设置”中填写天地图密钥", "en": "Enter a Tianditu key under Basemap settings"},
     "basemap_xyz_needed": {"zh": "请在“底图设置”中填写以 http(s):// 开头、含 {z} {x} {y} 的瓦片地址",
                            "en": "Enter an http(s):// tile URL with {z} {x} {y} under Basemap settings"},
+    "projection": {"zh": "外推至2025年", "en": "Projection to 2025"},
+    "summary_click_hint": {"zh": "点击县（市、区）柱形图打开该县地图；点击下表中的目标打开该目标的地图。",
+                           "en": "Click a county bar to open its map; click a target in the table to open its map."},
 }

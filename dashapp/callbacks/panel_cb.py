@@ -48,7 +48,8 @@ def show_selection(selection: Any, year: Any, _map_done: Any, mode: str, scenari
         if sel.township_code:
             detail = queries_detail.township_detail(sel.township_code, year, edits, lang)
             if detail is not None:
-                return views.township_panel(detail, lang), True, True
+                chart = workspace.trend_figure(target, sel.township_code, lang)
+                return views_workspace.with_trend(views.township_panel(detail, lang), chart), True, True
         summary = workspace.target_summary(target, county, year, edits, lang)
     except CovplanError as exc:
         return [views.message(views.error_text(exc, lang), ok=False)], True, True

@@ -146,3 +146,46 @@ def basemap_settings(key: Any, xyz: Any, basemap: Any, lang: Any) -> tuple:
 
     lang = normalise_lang(lang)
     return basemaps.tiles(str(basemap or "none"), key, xyz), basemaps.note(str(basemap or "none"), key, xyz, lang)
+
+
+@callback(
+    Output(Id.SUMMARY_KPIS, "children"),
+    Input(Id.SUMMARY_YEAR, "value"),
+    Input(Id.STORE_SCENARIO, "data"),
+    State(Id.STORE_LANG, "data"),
+)
+def summary_kpis(year: Any, scenario: Any, lang: Any) -> Any:
+    """KPI cards of the summary page (scenario applied)."""
+    from dashapp.state import ScenarioState
+
+    lang = normalise_lang(lang)
+    try:
+        edits = list(ScenarioState.from_json(scenario).edits)
+        return views_workspace.kpi_cards(workspace.summary_kpis(year, edits, lang))
+    except CovplanError:
+        return no_update
+
+
+@callback(
+    Output(Id.SUMMARY_GO, "href"),
+    Input(Id.SUMMARY_COUNTY_CHART, "clickData"),
+    Input(Id.SUMMARY_TABLE, "cellClicked"),
+    State(Id.SUMMARY_TABLE, "rowData"),
+    State(Id.SUMMARY_YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def summary_to_map(click: Any, cell: Any, rows: Any, year: Any, lang: Any) -> Any:
+    """A click on a county bar opens the map filtered to that county; on a table row, the map
+    of that target."""
+    from dash import ctx
+
+    row = None
+    if ctx.triggered_id == Id.SUMMARY_TABLE and cell:
+        idx = cell.get("rowIndex")
+        row = rows[idx] if isinstance(idx, int) and rows and 0 <= idx < len(rows) else None
+        click = None
+    elif ctx.triggered_id != Id.SUMMARY_COUNTY_CHART:
+        click = None
+    link = workspace.map_link_from_summary(click, row, year, lang)
+    return link if link else no_update

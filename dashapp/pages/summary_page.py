@@ -30,6 +30,11 @@ def layout(lang: str | None = None, target: str | None = None, county: str | Non
             dcc.Store(id=Id.STORE_LANG, data=lang),
             html.Div(
                 [
+                    dcc.Location(id=Id.SUMMARY_GO, refresh="callback-nav"),
+                    html.Div(id=Id.SUMMARY_KPIS, className="cp-kpis cp-kpis-wide"),
+                    html.Details([html.Summary(t("trend_flag", lang)),
+                                  html.Div(t("trend_criterion", lang), className="cp-clause")]),
+                    html.Div(t("summary_click_hint", lang), className="cp-note"),
                     html.Label(t("year", lang), htmlFor=Id.SUMMARY_YEAR),
                     dcc.Dropdown(id=Id.SUMMARY_YEAR, options=queries.year_options(), value=view["year"],
                                  clearable=False, style={"width": "200px"}),
