@@ -89,7 +89,7 @@ def static_map_html(target_id: str | None, year: Any, county: str | None, edits:
     result = svc.evaluation(year_i, edits, tg.id)
     layers = level_layers(result, ds, tg, county, None, lang)
 
-    fmap = folium.Map(location=[28.25, 119.6], zoom_start=8, tiles=None, control_scale=True)
+    fmap = folium.Map(location=[28.25, 119.6], zoom_start=8, tiles=None, control_scale=False)
     # Leaflet inlined from coverage/outputs/vendor (BSD-2): the file opens with no network at all
     inline_leaflet(fmap)
     colors = maps.STATUS_COLORS
@@ -152,7 +152,38 @@ def static_map_html(target_id: str | None, year: Any, county: str | None, edits:
             f"{'<br>' + html.escape(layers['note']) if layers['note'] else ''}"
             f"</div>")
     fmap.get_root().html.add_child(folium.Element(note))
+    _decorate(fmap, title, list(types or []), lang)
     return fmap.get_root().render()
+
+
+def _decorate(fmap: Any, title: str, types: list[str], lang: str) -> None:
+    """Title, metric scale bar (km/m, no miles), legend and date of the static map."""
+    import datetime as _dt
+
+    import folium
+
+    from dashapp.symbols import legend_entries
+
+    root = fmap.get_root()
+    root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
+    root.script.add_child(folium.Element(
+        f"L.control.scale({{metric: true, imperial: false, maxWidth: 160}}).addTo({fmap.get_name()});"))
+    rows = []
+    for e in legend_entries(types, lang):
+        radius = "50%" if e["kind"] == "symbol" else "0"
+        border = "2px solid #303030" if e["kind"] == "outline" else "1px solid #777"
+        fill = "transparent" if e["kind"] == "outline" else e["color"]
+        if e["kind"] == "count":
+            continue  # the static map draws every facility, no count badges
+        rows.append(f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:5px;"
+                    f"vertical-align:middle;border-radius:{radius};border:{border};background:{fill}'></span>"
+                    f"{html.escape(e['label'])}</div>")
+    today = _dt.date.today().isoformat()
+    legend = (f"<div class='cp-static-legend' style='position:fixed;bottom:24px;right:10px;z-index:9999;background:#fff;"
+              f"padding:6px 10px;border:1px solid #999;font:12px sans-serif'><b>{html.escape(t('legend', lang))}</b>"
+              f"{''.join(rows)}<div style='margin-top:4px;color:#555'>{html.escape(t('map_date', lang))}: {today}</div>"
+              f"</div>")
+    root.html.add_child(folium.Element(legend))
 
 
 def _bounds_list(bounds: Any) -> list[list[float]] | None:

@@ -308,6 +308,12 @@ def test_hostile_names_stay_text_in_every_view():
     assert '"type": "Img"' not in dumped
     page = exports.static_map_html(TARGET, 2024, None, store["edits"], None, ["child_home"], "zh")
     assert HOSTILE not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    # title, legend, date and a metric-only scale bar
+    import datetime
+
+    assert "<title>" in page and "每个乡镇" in page.split("<title>")[1].split("</title>")[0]
+    assert "cp-static-legend" in page and "儿童之家" in page and datetime.date.today().isoformat() in page
+    assert "imperial: false" in page and "control.scale({metric: true" in page
 
 
 def test_township_panel_lists_targets_facilities_and_trend():
