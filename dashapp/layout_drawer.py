@@ -223,10 +223,15 @@ def details(lang: str) -> html.Div:
         [
             html.Div(id=Id.STATUS_COUNTS),
             html.Button(t("back_to_summary", lang), id=Id.BACK_TO_SUMMARY, className="cp-linkbutton"),
-            html.Div(
-                [html.Div(t("click_township_hint", lang), className="cp-note")],
-                id=Id.SIDE_PANEL,
-                className="cp-side",
+            dcc.Loading(
+                html.Div(
+                    [html.Div(t("click_township_hint", lang), className="cp-note")],
+                    id=Id.SIDE_PANEL,
+                    className="cp-side",
+                ),
+                delay_show=300,
+                overlay_style={"visibility": "visible", "opacity": 0.5},
+                type="circle",
             ),
             html.Div(id=Id.LEGEND),
             html.H4(t("gap_table", lang)),
