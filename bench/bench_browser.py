@@ -115,11 +115,14 @@ def _split(rows: list[dict], total_ms: float) -> dict:
     return {"server_ms": server, "transfer_ms": transfer, "render_ms": max(total_ms - server - transfer, 0.0)}
 
 
-def bench(reps: int) -> dict:
+def bench(reps: int, app_url: str | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url, warm_s = start_app(Path(tmp) / "app.log")
+        if app_url:  # an app already running (its warm-up is not measured)
+            proc, url, warm_s = None, app_url, 0.0
+        else:
+            proc, url, warm_s = start_app(Path(tmp) / "app.log")
         out: dict = {"warm_up_s": round(warm_s, 1), "reps": reps, "interactions": {}, "payload_bytes": {}}
         samples: dict[str, list[float]] = {k: [] for k in GOALS_MS}
         splits: dict[str, list[dict]] = {k: [] for k in GOALS_MS}
@@ -176,7 +179,13 @@ def bench(reps: int) -> dict:
                     before = _timing(page)
                     t0 = time.perf_counter()
                     page.mouse.click(*pt)
-                    page.wait_for_selector(f"path.cp-code-{code}.cp-status-met")
+                    try:
+                        page.wait_for_selector(f"path.cp-code-{code}.cp-status-met")
+                    except Exception:
+                        page.screenshot(path=str(Path(tmp) / "fail.png"))
+                        (REPO / "test-artifacts").mkdir(exist_ok=True)
+                        page.screenshot(path=str(REPO / "test-artifacts" / "bench-add-failed.png"))
+                        raise
                     _wait_changed(page, before)
                     ms = (time.perf_counter() - t0) * 1000
                     samples["click_add"].append(ms)
@@ -228,8 +237,9 @@ def bench(reps: int) -> dict:
                                         for k, v in sorted(by_output.items(), key=lambda kv: -max(kv[1]))}
                 browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
     for key, vals in samples.items():
         if not vals:
             continue
@@ -247,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--url", help="measure an app already running at this URL instead of starting one")
     args = ap.parse_args(argv)
-    res = bench(args.reps)
+    res = bench(args.reps, args.url)
     print(f"warm-up in the background: {res['warm_up_s']} s (app start to 'caches warm')")
     print(f"{'interaction':<20}{'median ms':>10}{'goal':>8}{'ratio':>7}{'server':>8}{'transfer':>9}{'render':>8}  n")
     for k, v in res["interactions"].items():
