@@ -224,8 +224,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b = isub.add_parser("boundaries", help="边界 (GeoJSON/GeoPackage/Shapefile) → matched unit polygons")
     b.add_argument("file", type=Path)
     b.add_argument("--level", required=True, choices=["county", "township", "village"])
-    b.add_argument("--crs", default=None, choices=crs_choices,
-                   help="needed if the file has no CRS; gcj02/bd09 convert the vertices to WGS84")
+    b.add_argument("--crs", default=None, metavar="CRS",
+                   help="wgs84|cgcs2000|gcj02|bd09 (needed if the file has no CRS; gcj02/bd09 convert the "
+                        "vertices to WGS84), or an EPSG code such as EPSG:4549 replacing a wrong .prj")
     b.add_argument("--provenance", default="real", choices=["real", "derived", "estimated", "synthetic"],
                    help="provenance of the imported boundaries (default: real)")
     b.add_argument("--layer", default=None, help="layer of a GeoPackage (default: the first)")

@@ -24,10 +24,11 @@ import shapely
 
 from layers._errors import CovplanError, ImportInputError
 from layers.crs import convert_geodataframe, convert_geometry, normalise_crs_name
+from layers.crs_check import extent_problem, fitting_crs, parse_crs
 from layers.dataset import Dataset
 from layers.importers_table import check_size, normalise_header, safe_cell
 from layers.names import UnitNameIndex, clean_text
-from layers.settings import STORAGE_CRS, WORKING_CRS
+from layers.settings import LISHUI_BBOX, STORAGE_CRS, WORKING_CRS
 from layers.vocab import PROVENANCE_VALUES
 
 __all__ = ["BoundaryImport", "detect_dbf_encoding", "import_boundaries"]
@@ -78,8 +79,10 @@ class BoundaryImport:
         ``township_code`` (villages), ``level``, ``provenance``, ``match_method``
         (``code``/``name``), ``source_feature`` (1-based feature numbers).
     report : DataFrame
-        Rows of kind ``unmatched`` (feature matched no unit), ``missing`` (a unit of a covered
-        county without a boundary), ``repaired`` (geometry made valid) and ``merged``.
+        Rows of kind ``unmatched`` (feature matched no unit), ``misplaced`` (matched, but the
+        polygon is not where the unit is: mostly outside its county, or away from its real
+        seat/point; the distance is given), ``missing`` (a unit of a covered county without a
+        boundary), ``repaired`` (geometry made valid) and ``merged``.
     """
 
     source: Path
@@ -98,6 +101,7 @@ class BoundaryImport:
             f"{self.source.name}: 要素 / features {self.n_features} → 匹配 / matched units "
             f"{len(self.boundaries)}, 未匹配要素 / unmatched features {self.count('unmatched')}, "
             f"缺边界单位 / units without boundary {self.count('missing')}, "
+            f"位置错误 / misplaced {self.count('misplaced')}, "
             f"修复几何 / repaired geometries {self.count('repaired')}"
         ]
         lines += [f"  注意 / note: {n}" for n in self.notes]
@@ -220,21 +224,36 @@ def import_boundaries(
     if provenance not in PROVENANCE_VALUES:
         raise ImportInputError(f"provenance {provenance!r} must be one of {', '.join(PROVENANCE_VALUES)}")
     check_size(path)
+    override = crs_name = None
     try:
-        crs_name = normalise_crs_name(crs) if crs else None
-    except CovplanError as exc:
-        raise ImportInputError(str(exc)) from exc
+        if crs and re.fullmatch(r"(?i)\s*(epsg\s*:\s*)?\d+\s*|.*[\[+=].*", str(crs)):
+            # an EPSG code, WKT or PROJ string replaces the file's own (wrong or missing) CRS
+            override = parse_crs(re.sub(r"(?i)^\s*epsg\s*:\s*", "EPSG:", str(crs)))
+        elif crs:
+            crs_name = normalise_crs_name(crs)
+    except (CovplanError, ValueError) as exc:
+        raise ImportInputError(f"--crs {crs!r}: not wgs84|cgcs2000|gcj02|bd09 nor a CRS such as EPSG:4549 "
+                               f"({exc}) / 无法识别的坐标系") from exc
     gdf, enc = _read(path, layer, encoding)
     if gdf.empty:
         raise ImportInputError(f"{path}: no features / 文件中没有要素")
     notes: list[str] = []
+    if override is not None:
+        gdf = gdf.set_crs(override, allow_override=True)
     if gdf.crs is None:
         if crs_name is None:
             raise ImportInputError(f"{path}: the file has no CRS; pass --crs wgs84|cgcs2000|gcj02|bd09 / 文件缺少坐标系")
         gdf = gdf.set_crs("EPSG:4490" if crs_name == "cgcs2000" else STORAGE_CRS)
+    raw_bounds, raw_crs = gdf.total_bounds, gdf.crs
     if not gdf.crs.equals(STORAGE_CRS):
         notes.append(f"converted from {gdf.crs.to_string()} to EPSG:4326")
         gdf = gdf.to_crs(STORAGE_CRS)
+    problem = extent_problem(raw_bounds, raw_crs, gdf.total_bounds, region=LISHUI_BBOX)
+    if problem:
+        fits = fitting_crs(raw_bounds, exclude=raw_crs.to_string())
+        fix = f"--crs {fits[0][0]}" if fits else "--crs with the CRS of the data"
+        raise ImportInputError(f"{path}: the polygons are not in Lishui: {problem}. Fix the .prj, or pass "
+                               f"{fix} / 边界不在丽水市范围内，坐标系有误")
     if crs_name in ("gcj02", "bd09"):
         gdf = convert_geodataframe(gdf, crs_name)
         notes.append(f"vertices converted from {crs_name} to WGS84")
@@ -321,6 +340,9 @@ def import_boundaries(
             add("unmatched", pos, code, label, f"名称“{label}”未找到；最接近：{sugg}",
                 f"no {level} named {label!r}; closest: {sugg}")
 
+    for code, why in _misplaced(matched, geoms, units, level, counties).items():
+        for pos in matched.pop(code):
+            add("misplaced", pos, code, units.set_index("code").at[code, "name"], why[0], why[1])
     rows = []
     for code, positions in matched.items():
         geom = geoms[positions[0]] if len(positions) == 1 else shapely.union_all(geoms[positions])
@@ -398,3 +420,56 @@ def _datum_check(out: gpd.GeoDataFrame, units: pd.DataFrame, unit_county: dict[s
                 f"{mean[best]:.3f} over {len(full)} county(ies)): they look {best}; re-import with --crs {best} "
                 f"/ 边界疑似 {best} 坐标，请使用 --crs {best} 重新导入")
     return None
+
+
+#: a unit's imported polygon must have this share of its area inside its county's outline
+MIN_COUNTY_OVERLAP: float = 0.5
+#: and a real township seat / village point must lie inside it or this close (m, EPSG:4549)
+SEAT_TOLERANCE_M: float = 2_000.0
+
+
+def _misplaced(matched: dict[str, list[int]], geoms: np.ndarray, units: pd.DataFrame, level: str,
+               counties: gpd.GeoDataFrame) -> dict[str, tuple[str, str]]:
+    """Matched units whose polygon is not where the unit is: (zh, en) reason with distances.
+
+    A polygon must lie mostly (``MIN_COUNTY_OVERLAP``) inside the dataset's outline of its
+    county, and contain (within ``SEAT_TOLERANCE_M``) the unit's seat (townships) or point
+    (villages) where that location is real, not estimated.
+    """
+    if not matched:
+        return {}
+    u = units.set_index("code")
+    outline = counties.set_index("code").geometry.to_crs(WORKING_CRS).simplify(50.0)
+    out: dict[str, tuple[str, str]] = {}
+    codes = list(matched)
+    polys = [geoms[p[0]] if len(p) == 1 else shapely.union_all(geoms[p]) for p in matched.values()]
+    poly_m = gpd.GeoSeries(polys, crs=STORAGE_CRS).to_crs(WORKING_CRS).values
+    for code, g in zip(codes, poly_m):
+        county = code[:6]
+        name = u.at[code, "name"]
+        ref = outline.get(county)
+        if ref is None or g is None or g.is_empty or g.area <= 0:
+            continue
+        share = float(shapely.intersection(g, ref).area / g.area)
+        if share < MIN_COUNTY_OVERLAP:
+            d = float(shapely.distance(g, ref))
+            cname = counties.set_index("code").at[county, "name"]
+            out[code] = (f"位置错误：仅 {share:.0%} 在所属{cname}内，距该县边界 {d / 1000:,.1f} 公里",
+                         f"misplaced: only {share:.0%} of the polygon lies in its county {cname} ({county}); "
+                         f"it is {d / 1000:,.1f} km from the county outline")
+            continue
+        point = None
+        if level == "township" and "seat_lon" in u and u.at[code, "seat_provenance"] == "real":
+            point = (u.at[code, "seat_lon"], u.at[code, "seat_lat"])
+        elif level == "village" and u.at[code, "provenance"] == "real":
+            pt = u.at[code, "geometry"]
+            point = (pt.x, pt.y)
+        if point is not None and np.all(np.isfinite(point)):
+            pm = gpd.GeoSeries([shapely.Point(*point)], crs=STORAGE_CRS).to_crs(WORKING_CRS).iloc[0]
+            d = float(shapely.distance(g, pm))
+            if d > SEAT_TOLERANCE_M:
+                what_zh, what_en = ("驻地", "seat") if level == "township" else ("村委会点位", "point")
+                out[code] = (f"位置错误：{name}的{what_zh}在该边界外 {d / 1000:,.1f} 公里",
+                             f"misplaced: the {what_en} of {name} ({code}) lies {d / 1000:,.1f} km outside "
+                             "the polygon")
+    return out

@@ -28,6 +28,7 @@ import shapely
 
 from layers import _validate as V
 from layers._errors import LayerValidationError
+from layers.crs_check import extent_problem, parse_crs
 from layers.dataset import POPULATION_COLUMNS, Dataset
 from layers.manifest import LayerSpec, Manifest, read_manifest
 from layers.settings import DEFAULT_DATA_DIR, STORAGE_CRS
@@ -199,9 +200,18 @@ def read_layer(spec: LayerSpec) -> gpd.GeoDataFrame | pd.DataFrame:
         if not spec.crs:
             msg = f"{where}: no CRS in the file or the manifest / 图层缺少坐标系 (CRS)"
             raise LayerValidationError(msg)
-        gdf = gdf.set_crs(spec.crs)
+        try:
+            gdf = gdf.set_crs(parse_crs(spec.crs))
+        except ValueError as exc:
+            raise LayerValidationError(f"{where}: manifest field 'crs': {exc}") from exc
+    raw_bounds, raw_crs = gdf.total_bounds, gdf.crs
     if not gdf.crs.equals(STORAGE_CRS):
         gdf = gdf.to_crs(STORAGE_CRS)
+    if len(gdf) and not gdf.geometry.is_empty.all():
+        problem = extent_problem(raw_bounds, raw_crs, gdf.total_bounds)
+        if problem:
+            raise LayerValidationError(f"{where}: the layer is not where its CRS says: {problem} "
+                                       "/ 图层坐标与声明的坐标系不符")
     gdf = coerce_layer(gdf, spec.kind)
     if spec.kind == "facilities":
         if "year" not in gdf.columns or gdf["year"].isna().all():

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from layers._errors import LayerValidationError
+from layers.crs_check import parse_crs
 from layers.vocab import PROVENANCE_VALUES
 
 __all__ = ["LAYER_KINDS", "REQUIRED_KINDS", "LayerSpec", "Manifest", "read_manifest"]
@@ -138,6 +139,8 @@ def read_manifest(data_dir: Path | str) -> Manifest:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LayerValidationError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise LayerValidationError(f"{path}: not valid TOML: nested too deeply") from exc
 
     problems: list[str] = []
     tables = raw.get("layers")
@@ -168,8 +171,20 @@ def read_manifest(data_dir: Path | str) -> Manifest:
             problems.append(f"{where}: field 'year' must be an integer for a facility layer")
             year = None
         layer_path = (root / file).resolve()
+        if Path(file).is_absolute() or not layer_path.is_relative_to(root):
+            # never read (nor quote) a file outside the dataset folder: .., absolute, symlinks
+            problems.append(f"{where}: field 'file' = {file!r} leaves the dataset folder; layer files must lie "
+                            "inside it (no absolute paths, '..' or links out) / 图层文件必须位于数据目录内")
+            continue
         if not layer_path.is_file():
             problems.append(f"{where}: field 'file': {layer_path} does not exist / 文件不存在")
+        crs = table.get("crs")
+        if crs is not None:
+            try:
+                parse_crs(crs)
+            except ValueError as exc:
+                problems.append(f"{where}: field 'crs' = {crs!r} is not a coordinate reference system "
+                                f"(e.g. \"EPSG:4326\"): {exc} / 坐标系无效")
         known = {"kind", "file", "id", "crs", "provenance", "year", "description"}
         specs[name] = LayerSpec(
             name=name,

@@ -94,7 +94,8 @@ def test_gcj02_source_is_converted(ds, twp, tmp_path: Path) -> None:
 
 
 def test_repairs_unmatched_missing_and_merged(ds, twp, tmp_path: Path) -> None:
-    bow = shapely.Polygon([(119.80, 28.51), (119.95, 28.58), (119.95, 28.51), (119.80, 28.58)])
+    # a self-crossing polygon around 联城's seat (119.852, 28.465): repaired, and in place (#14)
+    bow = shapely.Polygon([(119.80, 28.44), (119.90, 28.49), (119.90, 28.44), (119.80, 28.49)])
     north = twp.set_index("code").at["331102200", "geometry"]
     half_a = shapely.clip_by_rect(north, 119.80, 28.51, 119.90, 28.58)
     half_b = shapely.clip_by_rect(north, 119.90, 28.51, 119.95, 28.58)
