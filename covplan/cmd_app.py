@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     data = getattr(args, "data", None)
     targets = Path(data) / "targets" if data is not None and (Path(data) / "targets").is_dir() else None
     app = create_app(data, targets)
+    from dashapp.local_security import install_local
+
+    install_local(app.server, app, bind_host=args.host)  # headers + loopback-only Host (#14)
     # load the dataset and targets before the first request, so errors show here; then
     # evaluate the latest year in the background so the first page is quick
     from dashapp import queries

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from covplan._args import positive_int, positive_seconds, share
 from layers.glossary import label
 
 
@@ -38,14 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--target", action="append", metavar="ID",
                    help="plan target id (repeatable with --all-targets)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--p", type=int, metavar="N", help="access targets: N new sites (MCLP)")
-    mode.add_argument("--share", type=float, metavar="S",
+    mode.add_argument("--p", type=positive_int, metavar="N", help="access targets: N ≥ 1 new sites (MCLP)")
+    mode.add_argument("--share", type=share, metavar="S",
                       help="access targets: fewest sites reaching covered share S (LSCP)")
     mode.add_argument("--all-targets", action="store_true",
                       help="cheapest actions meeting every selected target together (joint model)")
     p.add_argument("--scenario", type=Path, metavar="FILE", help="site on top of this scenario")
     p.add_argument("--year", type=int, metavar="Y", help="inventory year (default: the latest)")
-    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+    p.add_argument("--time-limit", type=positive_seconds, default=60.0, metavar="S",
                    help="solver time limit in seconds; the best solution found is kept (default 60)")
     p.add_argument("--greedy", action="store_true",
                    help="access targets: fast greedy instead of the exact MILP (gap to the LP bound reported)")

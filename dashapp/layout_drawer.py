@@ -120,7 +120,7 @@ def _scenario_tab(lang: str) -> list[Any]:
         dcc.Dropdown(id=Id.SAVED_SCENARIOS, options=queries.saved_options()),
         html.Div([html.Button(t("open_scenario", lang), id=Id.OPEN_SCENARIO)], className="cp-buttons"),
         dcc.Upload(html.Button(t("upload_scenario", lang)), id=Id.UPLOAD_SCENARIO, accept=".toml",
-                   max_size=queries.MAX_UPLOAD_BYTES, multiple=False),
+                   max_size=-1, multiple=False),  # no silent drop: the server answers (#14)
         html.Div([html.Button(t("download_scenario", lang), id=Id.DOWNLOAD_SCENARIO)], className="cp-buttons"),
         dcc.Download(id=Id.SCENARIO_DOWNLOAD),
     ]
@@ -162,8 +162,8 @@ def _io_tab(lang: str) -> list[Any]:
                       value=[], inline=True),
         dcc.Download(id=Id.DOWNLOAD),
         html.H4(t("upload_inventory", lang)),
-        dcc.Upload(html.Button(t("upload_inventory", lang)), id=Id.UPLOAD_INVENTORY, accept=".xlsx,.csv",
-                   max_size=queries.MAX_UPLOAD_BYTES, multiple=False),
+        dcc.Upload(html.Button(t("upload_inventory", lang)), id=Id.UPLOAD_INVENTORY, accept=".xlsx,.csv,.xls",
+                   max_size=-1, multiple=False),  # .xls / oversized: a message from the server (#14)
         html.Div(id=Id.UPLOAD_MESSAGE),
         html.H4(t("print_section", lang)),
         html.Div(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import tomllib
+from pathlib import Path
 from typing import Any, Sequence
 
 from dashapp.labels import format_number, t, target_label
@@ -197,8 +197,9 @@ def open_saved(name: str) -> dict[str, Any]:
 def parse_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
     """The Store value of an uploaded scenario file (``.toml`` only, size-capped)."""
     from scenarios import Scenario
+    from scenarios.model import loads_toml
 
-    fname = str(filename or "")
+    fname = _base_name(filename)
     if not fname.lower().endswith(".toml"):
         raise StateError(f"{fname or 'upload'}: only .toml scenario files are accepted")
     if not contents or "," not in contents:
@@ -208,12 +209,17 @@ def parse_upload(contents: str | None, filename: str | None) -> dict[str, Any]:
         raise StateError(f"{fname}: larger than {MAX_UPLOAD_BYTES} bytes")
     try:
         raw = base64.b64decode(payload, validate=True)
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (binascii.Error, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        doc = loads_toml(raw.decode("utf-8"), fname)  # syntax and nesting depth → ScenarioError
+    except (binascii.Error, UnicodeDecodeError) as exc:
         raise StateError(f"{fname}: not a UTF-8 TOML file ({exc})") from exc
     sc = Scenario.from_dict(doc, source=fname)
     state = ScenarioState(sc.name[:64], ()).with_edits(_edits_with_ids(sc))
     return _apply_check(state, sc.year).to_json()
+
+
+def _base_name(filename: Any) -> str:
+    """The file name a browser sent, without any folder (``C:\\Users\\a\\清单.csv`` → ``清单.csv``)."""
+    return str(filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
 
 
 def default_name(scenario: Any) -> str:
@@ -325,19 +331,23 @@ def import_inventory(contents: str | None, filename: str | None, scenario: Any, 
     scenario engine: the upload is a what-if until it is imported with the CLI.
     """
     import tempfile
-    from pathlib import Path
 
     from layers.importers import import_facilities
 
-    fname = Path(str(filename or "upload")).name
+    fname = _base_name(filename)
     suffix = Path(fname).suffix.lower()
+    if suffix == ".xls":
+        raise StateError(f"{fname}: old .xls format; open it in Excel/WPS and save it as .xlsx "
+                         "/ 旧版 .xls 格式，请另存为 .xlsx")
     if suffix not in INVENTORY_SUFFIXES:
         raise StateError(f"{fname}: only .xlsx or .csv inventories are accepted")
     if not contents or "," not in contents:
         raise StateError(f"{fname}: empty upload")
     payload = contents.split(",", 1)[1]
     if len(payload) > MAX_UPLOAD_BYTES * 4 // 3 + 4:
-        raise StateError(f"{fname}: larger than {MAX_UPLOAD_BYTES} bytes")
+        size = len(payload) * 3 // 4
+        raise StateError(f"{fname}: the file is {size / 1e6:.1f} MB, above the {MAX_UPLOAD_BYTES / 1e6:.0f} MB "
+                         "limit; split it / 文件过大，请拆分后上传")
     try:
         raw = base64.b64decode(payload, validate=True)
     except binascii.Error as exc:
@@ -347,7 +357,11 @@ def import_inventory(contents: str | None, filename: str | None, scenario: Any, 
     with tempfile.TemporaryDirectory(prefix="covplan-upload-") as tmp:
         path = Path(tmp) / f"inventory{suffix}"
         path.write_bytes(raw)
-        result = import_facilities(path, svc.ds, year=year_i)
+        try:
+            result = import_facilities(path, svc.ds, year=year_i)
+        except CovplanError as exc:
+            # messages name the user's file, never the server's temporary path
+            raise StateError(str(exc).replace(str(path), fname).replace(path.name, fname)) from exc
     state = ScenarioState.from_json(scenario)
     edits = []
     fac = result.facilities

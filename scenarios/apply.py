@@ -143,6 +143,10 @@ class _Editor:
             precision = "exact"
             if vrow is not None:
                 township, county = str(vrow["township_code"]), str(vrow["county_code"])
+                far = self._far_from_village(point, vrow, township)
+                if far:
+                    self.fail(i, edit, far)
+                    return
             else:
                 hits = self.ds.townships[self.ds.townships.contains(point)]
                 if hits.empty:
@@ -191,6 +195,23 @@ class _Editor:
             "geometry": point,
         }
         self.added[fid] = row
+
+    def _far_from_village(self, point: Point, vrow: Any, township: str) -> str | None:
+        """Why a point cannot be the stated village's (outside its township), else None (#14)."""
+        from layers._validate import POINT_TOLERANCE_M
+        from layers.settings import WORKING_CRS
+
+        twp = self.ds.townships[self.ds.townships["code"].astype(str) == township]
+        if twp.empty:
+            return None
+        pts = gpd.GeoSeries([point, vrow.geometry], crs=STORAGE_CRS).to_crs(WORKING_CRS)
+        d_twp = float(twp.to_crs(WORKING_CRS).distance(pts.iloc[0]).min())
+        if d_twp <= POINT_TOLERANCE_M:
+            return None
+        d_vil = float(pts.iloc[0].distance(pts.iloc[1]))
+        return (f"point ({point.x:.6f}, {point.y:.6f}) lies {d_vil / 1000:,.1f} km from its stated village "
+                f"{vrow['name']} ({vrow.name}) and outside that village's township ({d_twp / 1000:,.1f} km): "
+                "fix the point or the village")
 
     def close_facility(self, i: int, edit: Edit) -> None:
         fid = edit.get("facility_id")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,66 @@ EDIT_OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     "override_target": (frozenset({"target"}), frozenset({"threshold", "band", "note"})),
 }
+
+#: documented range of every numeric edit key: (min, max), both inclusive (#14). Values outside
+#: are refused with the range in the message, so no absurd value reaches the engine.
+NUMERIC_RANGES: dict[str, tuple[float, float]] = {
+    "capacity": (0, 10_000),              # 托位/学位 of one facility
+    "daily_visitors": (0, 1_000_000),
+    "building_area_m2": (0, 1_000_000),
+    "projection_year": (2000, 2100),
+    "factor": (0.1, 10.0),                # scale_population: a tenth to ten times
+    "threshold": (0, 1_000_000),          # the target's own rules check it further
+    "band": (0, 1_000_000),
+    "lon": (-180.0, 180.0),
+    "lat": (-90.0, 90.0),
+}
+#: deepest nesting of tables/arrays a scenario document may have (a scenario needs 3)
+MAX_DEPTH: int = 8
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+_short.maxlevel = 3
+
+
+def _range_problem(key: str, value: float) -> str | None:
+    lo, hi = NUMERIC_RANGES[key]
+    if not lo <= value <= hi:
+        return f"{key} must lie between {lo:.10g} and {hi:.10g}, got {_short.repr(value)}"
+    return None
+
+
+def depth_problem(doc: Any, limit: int = MAX_DEPTH) -> str | None:
+    """A message when ``doc`` nests tables/lists deeper than ``limit`` (checked without recursion)."""
+    stack = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children = value.values()
+        elif isinstance(value, (list, tuple)):
+            children = value
+        else:
+            continue
+        if depth >= limit:
+            return f"nested more than {limit} levels deep"
+        stack.extend((c, depth + 1) for c in children)
+    return None
+
+
+def loads_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse scenario TOML text; every failure (syntax, nesting) is a :class:`ScenarioError`."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ScenarioError(f"{source}: not a scenario: nested too deeply") from exc
+    problem = depth_problem(doc)
+    if problem:
+        raise ScenarioError(f"{source}: not a scenario: {problem}")
+    return doc
+
 
 #: a county (6), township (9) or village (12 digit) code
 _CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
@@ -125,7 +186,7 @@ def check_edit(raw: Any, index: int) -> tuple[Edit | None, list[str]]:
     op = raw.get("op")
     if op not in EDIT_OPS:
         known = ", ".join(EDIT_OPS)
-        return None, [f"{where} (op={op!r}): unknown op; known ops: {known}"]
+        return None, [f"{where} (op={_short.repr(op)}): unknown op; known ops: {known}"]
     where = f"edit #{index + 1} ({op})"
     required, optional = EDIT_OPS[op]
     problems: list[str] = []
@@ -149,55 +210,60 @@ def check_edit(raw: Any, index: int) -> tuple[Edit | None, list[str]]:
                 value = value.strip() if key != "note" else value
         elif key == "type":
             if value not in FACILITY_TYPES:
-                problem = f"unknown facility type {value!r}"
+                problem = f"unknown facility type {_short.repr(value)}"
         elif key == "tier":
             if value not in CHILD_HOME_TIERS:
-                problem = f"unknown tier {value!r} (known: {', '.join(CHILD_HOME_TIERS)})"
+                problem = f"unknown tier {_short.repr(value)} (known: {', '.join(CHILD_HOME_TIERS)})"
         elif key == "level":
             if value not in FACILITY_LEVELS:
-                problem = f"unknown level {value!r} (known: {', '.join(FACILITY_LEVELS)})"
+                problem = f"unknown level {_short.repr(value)} (known: {', '.join(FACILITY_LEVELS)})"
         elif key == "place_kind":
             if value not in PUBLIC_PLACE_KINDS:
-                problem = f"unknown place_kind {value!r}"
+                problem = f"unknown place_kind {_short.repr(value)}"
         elif key in {"capacity", "daily_visitors", "projection_year"}:
-            if not _is_int(value) or value < 0:
-                problem = f"{key} must be a whole number ≥ 0, got {value!r}"
+            if not _is_int(value) or not _is_number(value) or value < 0:
+                problem = f"{key} must be a whole number ≥ 0, got {_short.repr(value)}"
             else:
                 value = int(value)
+                problem = _range_problem(key, value)
         elif key == "building_area_m2":
             if not _is_number(value) or value < 0:
-                problem = f"{key} must be a number ≥ 0 (m²), got {value!r}"
+                problem = f"{key} must be a number ≥ 0 (m²), got {_short.repr(value)}"
             else:
                 value = float(value)
+                problem = _range_problem(key, value)
         elif key in {"is_inclusive", "has_reading_area"}:
             if not isinstance(value, bool):
-                problem = f"{key} must be true or false, got {value!r}"
+                problem = f"{key} must be true or false, got {_short.repr(value)}"
         elif key in {"village", "county"}:
             code = _code(value)
             digits = 12 if key == "village" else 6
             if code is None or len(code) != digits:
-                problem = f"{key} must be a {digits}-digit code, got {value!r}"
+                problem = f"{key} must be a {digits}-digit code, got {_short.repr(value)}"
             else:
                 value = code
         elif key in {"lon", "lat"}:
             if not _is_number(value):
-                problem = f"{key} must be a number (degrees), got {value!r}"
+                problem = f"{key} must be a number (degrees), got {_short.repr(value)}"
             else:
                 value = float(value)
+                problem = _range_problem(key, value)
         elif key == "crs":
             value = str(value).lower() if isinstance(value, str) else value
             if value not in EDIT_CRS:
-                problem = f"unknown crs {value!r} (known: {', '.join(EDIT_CRS)})"
+                problem = f"unknown crs {_short.repr(value)} (known: {', '.join(EDIT_CRS)})"
         elif key == "factor":
             if not _is_number(value) or value <= 0:
-                problem = f"factor must be a number > 0, got {value!r}"
+                problem = f"factor must be a number > 0, got {_short.repr(value)}"
             else:
                 value = float(value)
+                problem = _range_problem(key, value)
         elif key == "threshold":
             if not _is_number(value):
-                problem = f"threshold must be a number, got {value!r}"
+                problem = f"threshold must be a number, got {_short.repr(value)}"
             else:
                 value = float(value)
+                problem = _range_problem(key, value)
         elif key == "band":
             if (
                 not isinstance(value, (list, tuple))
@@ -205,9 +271,10 @@ def check_edit(raw: Any, index: int) -> tuple[Edit | None, list[str]]:
                 or not all(_is_number(v) for v in value)
                 or value[0] > value[1]
             ):
-                problem = f"band must be [low, high] with low ≤ high, got {value!r}"
+                problem = f"band must be [low, high] with low ≤ high, got {_short.repr(value)}"
             else:
                 value = (float(value[0]), float(value[1]))
+                problem = _range_problem("band", value[0]) or _range_problem("band", value[1])
         if problem:
             problems.append(f"{where}: {problem}")
         else:
@@ -271,6 +338,9 @@ class Scenario:
         problems: list[str] = []
         if not isinstance(doc, Mapping):
             raise ScenarioError(f"{source}: a scenario must be a table of keys")
+        nested = depth_problem(doc)
+        if nested:
+            raise ScenarioError(f"{source}: not a scenario: {nested}")
         allowed = {"name", "description", "base", "year", "edits"}
         for key in sorted(set(doc) - allowed):
             problems.append(f"unknown key {key!r}")
@@ -383,8 +453,7 @@ def load_scenario(path: str | Path) -> Scenario:
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh)
+            doc = loads_toml(path.read_bytes().decode("utf-8"), source)
         elif suffix in {".yaml", ".yml"}:
             try:
                 import yaml  # optional dependency
