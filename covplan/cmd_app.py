@@ -46,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
     data = getattr(args, "data", None)
     targets = Path(data) / "targets" if data is not None and (Path(data) / "targets").is_dir() else None
     app = create_app(data, targets)
-    from dashapp.local_security import install_local
+    from dashapp.local_security import activate_local, deactivate_local
 
-    install_local(app.server, app, bind_host=args.host)  # headers + loopback-only Host (#14)
+    activate_local(app.server, bind_host=args.host)  # headers + loopback-only Host (#14)
     # load the dataset and targets before the first request, so errors show here; then
     # evaluate the latest year in the background so the first page is quick
     from dashapp import queries
@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("COVPLAN_APP_WARM", "1") != "0":
         threading.Thread(target=_warm, name="covplan-warm", daemon=True).start()
     print(f"covplan app: http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    app.run(host=args.host, port=int(args.port), debug=False, use_reloader=False, dev_tools_ui=False,
-            dev_tools_props_check=False)
+    try:
+        app.run(host=args.host, port=int(args.port), debug=False, use_reloader=False, dev_tools_ui=False,
+                dev_tools_props_check=False)
+    finally:
+        deactivate_local(app.server)  # the app object outlives this run (tests, embedding)
     return 0

@@ -61,5 +61,8 @@ def create_app(data_dir: str | Path | None = None, targets_dir: str | Path | Non
     # the callback modules register with dash.callback when imported
     from dashapp import callbacks  # noqa: F401
 
+    from dashapp.local_security import install_local
+
+    install_local(app.server, app)  # off until `covplan app` activates it (#14)
     _APP = app
     return app

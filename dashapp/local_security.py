@@ -23,7 +23,7 @@ from flask import Flask, Response, request
 
 from layers.settings import MAX_UPLOAD_BYTES
 
-__all__ = ["HEADERS", "MAX_REQUEST_BYTES", "host_name", "install_local", "is_loopback_host"]
+__all__ = ["HEADERS", "MAX_REQUEST_BYTES", "activate_local", "deactivate_local", "host_name", "install_local", "is_loopback_host"]
 
 #: headers on every response of ``covplan app`` (the CSP is added per app, with Dash's hashes)
 HEADERS: dict[str, str] = {
@@ -69,37 +69,51 @@ def _allowed(host: str, bind_host: str) -> bool:
     return _ip(name) is not None or name == host_name(bind_host)
 
 
-def install_local(server: Flask, dash_app: Any = None, bind_host: str = "127.0.0.1") -> None:
-    """Add the Host check, the headers and the request-size cap to ``server`` (Dash's Flask).
+def install_local(server: Flask, dash_app: Any = None) -> None:
+    """Register the Host check and the headers on ``server`` (Dash's Flask), switched off.
+
+    Called by :func:`dashapp.app.create_app` (hooks must exist before the first request);
+    they act only once :func:`activate_local` has run, so the city server (which installs its
+    own ``dashapp.server.security``) is unaffected.
 
     Parameters
     ----------
     dash_app : Dash, optional
         Gives the hashes of Dash's inline scripts for the CSP (``dash_app.csp_hashes()``);
         without it no CSP is set.
-    bind_host : str
-        The address ``covplan app`` binds (``--host``).
     """
-    from dashapp.server.security import content_security_policy
-
-    server.config.update(DEBUG=False, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, COVPLAN_BIND_HOST=bind_host)
     if server.extensions.get("covplan_local_security"):
-        return  # the app object is built once per process; the hooks read the current bind host
+        return
     server.extensions["covplan_local_security"] = True
     csp: list[str] = []
 
     @server.before_request
     def _check_host() -> Any:
-        if not _allowed(request.host, server.config.get("COVPLAN_BIND_HOST", "127.0.0.1")):
+        bind = server.config.get("COVPLAN_LOCAL_BIND_HOST")
+        if bind is not None and not _allowed(request.host, bind):
             return Response("400 bad request: host not allowed\n", status=400, mimetype="text/plain")
         return None
 
     @server.after_request
     def _headers(resp: Response) -> Response:
+        if server.config.get("COVPLAN_LOCAL_BIND_HOST") is None:
+            return resp
         for key, value in HEADERS.items():
             resp.headers.setdefault(key, value)
         if dash_app is not None:
             if not csp:
+                from dashapp.server.security import content_security_policy
+
                 csp.append(content_security_policy(list(dash_app.csp_hashes())))
             resp.headers.setdefault("Content-Security-Policy", csp[0])
         return resp
+
+
+def activate_local(server: Flask, bind_host: str = "127.0.0.1") -> None:
+    """Switch the checks on for ``covplan app`` bound to ``bind_host`` (``--host``)."""
+    server.config.update(DEBUG=False, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, COVPLAN_LOCAL_BIND_HOST=bind_host)
+
+
+def deactivate_local(server: Flask) -> None:
+    """Switch the checks off again (after ``covplan app`` stops)."""
+    server.config["COVPLAN_LOCAL_BIND_HOST"] = None

@@ -58,12 +58,12 @@ def test_a_closed_pipe_ends_quietly(monkeypatch, capsys) -> None:
 def app():
     from dashapp import service
     from dashapp.app import create_app
-    from dashapp.local_security import install_local
+    from dashapp.local_security import activate_local
 
     a = create_app(MINI)
-    install_local(a.server, a)
+    activate_local(a.server, "127.0.0.1")
     yield a
-    a.server.config["COVPLAN_BIND_HOST"] = "127.0.0.1"
+    a.server.config["COVPLAN_LOCAL_BIND_HOST"] = None
     service.configure(None)
 
 
@@ -80,13 +80,13 @@ def test_only_loopback_host_names_are_served(app, host, ok) -> None:
 
 
 def test_a_deliberate_lan_bind_accepts_ip_literals_but_no_names(app) -> None:
-    app.server.config["COVPLAN_BIND_HOST"] = "0.0.0.0"
+    app.server.config["COVPLAN_LOCAL_BIND_HOST"] = "0.0.0.0"
     try:
         with app.server.test_client() as client:
             assert client.get("/_dash-layout", headers={"Host": "192.168.1.5:8050"}).status_code == 200
             assert client.get("/_dash-layout", headers={"Host": "evil.example"}).status_code == 400
     finally:
-        app.server.config["COVPLAN_BIND_HOST"] = "127.0.0.1"
+        app.server.config["COVPLAN_LOCAL_BIND_HOST"] = "127.0.0.1"
 
 
 def test_security_headers_on_every_response(app) -> None:
@@ -102,23 +102,25 @@ def test_security_headers_on_every_response(app) -> None:
             resp.close()
 
 
-def test_covplan_app_installs_the_checks(monkeypatch) -> None:
+def test_covplan_app_switches_the_checks_on_while_it_runs(monkeypatch) -> None:
     import dash
 
     from dashapp import service
 
-    monkeypatch.setattr(dash.Dash, "run", lambda self, **kw: None)
+    seen: dict = {}
+
+    def fake_run(self, **kw):
+        seen.update(bind=self.server.config["COVPLAN_LOCAL_BIND_HOST"],
+                    limit=self.server.config["MAX_CONTENT_LENGTH"],
+                    installed=self.server.extensions.get("covplan_local_security"))
+
+    monkeypatch.setattr(dash.Dash, "run", fake_run)
     monkeypatch.setenv("COVPLAN_APP_WARM", "0")
     try:
         assert main(["--data", str(MINI), "app", "--port", "8124"]) == 0
-        from dashapp.app import create_app
-
-        server = create_app(MINI).server
-        assert server.extensions.get("covplan_local_security") is True
-        assert server.config["COVPLAN_BIND_HOST"] == "127.0.0.1"
-        assert server.config["MAX_CONTENT_LENGTH"] >= 20 * 1024 * 1024 * 4 // 3
     finally:
         service.configure(None)
+    assert seen == {"bind": "127.0.0.1", "limit": 40 * 1024 * 1024, "installed": True}
 
 
 # ---------------------------------------------------------------------------- app uploads
