@@ -75,6 +75,7 @@ bench: $(BENCH_STAMP) postgis
 	$(BIN)/python bench/bench_siting.py
 	$(BIN)/python bench/bench_app.py
 	$(BIN)/python bench/bench_server.py
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) out .cache test-artifacts .pytest_cache

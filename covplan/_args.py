@@ -37,3 +37,14 @@ def share(text: str) -> float:
     if not (math.isfinite(value) and 0 < value <= 1):
         raise argparse.ArgumentTypeError(f"{text!r}: give a share above 0 and at most 1 (e.g. 0.9)")
     return value
+
+
+def metres(text: str) -> float:
+    """A finite distance ≥ 0 in metres (``--tolerance-m``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of metres") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of metres ≥ 0")
+    return value

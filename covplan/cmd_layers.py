@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from covplan._args import metres
 from layers.dataset import Dataset
 from layers.glossary import label
 from layers.load import load_dataset
@@ -213,8 +214,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--year", type=int, default=None, help="inventory year for rows without one (default: latest)")
     f.add_argument("--provenance", default="real", choices=["real", "derived", "estimated", "synthetic"],
                    help="provenance of the imported records (default: real)")
-    f.add_argument("--sheet", default=None, help="worksheet name (default: the first)")
-    f.add_argument("--tolerance-m", type=float, default=50.0,
+    f.add_argument("--sheet", default=None,
+                   help="worksheet name (default: the first sheet with a header row, else the only one)")
+    f.add_argument("--tolerance-m", type=metres, default=50.0,
                    help="metres a point may lie outside its stated township (default 50)")
     f.add_argument("--prefer-point", action="store_true",
                    help="when a point and its stated township disagree, keep the point (flagged)")

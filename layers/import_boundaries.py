@@ -283,7 +283,7 @@ def import_boundaries(
     def add(kind, pos, code, name, zh, en):
         original = "; ".join(f"{k}={v}" for k, v in attrs.iloc[pos].items()) if pos is not None else ""
         report.append(dict(zip(REPORT_COLUMNS, (kind, "" if pos is None else pos + 1, code, safe_cell(name),
-                                                zh, en, original))))
+                                                zh, en, safe_cell(original)))))
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     rep_pts = gpd.GeoSeries(shapely.point_on_surface(geoms), crs=STORAGE_CRS)

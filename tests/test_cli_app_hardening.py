@@ -196,3 +196,10 @@ def test_a_bomb_upload_does_not_hold_the_server(app, tmp_path) -> None:
         assert "炸弹.xlsx: the workbook inflates to" in json.dumps(json.loads(answer["body"]), ensure_ascii=False)
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_import_tolerance_must_be_finite_metres(value, capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["import", "facilities", "x.csv", "-o", "o.geojson", "--tolerance-m", value])
+    assert "give a finite number of metres" in capsys.readouterr().err
