@@ -161,7 +161,8 @@ def _callback_payload(app, contents: str, filename: str) -> bytes:
         "state": [{"id": "upload-inventory", "property": "filename", "value": filename},
                   {"id": "store-scenario", "property": "data", "value": {"name": "", "edits": []}},
                   {"id": "year-dropdown", "property": "value", "value": 2024},
-                  {"id": "store-lang", "property": "data", "value": "zh"}],
+                  # en: the zh message is a short summary (dashapp.views), the en one keeps the detail
+                  {"id": "store-lang", "property": "data", "value": "en"}],
     }).encode()
 
 
