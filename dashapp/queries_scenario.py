@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from dashapp.labels import format_number, t, target_label
 from dashapp.service import UNNAMED_SCENARIO, get_service
 from dashapp.state import ScenarioState, StateError, validate_scenario_name
-from layers._errors import CovplanError
+from layers._errors import CovplanError, ImportInputError
 from layers.settings import MAX_UPLOAD_BYTES
 
 #: facility types whose new facilities need a capacity (托位 / 学位)
@@ -360,8 +360,9 @@ def import_inventory(contents: str | None, filename: str | None, scenario: Any, 
         try:
             result = import_facilities(path, svc.ds, year=year_i)
         except CovplanError as exc:
-            # messages name the user's file, never the server's temporary path
-            raise StateError(str(exc).replace(str(path), fname).replace(path.name, fname)) from exc
+            # messages name the user's file, never the server's temporary path (same error family)
+            text = str(exc).replace(str(path), fname).replace(path.name, fname)
+            raise (type(exc) if isinstance(exc, ImportInputError) else StateError)(text) from exc
     state = ScenarioState.from_json(scenario)
     edits = []
     fac = result.facilities

@@ -222,6 +222,13 @@ def error_text(exc: BaseException, lang: str) -> str:
         return f"{t('error', lang)}: {t(key, lang)} ({detail})"
     phrases = [t(k, lang) for p, k in _ERROR_PHRASES if p in detail][:1]  # the first, most specific
     quoted = list(dict.fromkeys(re.findall(r"'([^'\n]{1,60})'", detail)))
+    # importer messages end in " / 中文说明" and start with the user's file name (#14)
+    tail = re.search(r" / ([^/\n]*[\u4e00-\u9fff][^/\n]*)$", detail.splitlines()[0] if detail else "")
+    if tail:
+        phrases = [tail.group(1).strip()]
+    fname = re.match(r"^([^:/\\\n]{1,80}\.(?:xlsx|xlsm|xls|csv|toml)):", detail)
+    if fname:
+        quoted = [fname.group(1), *[q for q in quoted if q != fname.group(1)]]
     text = f"{t('error', lang)}：{t(key, lang)}"
     if phrases:
         text += "：" + "；".join(phrases)

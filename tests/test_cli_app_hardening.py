@@ -204,3 +204,13 @@ def test_import_tolerance_must_be_finite_metres(value, capsys) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["import", "facilities", "x.csv", "-o", "o.geojson", "--tolerance-m", value])
     assert "give a finite number of metres" in capsys.readouterr().err
+
+
+def test_zh_upload_messages_keep_the_file_name_and_the_chinese_reason(app, tmp_path) -> None:
+    from dashapp.callbacks import scenario_cb
+
+    p = bomb(tmp_path / "b.xlsx", 100)
+    _, msg = scenario_cb.upload_inventory(_data_url(p.read_bytes()), "炸弹.xlsx", None, 2024, "zh")
+    assert msg.children == "错误：导入文件有误，请查看退回清单：Excel文件解压后过大，请拆分后再导入（炸弹.xlsx）"
+    _, msg = scenario_cb.upload_inventory(_data_url(b"x"), "旧表.xls", None, 2024, "zh")
+    assert "另存为 .xlsx" in msg.children and "旧表.xls" in msg.children
