@@ -207,7 +207,7 @@
             if (feature.properties.color) {  /* a village of a village-level target, by status */
                 return L.circleMarker(latlng, {
                     pane: "markerPane", radius: 4, fillColor: feature.properties.color, color: "#333333",
-                    weight: 0.5, fillOpacity: 0.9,
+                    weight: 0.5, fillOpacity: 0.9, interactive: false,  /* townships stay clickable */
                     className: "cp-village cp-status-" + feature.properties.status
                 });
             }

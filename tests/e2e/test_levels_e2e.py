@@ -58,7 +58,7 @@ def test_target_drawn_at_its_level(session_page, artifacts, level, target, lang)
             ".leaflet-shadow-pane path", "els => els.map(e => e.getAttribute('fill'))")
         assert fills.count("#d7191c") == not_met  # the failing county, in the app's red
     if level == "city":
-        note = page.locator(".cp-level-note")
+        note = page.locator("#status-counts .cp-level-note")
         note.wait_for(timeout=WAIT_MS)
         text = note.inner_text()
         assert ("全市结果" in text) if lang == "zh" else ("city result" in text)
