@@ -18,6 +18,9 @@ is in flight. The other workers keep serving; the in-flight edit is either fully
 store (record, batch, audit row) or not at all; the store passes an integrity check.
 
     python bench/bench_server.py [--users 20] [--duration 120] [--workers 3] [--out bench/results]
+
+Writes ``server_load.json`` to ``--out`` (bench/results/, not tracked); the figures quoted in
+the README are kept in ``bench/server_load_results.json``.
 """
 
 from __future__ import annotations

@@ -302,3 +302,14 @@ def test_upload_count_and_size_caps_per_user(server, accounts):
                                                 "upload-scenario.filename": "a.toml", "store-lang.data": "zh"},
                          ["upload-scenario.contents"])
     assert big.status_code == 413  # COVPLAN_MAX_REQUEST_MB=1
+
+
+def test_errors_are_one_line_without_a_traceback(server):
+    c = login(server, "admin")
+    dep = next(d for d in c.deps() if "saved-scenarios.options" in d["output"])
+    broken = c.post("/_dash-update-component", json={"output": dep["output"], "outputs": [], "inputs": "x",
+                                                      "changedPropIds": []})
+    assert broken.status_code in (400, 500)
+    assert broken.text in ("500 server error\n", "400 bad request\n")
+    assert "Traceback" not in broken.text and "File " not in broken.text
+    assert c.get("/no/such/page").status_code in (302, 404)
