@@ -47,6 +47,7 @@ def test_login_map_under_csp_save_and_logout(browser, server_url, artifacts):
         page.wait_for_selector("#cp-user-bar", timeout=120_000)
         assert "planner（县级填报员 · 331102）" in page.inner_text("#cp-user-bar")
         page.wait_for_selector(".leaflet-interactive", timeout=120_000)
+        page.locator("#drawer-tabs label", has_text="情景").click()  # the scenario tab of the tool drawer
         page.fill("#scenario-name", "浏览器情景")
         page.click("#save-scenario")
         # (a locator, not wait_for_function: the server's CSP forbids evaluating strings)
