@@ -76,6 +76,7 @@ bench: $(BENCH_STAMP) postgis
 	$(BIN)/python bench/bench_app.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_store.py
 
 clean:
 	rm -rf $(VENV) out .cache test-artifacts .pytest_cache

@@ -85,6 +85,8 @@ class FacilityImport:
     n_input: int
     n_blank: int = 0
     notes: list[str] = field(default_factory=list)
+    #: canonical fields (importers_table.FIELD_ALIASES keys) the file's headers map to
+    fields: tuple[str, ...] = ()
 
     @property
     def n_imported(self) -> int:
@@ -300,7 +302,9 @@ def import_facilities(
                                   f"服务场所编号 {link} 在本文件中不存在，已清空",
                                   f"serves_place_id {link!r} is not a public place in this file; cleared"))
             rec["serves_place_id"] = ""
-    return _assemble(path, table, records, rejects, flags, dataset, tolerance_m, notes)
+    result = _assemble(path, table, records, rejects, flags, dataset, tolerance_m, notes)
+    result.fields = tuple(table.columns)
+    return result
 
 
 def _parse_row(table: T.RawTable, i: int, rec: dict, rej: list[Issue], flg: list[Issue],

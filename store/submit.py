@@ -24,7 +24,6 @@ from sqlalchemy import insert, or_, update
 
 import store.changes as C
 from layers.importers import import_facilities
-from layers.importers_table import read_table
 from layers.names import normalise_name
 from store._errors import ConflictError, StoreError
 from store.migrations import now_iso
@@ -111,8 +110,7 @@ def preview_submission(st, path: Path | str, year: int, source: str, *, county: 
     types = source_types(source)
     ccode = _county_code(units, county)
     res = import_facilities(path, units, crs=crs, year=int(year), provenance=provenance, sheet=sheet)
-    table = read_table(path, sheet=sheet)
-    present = set(table.columns)
+    present = set(res.fields)
     compared = sorted({a for f in present for a in _FIELD_ATTRS.get(f, ())})
     locates = bool(present & _LOCATION_FIELDS)
     has_xy = bool(present & {"lon", "lat", "coords"})
@@ -133,16 +131,20 @@ def preview_submission(st, path: Path | str, year: int, source: str, *, county: 
     counties = sorted({ccode} if ccode else set(imp["county_code"]))
     state = st.facilities(int(year), statuses=None)
     in_scope = state[state["county_code"].isin(counties)]
-    by_id = in_scope.set_index("facility_id", drop=False)
+    cur_geom = dict(zip(in_scope["facility_id"], in_scope.geometry.to_numpy()))
+    by_id = {r["facility_id"]: r for r in in_scope.drop(columns="geometry").to_dict("records")}
     foreign_ids = set(state.loc[~state["county_code"].isin(counties), "facility_id"])
-    pool = {k: g for k, g in in_scope[in_scope["type"].isin(list(types))].groupby(["type", "township_code"])}
+    pool: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    kept = in_scope[in_scope["type"].isin(list(types))]
+    for fid_, typ, twp, nm in zip(kept["facility_id"], kept["type"], kept["township_code"], kept["name"]):
+        pool.setdefault((typ, twp), []).append((fid_, normalise_name(nm)))
     used: set[str] = set()
     new_rows, changed, unchanged = [], [], []
     geoms = imp.geometry.to_numpy()
     for i, r in enumerate(imp.to_dict("records")):
         geom = geoms[i]
         fid, match, score = r["facility_id"], "", 0.0
-        if fid in by_id.index and fid not in used:
+        if fid in by_id and fid not in used:
             match, score = "id", 1.0
         elif fid in foreign_ids:
             _reject(rejected, r["source_row"], "facility_id", f"编号 {fid} 属于其他县，不能在此报送中修改",
@@ -153,10 +155,10 @@ def preview_submission(st, path: Path | str, year: int, source: str, *, county: 
             best, best_s = None, 0.0
             if cands is not None:
                 key = normalise_name(r["name"])
-                for cid, cname in zip(cands["facility_id"], cands["name"]):
+                for cid, cname in cands:
                     if cid in used:
                         continue
-                    s = difflib.SequenceMatcher(None, key, normalise_name(cname)).ratio()
+                    s = difflib.SequenceMatcher(None, key, cname).ratio()
                     if s > best_s:
                         best, best_s = cid, s
             if best is not None and best_s >= MATCH_THRESHOLD:
@@ -165,7 +167,8 @@ def preview_submission(st, path: Path | str, year: int, source: str, *, county: 
             new_rows.append(i)
             continue
         used.add(fid)
-        cur = by_id.loc[fid]
+        cur = by_id[fid]
+        cur_pt = cur_geom[fid]
         old_v, new_v = {}, {}
         for a in compared:
             if not _same(cur[a], r[a]):
@@ -174,9 +177,9 @@ def preview_submission(st, path: Path | str, year: int, source: str, *, county: 
             for a in ("county_code", "township_code", "village_code"):
                 if not _same(cur[a], r[a]):
                     old_v[a], new_v[a] = cur[a], r[a]
-        if has_xy and geom is not None and cur.geometry is not None and \
-                max(abs(geom.x - cur.geometry.x), abs(geom.y - cur.geometry.y)) > _MOVE_DEG:
-            old_v.update(lon=cur.geometry.x, lat=cur.geometry.y)
+        if has_xy and geom is not None and cur_pt is not None and \
+                max(abs(geom.x - cur_pt.x), abs(geom.y - cur_pt.y)) > _MOVE_DEG:
+            old_v.update(lon=cur_pt.x, lat=cur_pt.y)
             new_v.update(lon=geom.x, lat=geom.y, location_precision=r["location_precision"])
         if cur["status"] == "closed":
             old_v["status"], new_v["status"] = "closed", "open"
