@@ -13,7 +13,7 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashapp import basemaps, queries
+from dashapp import basemaps, queries, views_inventory
 from dashapp.grid_locale import grid_options
 from dashapp.ids import Id
 from dashapp.labels import t
@@ -233,6 +233,7 @@ def details(lang: str) -> html.Div:
                 overlay_style={"visibility": "visible", "opacity": 0.5},
                 type="circle",
             ),
+            views_inventory.card(lang),
             html.Div(id=Id.LEGEND),
             html.H4(t("gap_table", lang)),
             dag.AgGrid(

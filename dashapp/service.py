@@ -24,7 +24,6 @@ from dashapp import maps
 from dashapp.cache import LRU
 from dashapp.state import DEFAULT_TARGET, edits_key
 from layers._errors import CovplanError
-from layers.load import load_dataset
 
 #: scenario name used when the planner has not named the scenario yet
 UNNAMED_SCENARIO: str = "未命名情景"
@@ -57,7 +56,9 @@ class AppService:
     @property
     def ds(self):
         """The base dataset (shared, never modified)."""
-        return load_dataset(self.data_dir)
+        from store.active import load_inventory
+
+        return load_inventory(self.data_dir)
 
     @property
     def targets(self) -> list[Any]:

@@ -407,3 +407,8 @@ def label(key: str, lang: str = "zh") -> str:
     if entry is None:
         return key
     return entry.get(lang) or entry["zh"]
+
+# facility-store terms live in their own module (several people edit this file)
+from layers.glossary_inventory import INVENTORY_TERMS  # noqa: E402
+
+GLOSSARY.update({k: v for k, v in INVENTORY_TERMS.items() if k not in GLOSSARY})

@@ -222,7 +222,8 @@ class FacilityStore:
 
     def county_provenance(self, year: int) -> dict[str, str]:
         """County code → ``real`` (every open record real), ``partial`` (some) or ``synthetic``."""
-        df = self.facilities(year)
+        ds = self.dataset()
+        df = ds.facilities_for(int(year)) if int(year) in ds.years else self.facilities(year)
         out: dict[str, str] = {}
         for code in sorted(self.units().counties["code"]):
             p = df.loc[df["county_code"] == code, "provenance"]

@@ -5,6 +5,7 @@ Importing this package registers every callback with ``dash.callback``.
 
 from dashapp.callbacks import (  # noqa: F401
     export_cb,
+    inventory_cb,
     map_cb,
     nav_cb,
     panel_cb,

@@ -36,6 +36,8 @@ READ, WRITE, FACILITY = "read", "write", "facility"
 #: callback function (module.qualname) → policy; unlisted callbacks are ``read``
 POLICIES: dict[str, str] = {
     "dashapp.callbacks.scenario_cb.save_scenario": WRITE,
+    # the inventory editor also checks the county of the stored record and of a new point
+    "dashapp.callbacks.inventory_cb.write_inventory": WRITE,
 }
 #: facility callbacks: function → how to find the facility id among the values sent
 FACILITY_ID_FROM: dict[str, Callable[[dict[str, Any]], str | None]] = {}
