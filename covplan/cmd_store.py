@@ -76,6 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     h = ssub.add_parser("history", help="audit history of one facility")
     h.add_argument("facility_id")
     h.set_defaults(func=cmd_history)
+    a = ssub.add_parser("accept", help="write a scenario's new facilities as planned (one batch)")
+    a.add_argument("scenario", type=Path, help="scenario .toml")
+    a.add_argument("--year", type=int, help="year the planned facilities start (default: the scenario's)")
+    a.add_argument("--user")
+    a.add_argument("--reason", default="")
+    a.set_defaults(func=cmd_accept)
     r = ssub.add_parser("rollback", help="roll a batch back as a whole")
     r.add_argument("batch_id", type=int)
     r.add_argument("--user")
@@ -190,4 +196,18 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     with _store(args) as st:
         rb = st.rollback(args.batch_id, user=_user(args), reason=args.reason)
     print(f"batch {args.batch_id} rolled back (batch {rb}) / 已撤销")
+    return 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    from scenarios import load_scenario
+    from store.accept import accept_scenario
+
+    sc = load_scenario(args.scenario)
+    with _store(args) as st:
+        out = accept_scenario(st, sc, user=_user(args), year=args.year, reason=args.reason)
+    print(f"batch {out['batch_id']}: {len(out['planned'])} planned facilities / 规划设施 "
+          f"({', '.join(out['planned'])})")
+    for e in out["skipped"]:
+        print(f"  not written (edit of an existing facility) / 未写入: {e}")
     return 0

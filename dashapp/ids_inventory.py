@@ -27,3 +27,5 @@ class InvId(StrEnum):
     REFRESH = "inv-refresh"        # dcc.Store: bumped after a write {"n", "facility_id"}
     MARKER_LAYER = "inv-marker-layer"
     MARKER = "inv-marker"
+    ACCEPT = "inv-accept-scenario"
+    ACCEPT_CONFIRM = "inv-accept-confirm"

@@ -203,3 +203,34 @@ def county_provenance(year: int) -> list[tuple[str, str]]:
         return []
     names = dict(zip(st.units().counties["code"], st.units().counties["name"]))
     return [(names.get(c, c), p) for c, p in st.county_provenance(int(year)).items()]
+
+
+def accept(scenario_json: dict, year: int | None) -> tuple[str, str, dict]:
+    """Write the session's scenario additions as planned facilities (store.accept)."""
+    from scenarios import Scenario
+    from scenarios._errors import ScenarioError
+    from store.accept import accept_scenario
+
+    st = app_store()
+    if st is None:
+        return "error", "no store", {}
+    edits = list((scenario_json or {}).get("edits") or [])
+    name = (scenario_json or {}).get("name") or "未命名情景"
+    try:
+        sc = Scenario.from_edits(name, edits, year=year)
+        adds = [e for e in edits if e.get("op") == "add_facility"]
+        counties = {locate(st.units(), float(e["lon"]), float(e["lat"])).get("county_code")
+                    for e in adds if e.get("lon") is not None and e.get("lat") is not None}
+        if not all(may_edit_county(c) for c in counties):
+            st.write_audit(user=current_user(), action="accept_scenario", outcome="forbidden",
+                           reason=f"county rights (scenario {name})")
+            return "forbidden", "", {}
+        out = accept_scenario(st, sc, user=current_user(), year=year)
+    except ValidationFailed as exc:
+        return "invalid", str(exc), {"problems": exc.problems}
+    except (StoreError, ScenarioError) as exc:
+        return "error", str(exc), {}
+    text = f"{len(out['planned'])} · batch {out['batch_id']}"
+    if out["skipped"]:
+        text += f" · 未写入的修改 / not written: {len(out['skipped'])}"
+    return "accepted", text, out

@@ -52,6 +52,8 @@ def card(lang: str) -> html.Div:
             html.Div([html.Button(t("inv_save", lang), id=InvId.SAVE),
                       html.Button(t("inv_delete", lang), id=InvId.DELETE),
                       html.Button(t("inv_add", lang), id=InvId.ADD)], className="cp-row"),
+            html.Div([html.Button(t("accept_scenario", lang), id=InvId.ACCEPT)], className="cp-row"),
+            dcc.ConfirmDialog(id=InvId.ACCEPT_CONFIRM, message=t("accept_scenario_confirm", lang)),
             html.Div(id=InvId.MESSAGE),
             html.Div(id=InvId.HISTORY),
             html.Div(id=InvId.PROVENANCE, className="cp-note"),
@@ -115,6 +117,8 @@ def message(outcome: str, text: str, details: dict, lang: str) -> html.Div:
         return html.Div(t("inv_need_reason", lang), className="cp-error")
     if outcome == "not_found":
         return html.Div(t("inv_not_found", lang), className="cp-error")
+    if outcome == "accepted":
+        return html.Div(f"{t('accept_scenario_done', lang)}: {text}", className="cp-ok")
     if outcome == "off":
         return html.Div(t("inventory_editor_off", lang), className="cp-note")
     if outcome == "error":

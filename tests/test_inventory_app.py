@@ -83,3 +83,17 @@ def test_no_store_disables_the_editor(tmp_path, monkeypatch):
         assert inventory.app_store() is None
     finally:
         service.configure(None, None)
+
+
+def test_accepting_the_session_scenario(app_store):
+    from layers import load_dataset
+
+    vil = load_dataset().villages.iloc[40]
+    scenario = {"name": "会话情景", "edits": [
+        {"op": "add_facility", "type": "childcare", "capacity": 60, "lon": vil.geometry.x, "lat": vil.geometry.y,
+         "name": "规划托育园", "facility_id": "APP-1"}]}
+    outcome, text, out = inventory.accept(scenario, 2024)
+    assert outcome == "accepted", text
+    planned = app_store.facilities(2024, statuses=("planned",))
+    assert list(planned["name"]) == ["规划托育园"] and planned["capacity"].iloc[0] == 60
+    assert app_store.batches().iloc[-1]["kind"] == "scenario"

@@ -218,3 +218,28 @@ def test_store_urls(tmp_path, monkeypatch):
     assert resolve_url(None).endswith("env.gpkg")
     with pytest.raises(StoreError, match=".gpkg"):
         resolve_url(tmp_path / "a.sqlite")
+
+
+def test_accepting_a_scenario_writes_planned_facilities(store):
+    from scenarios import Scenario
+    from store.accept import accept_scenario
+
+    vil = load_dataset().villages.iloc[30]
+    home = _basic_home(store)
+    sc = Scenario.from_edits("规划新建", [
+        {"op": "add_facility", "type": "child_home", "tier": "demonstration", "village": vil["code"],
+         "name": "规划儿童之家"},
+        {"op": "upgrade_facility", "facility_id": home["facility_id"], "tier": "demonstration"},
+    ], year=2024)
+    n_open = len(store.facilities(2025))
+    out = accept_scenario(store, sc, user="规划科", year=2025)
+    assert len(out["planned"]) == 1 and [e["op"] for e in out["skipped"]] == ["upgrade_facility"]
+    planned = store.facilities(2025, statuses=("planned",))
+    assert list(planned["name"]) == ["规划儿童之家"] and planned["provenance"].iloc[0] == "derived"
+    assert planned["township_code"].iloc[0] == vil["township_code"]
+    assert len(store.facilities(2025)) == n_open            # planned ones are not evaluated
+    assert len(store.facilities(2024, statuses=None)) == len(load_dataset().facilities_for(2024))
+    with pytest.raises(StoreError, match="already accepted"):
+        accept_scenario(store, sc, user="规划科", year=2025)
+    store.rollback(out["batch_id"], user="规划科")
+    assert store.facilities(2025, statuses=("planned",)).empty

@@ -139,3 +139,31 @@ def drag_marker(position: Any) -> tuple:
     else:
         return no_update, no_update
     return round(float(lon), 7), round(float(lat), 7)
+
+
+@callback(
+    Output(InvId.ACCEPT_CONFIRM, "displayed"),
+    Input(InvId.ACCEPT, "n_clicks"),
+    prevent_initial_call=True,
+)
+def ask_accept(n: Any) -> bool:
+    """Accepting writes to the store: ask first."""
+    return bool(n)
+
+
+@callback(
+    Output(InvId.MESSAGE, "children", allow_duplicate=True),
+    Output(Id.STORE_SCENARIO, "data", allow_duplicate=True),
+    Input(InvId.ACCEPT_CONFIRM, "submit_n_clicks"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def accept_scenario(confirmed: Any, scenario: Any, year: Any, lang: Any) -> tuple:
+    """After confirmation, the scenario's new facilities become a planned batch (year shown)."""
+    lang = normalise_lang(lang)
+    if not confirmed:
+        return no_update, no_update
+    outcome, text, details = inventory.accept(scenario if isinstance(scenario, dict) else {}, _year(year))
+    return views_inventory.message(outcome, text, details, lang), scenario if outcome == "accepted" else no_update

@@ -38,6 +38,7 @@ POLICIES: dict[str, str] = {
     "dashapp.callbacks.scenario_cb.save_scenario": WRITE,
     # the inventory editor also checks the county of the stored record and of a new point
     "dashapp.callbacks.inventory_cb.write_inventory": WRITE,
+    "dashapp.callbacks.inventory_cb.accept_scenario": WRITE,
 }
 #: facility callbacks: function → how to find the facility id among the values sent
 FACILITY_ID_FROM: dict[str, Callable[[dict[str, Any]], str | None]] = {}
