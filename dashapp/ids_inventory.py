@@ -27,5 +27,13 @@ class InvId(StrEnum):
     REFRESH = "inv-refresh"        # dcc.Store: bumped after a write {"n", "facility_id"}
     MARKER_LAYER = "inv-marker-layer"
     MARKER = "inv-marker"
+    SUBMIT_UPLOAD = "inv-submit-upload"
+    SUBMIT_SOURCE = "inv-submit-source"
+    SUBMIT_COUNTY = "inv-submit-county"
+    SUBMIT_CRS = "inv-submit-crs"
+    SUBMIT_CLOSE = "inv-submit-close-missing"
+    SUBMIT_PREVIEW = "inv-submit-preview"
+    SUBMIT_APPLY = "inv-submit-apply"
+    SUBMIT_RESULT = "inv-submit-result"
     ACCEPT = "inv-accept-scenario"
     ACCEPT_CONFIRM = "inv-accept-confirm"

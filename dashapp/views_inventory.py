@@ -52,6 +52,7 @@ def card(lang: str) -> html.Div:
             html.Div([html.Button(t("inv_save", lang), id=InvId.SAVE),
                       html.Button(t("inv_delete", lang), id=InvId.DELETE),
                       html.Button(t("inv_add", lang), id=InvId.ADD)], className="cp-row"),
+            submit_section(lang),
             html.Div([html.Button(t("accept_scenario", lang), id=InvId.ACCEPT)], className="cp-row"),
             dcc.ConfirmDialog(id=InvId.ACCEPT_CONFIRM, message=t("accept_scenario_confirm", lang)),
             html.Div(id=InvId.MESSAGE),
@@ -130,3 +131,47 @@ def provenance(pairs: list[tuple[str, str]], lang: str) -> Any:
     if not pairs:
         return ""
     return f"{t('inv_county_provenance', lang)}: " + "；".join(f"{n} {t(p, lang)}" for n, p in pairs)
+
+
+def submit_section(lang: str) -> html.Div:
+    """Upload a member unit's list, preview it, write it as a batch."""
+    from store.sources import SOURCES
+
+    sources = [{"label": f"{k}{'办' if k == '妇儿工委' else ''}", "value": k} for k in SOURCES]
+    return html.Div(
+        [
+            html.H5(t("inv_submit", lang)),
+            dcc.Upload(html.Button(t("inv_submit_upload", lang)), id=InvId.SUBMIT_UPLOAD, accept=".xlsx,.csv",
+                       multiple=False),
+            html.Label(t("inv_submit_source", lang), htmlFor=InvId.SUBMIT_SOURCE),
+            dcc.Dropdown(id=InvId.SUBMIT_SOURCE, options=sources, value="民政", clearable=False),
+            html.Label(t("inv_submit_county", lang), htmlFor=InvId.SUBMIT_COUNTY),
+            dcc.Input(id=InvId.SUBMIT_COUNTY, type="text", maxLength=20, value=""),
+            html.Label(t("inv_submit_crs", lang)),
+            dcc.RadioItems(id=InvId.SUBMIT_CRS, inline=True, value="wgs84",
+                           options=[{"label": f"{c} ", "value": c} for c in ("wgs84", "gcj02", "bd09")]),
+            dcc.Checklist(id=InvId.SUBMIT_CLOSE, options=[{"label": t("inv_submit_close", lang), "value": "close"}],
+                          value=[]),
+            dcc.Loading(html.Div(id=InvId.SUBMIT_PREVIEW), delay_show=300),
+            html.Button(t("inv_submit_apply", lang), id=InvId.SUBMIT_APPLY),
+            html.Div(id=InvId.SUBMIT_RESULT),
+        ],
+        className="cp-submit",
+    )
+
+
+def submission_preview(p: dict, lang: str) -> html.Div:
+    """The preview: summary line, then changed / new / missing / rejected rows (text only)."""
+    parts: list[Any] = [html.Div(p["summary"], className="cp-note")]
+
+    def section(key: str, items: list[str]) -> None:
+        if items:
+            parts.append(html.Details([html.Summary(f"{t(key, lang)} ({len(items)})"),
+                                       html.Ul([html.Li(x) for x in items])]))
+
+    section("inv_changed", [f"行{c['row']} {c['facility_id']} {c['name']} [{c['match']} {c['score']:.2f}] "
+                            f"{c['changes']}" for c in p["changed"]])
+    section("inv_new", [f"行{n['row']} {n['name']} ({t(n['type'], lang)}, {n['township_code']})" for n in p["new"]])
+    section("inv_missing", [f"{m['facility_id']} {m['name']} ({t(m['type'], lang)})" for m in p["missing"]])
+    section("inv_rejected", [f"行{r['row']} {r['field']}: {r['reason']}" for r in p["rejected"]])
+    return html.Div(parts)

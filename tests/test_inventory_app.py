@@ -97,3 +97,30 @@ def test_accepting_the_session_scenario(app_store):
     planned = app_store.facilities(2024, statuses=("planned",))
     assert list(planned["name"]) == ["规划托育园"] and planned["capacity"].iloc[0] == 60
     assert app_store.batches().iloc[-1]["kind"] == "scenario"
+
+
+def test_submitting_a_list_in_the_app(app_store, tmp_path):
+    import base64
+
+    import openpyxl
+
+    from dashapp import inventory_submit
+    from store.inventory_xlsx import export_inventory
+
+    path = export_inventory(app_store, "莲都区", 2024, tmp_path / "莲都区民政.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[2].value == "儿童之家")
+    fid = row[0].value
+    row[1].value = "网页报送改名"
+    wb.save(path)
+    contents = "data:application/octet-stream;base64," + base64.b64encode(path.read_bytes()).decode()
+    p = inventory_submit.preview(contents, "莲都区民政.xlsx", 2024, "民政", "莲都区", "wgs84")
+    assert p["counts"]["changed"] == 1 and p["changed"][0]["facility_id"] == fid
+    assert p["counts"]["rejected"] > 0          # the list holds other units' types: rejected, named
+    assert app_store.facilities(2024).set_index("facility_id").loc[fid, "name"] != "网页报送改名"
+    bid, _ = inventory_submit.apply(contents, "莲都区民政.xlsx", 2024, "民政", "莲都区", "wgs84", False)
+    assert app_store.facilities(2024).set_index("facility_id").loc[fid, "name"] == "网页报送改名"
+    assert app_store.batches().set_index("batch_id").loc[bid, "file_name"] == "莲都区民政.xlsx"
+    with pytest.raises(Exception, match=".xlsx or .csv"):
+        inventory_submit.preview(contents, "x.exe", 2024, "民政", "", "wgs84")

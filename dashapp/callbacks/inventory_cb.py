@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, callback, ctx, no_update
+from dash import Input, Output, State, callback, ctx, html, no_update
 
-from dashapp import inventory, views_inventory
+from dashapp import inventory, inventory_submit, views_inventory
 from dashapp.ids import Id
 from dashapp.ids_inventory import InvId
-from dashapp.labels import normalise_lang
+from dashapp.labels import normalise_lang, t
+from layers._errors import CovplanError
 
 _FORM_OUT = [Output(InvId.NAME, "value"), Output(InvId.TYPE, "value"), Output(InvId.TIER, "value"),
              Output(InvId.CAPACITY, "value"), Output(InvId.STATUS, "value"), Output(InvId.LON, "value"),
@@ -167,3 +168,57 @@ def accept_scenario(confirmed: Any, scenario: Any, year: Any, lang: Any) -> tupl
         return no_update, no_update
     outcome, text, details = inventory.accept(scenario if isinstance(scenario, dict) else {}, _year(year))
     return views_inventory.message(outcome, text, details, lang), scenario if outcome == "accepted" else no_update
+
+
+_SUBMIT_STATE = [State(InvId.SUBMIT_UPLOAD, "contents"), State(InvId.SUBMIT_UPLOAD, "filename"), State(Id.YEAR, "value"),
+                 State(InvId.SUBMIT_SOURCE, "value"), State(InvId.SUBMIT_COUNTY, "value"),
+                 State(InvId.SUBMIT_CRS, "value")]
+
+
+@callback(
+    Output(InvId.SUBMIT_PREVIEW, "children"),
+    Input(InvId.SUBMIT_UPLOAD, "contents"),
+    Input(InvId.SUBMIT_SOURCE, "value"),
+    Input(InvId.SUBMIT_COUNTY, "value"),
+    Input(InvId.SUBMIT_CRS, "value"),
+    State(InvId.SUBMIT_UPLOAD, "filename"),
+    State(Id.YEAR, "value"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def preview_submission(contents: Any, source: Any, county: Any, crs: Any, filename: Any, year: Any,
+                       lang: Any) -> Any:
+    """Preview an uploaded list against the store's year shown (nothing is written)."""
+    lang = normalise_lang(lang)
+    if not contents:
+        return no_update
+    try:
+        p = inventory_submit.preview(contents, filename, _year(year), source, county, crs)
+    except CovplanError as exc:
+        return views_inventory.message("error", str(exc), {}, lang)
+    return views_inventory.submission_preview(p, lang)
+
+
+@callback(
+    Output(InvId.SUBMIT_RESULT, "children"),
+    Output(Id.STORE_SCENARIO, "data", allow_duplicate=True),
+    Input(InvId.SUBMIT_APPLY, "n_clicks"),
+    *_SUBMIT_STATE,
+    State(InvId.SUBMIT_CLOSE, "value"),
+    State(Id.STORE_SCENARIO, "data"),
+    State(Id.STORE_LANG, "data"),
+    prevent_initial_call=True,
+)
+def apply_submission(n: Any, contents: Any, filename: Any, year: Any, source: Any, county: Any, crs: Any,
+                     close: Any, scenario: Any, lang: Any) -> tuple:
+    """Write the previewed list as one batch (preview recomputed on the same upload)."""
+    lang = normalise_lang(lang)
+    if not n or not contents:
+        return no_update, no_update
+    try:
+        bid, p = inventory_submit.apply(contents, filename, _year(year), source, county, crs,
+                                        close_missing="close" in (close or []))
+    except CovplanError as exc:
+        return views_inventory.message("error", str(exc), {}, lang), no_update
+    done = html.Div(f"{t('inv_submit_done', lang)} {bid}: {p['summary']}", className="cp-ok")
+    return done, scenario

@@ -39,6 +39,7 @@ POLICIES: dict[str, str] = {
     # the inventory editor also checks the county of the stored record and of a new point
     "dashapp.callbacks.inventory_cb.write_inventory": WRITE,
     "dashapp.callbacks.inventory_cb.accept_scenario": WRITE,
+    "dashapp.callbacks.inventory_cb.apply_submission": WRITE,
 }
 #: facility callbacks: function → how to find the facility id among the values sent
 FACILITY_ID_FROM: dict[str, Callable[[dict[str, Any]], str | None]] = {}
