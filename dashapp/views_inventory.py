@@ -142,7 +142,7 @@ def submit_section(lang: str) -> html.Div:
         [
             html.H5(t("inv_submit", lang)),
             dcc.Upload(html.Button(t("inv_submit_upload", lang)), id=InvId.SUBMIT_UPLOAD, accept=".xlsx,.csv",
-                       multiple=False),
+                       max_size=-1, multiple=False),   # the server checks the size and names the file
             html.Label(t("inv_submit_source", lang), htmlFor=InvId.SUBMIT_SOURCE),
             dcc.Dropdown(id=InvId.SUBMIT_SOURCE, options=sources, value="民政", clearable=False),
             html.Label(t("inv_submit_county", lang), htmlFor=InvId.SUBMIT_COUNTY),

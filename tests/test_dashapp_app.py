@@ -99,7 +99,10 @@ def test_uploads_are_capped_and_typed(app):
         if ch is not None and not isinstance(ch, str):
             stack.append(ch)
     accepts = {u.id: u.accept for u in uploads}
-    assert accepts == {Id.UPLOAD_SCENARIO: ".toml", Id.UPLOAD_INVENTORY: ".xlsx,.csv,.xls"}
+    from dashapp.ids_inventory import InvId
+
+    assert accepts == {Id.UPLOAD_SCENARIO: ".toml", Id.UPLOAD_INVENTORY: ".xlsx,.csv,.xls",
+                       InvId.SUBMIT_UPLOAD: ".xlsx,.csv"}
     # no silent drop in the browser (#14): the cap (MAX_UPLOAD_BYTES) is enforced by the server,
     # which answers with a message naming the file
     assert all(u.max_size == -1 for u in uploads) and MAX_UPLOAD_BYTES == 20 * 1024 * 1024
