@@ -74,6 +74,7 @@ bench: $(BENCH_STAMP) postgis
 	$(BIN)/python bench/bench_access.py
 	$(BIN)/python bench/bench_siting.py
 	$(BIN)/python bench/bench_app.py
+	$(BIN)/python bench/bench_browser.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_store.py

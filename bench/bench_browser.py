@@ -166,6 +166,8 @@ def bench(reps: int, app_url: str | None = None) -> dict:
                 # click-to-add (then undo) in a township of the default target
                 page.locator("#drawer-tabs label", has_text="情景").click()
                 page.locator("#scenario-mode label", has_text="点击地图添加设施").click()
+                page.wait_for_selector("#map-wrap.cp-mode-add")  # the mode is in the page's state
+                page.wait_for_timeout(300)
                 code = page.evaluate("() => document.querySelector('path.cp-status-not_met').getAttribute('class')"
                                      ".match(/cp-code-(\\d+)/)[1]")
                 for _ in range(reps):

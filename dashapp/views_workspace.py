@@ -49,8 +49,7 @@ def target_summary(summary: dict[str, Any], lang: str) -> list[Any]:
     ]
     if summary.get("shortfall"):
         out.append(html.Div(f"{t('total_shortfall', lang)}: {summary['shortfall']}"))
-    if summary.get("note"):  # nothing to draw below the city: why, with the city's result
-        out.append(html.Div(summary["note"], className="cp-note cp-level-note"))
+    # (the level note — nothing to draw below the city — is shown once, with the status counts)
     if summary.get("at_risk") is not None:
         out.append(html.Div(f"{t('units_at_risk', lang)}: {summary['at_risk']}"))
     out.append(html.Div(summary["clause"], className="cp-clause"))

@@ -44,7 +44,10 @@ def wait_ready(page) -> None:
     page.wait_for_selector("path.cp-township", timeout=WAIT_MS)
     page.wait_for_function("() => document.querySelector('#map-timing')?.innerText.length > 0", timeout=WAIT_MS)
     page.wait_for_function("() => window.covplanMap && window.covplanMap.map", timeout=WAIT_MS)
-    page.wait_for_timeout(400)
+    # every callback of the view has answered (no busy map, no pending Dash request) and the map is still
+    page.wait_for_function("() => !document.querySelector('.cp-busy-on, [data-dash-is-loading=true]')",
+                           timeout=WAIT_MS)
+    page.wait_for_timeout(1500)
 
 
 HIT_JS = """points => {
