@@ -157,3 +157,23 @@ def test_bad_inputs(tmp_path: Path) -> None:
         clip_pbf(bad, shapely.box(400000, 3000000, 500000, 3100000))
     with pytest.raises(NetworkError, match="not a network GeoPackage"):
         read_network_file(tmp_path / "nothing.gpkg")
+
+
+@pytest.mark.parametrize("src", [OAKLAND, MUNICH], ids=["west_oakland", "munich"])
+def test_numpy_node_reader_equals_pyosmium(src: Path, tmp_path: Path) -> None:
+    from coverage.access.pbf import _scan_nodes, _scan_nodes_osmium
+
+    pbf = to_pbf(src, tmp_path / "x.osm.pbf")
+    root = raw_xml(src)
+    box = shapely.bounds(middle_box(root, 0.7))
+    fast = _scan_nodes(osmium, pbf, box)
+    ref = _scan_nodes_osmium(osmium, pbf, box)
+    assert fast[3] == ref[3] and len(fast[0]) > 10
+    for a, b in zip(fast[:3], ref[:3]):
+        np.testing.assert_array_equal(a, b)  # bit for bit
+    from coverage.access.pbfnodes import UnsupportedPbf, scan_dense_nodes
+
+    bad = tmp_path / "bad.osm.pbf"
+    bad.write_bytes(b"\x00\x00\x00\x02\x08\xff")  # a header whose varint is cut off
+    with pytest.raises(UnsupportedPbf):
+        list(scan_dense_nodes(bad, box))

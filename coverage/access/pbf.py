@@ -5,12 +5,14 @@ China's ``.osm.pbf`` (China's is about 1.5 GB). :func:`clip_pbf` streams it with
 and keeps only what the area needs, so memory grows with the area's network, not the file:
 
 1. **nodes** (pass 1): the id and position of each node inside the bounding box of the
-   area plus its buffer, in numpy chunks; then the exact polygon test (vectorised
+   area plus its buffer (``DenseNodes`` blocks decoded with numpy,
+   :mod:`coverage.access.pbfnodes`; other files through pyosmium); then the exact polygon test (vectorised
    ``shapely.contains_xy``) keeps those inside the buffered area;
-2. **ways** (pass 2, pyosmium's C++ ``KeyFilter("highway", "foot")`` first): a way is
-   kept when it is walkable (:func:`coverage.access.osm.is_walkable`, the same rules as
-   every other loader) and at least one of its nodes lies inside; membership is checked
-   for chunks of ways at once (``np.searchsorted`` on the sorted inside ids);
+2. **ways** (pass 2, pyosmium's C++ filters first: ``KeyFilter("highway", "foot")`` and
+   an ``IdTracker`` of the inside nodes, so Python only sees ways touching the area): a
+   way is kept when it is walkable (:func:`coverage.access.osm.is_walkable`, the same
+   rules as every other loader) and at least one of its nodes lies inside (checked again
+   for chunks of ways at once, ``np.searchsorted`` on the sorted inside ids);
 3. **nodes again** (pass 3, only when needed, C++ ``IdFilter``): the positions of the
    kept ways' nodes outside the bounding box, so that every kept way is complete.
 
@@ -21,6 +23,7 @@ The result (:class:`Clip`) becomes a :class:`~coverage.access.graph.WalkNetwork`
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -152,6 +155,20 @@ def clip_pbf(pbf: str | Path, area: shapely.Geometry, *, buffer_m: float = DEFAU
 
 
 def _scan_nodes(osmium, pbf: Path, bbox) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    if pbf.name.lower().endswith(".pbf"):  # numpy fast path for DenseNodes (pbfnodes.py)
+        from coverage.access.pbfnodes import UnsupportedPbf, scan_dense_nodes
+
+        try:
+            parts = list(scan_dense_nodes(pbf, bbox))
+        except (UnsupportedPbf, OSError, ValueError, struct.error):
+            parts = None
+        if parts is not None and parts:
+            return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                    np.concatenate([p[2] for p in parts]), int(sum(p[3] for p in parts)))
+    return _scan_nodes_osmium(osmium, pbf, bbox)
+
+
+def _scan_nodes_osmium(osmium, pbf: Path, bbox) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     minx, miny, maxx, maxy = bbox
     chunks_i, chunks_x, chunks_y = [], [], []
     bi: list[int] = []
@@ -216,8 +233,13 @@ def _scan_ways(osmium, pbf: Path, inside_ids: np.ndarray):
         c_len.clear()
         c_tags.clear()
 
-    fp = osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_filter(
-        osmium.filter.KeyFilter("highway", "foot"))
+    # C++ filters first: highway/foot ways that reference a node inside the area
+    tracker = osmium.IdTracker()
+    for i in inside_ids.tolist():
+        tracker.add_node(i)
+    fp = (osmium.FileProcessor(str(pbf), osmium.osm.WAY)
+          .with_filter(osmium.filter.KeyFilter("highway", "foot"))
+          .with_filter(tracker.contains_filter()))
     for way in fp:
         scanned += 1
         tags = {t.k: t.v for t in way.tags if t.k in wanted}
