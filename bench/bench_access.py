@@ -16,7 +16,7 @@ Prints the issue's table as ratios against peers timed in the same run on the sa
 3. **network from a PBF** 10× larger than the area's network (generated with pyosmium: a
    grid whose area is a tenth of the file). Ours: ``clip_pbf`` + ``network_from_clip``.
    Peer: osmnx ``graph_from_xml`` (bidirectional, simplified) on the clipped area's XML.
-   Peak memory (max RSS of a child process) for the 10× file and a 20× file.
+   Peak memory (``VmHWM`` of a child process) for the 10× file and a 20× file.
 4. **2SFCA**, demand × supply of instance 1 with capacities, on the same (home, site, cost)
    pairs: ours :func:`coverage.access.fca.two_step_fca` (2SFCA + E2SFCA) vs PySAL
    ``access`` (``two_stage_fca`` + ``enhanced_two_stage_fca``); the routing of the pairs
@@ -280,7 +280,13 @@ def pbf_child(path: str, k: int, frac: float) -> None:
     from coverage.access.pbf import clip_pbf
 
     net = network_from_clip(clip_pbf(path, area_for(k, frac), buffer_m=0))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: this process's own peak (ru_maxrss would carry the parent's over fork/exec)
+    try:
+        hwm = [ln for ln in Path("/proc/self/status").read_text().splitlines()
+               if ln.startswith("VmHWM:")][0]
+        rss = float(hwm.split()[1]) / 1024
+    except (OSError, IndexError):
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{rss:.1f} {net.n_nodes}")
 
 
