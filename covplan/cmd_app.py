@@ -4,6 +4,10 @@ Binds 127.0.0.1 by default and never runs in debug mode (no reloader, no debugge
 dev-tools endpoints). ``--host 0.0.0.0`` must be asked for explicitly. At start-up a
 background thread evaluates the latest year and the trend so the first clicks are quick
 (``COVPLAN_APP_WARM=0`` turns that off, e.g. for tests).
+
+``--dem FILE`` (SRTM ``.hgt`` or GeoTIFF; or ``$COVPLAN_DEM``) lets the township panel
+compare flat and minutes-on-slopes coverage of walking-access targets in minutes
+(:mod:`dashapp.relief_panel`); the warm-up computes it after the evaluations.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--dem", type=Path, metavar="FILE",
+                   help="elevation model (SRTM .hgt or GeoTIFF) for minutes walked on slopes in the "
+                        "township panel (default: $COVPLAN_DEM, else none)")
     p.set_defaults(func=run)
 
 
@@ -34,11 +41,21 @@ def _warm() -> None:
     """Fill the app's caches, then say so (the browser benchmark waits for this line)."""
     from dashapp.service import get_service
 
+    from dashapp import relief_panel
+
     get_service().warm()
+    relief_panel.warm()  # minutes on slopes (only with a DEM)
     print("covplan app: caches warm", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    dem = getattr(args, "dem", None)
+    if dem is not None:
+        from coverage.access.relief import dem_key
+        from dashapp import relief_panel
+
+        dem_key(dem)  # a missing file is an error now, not in the first panel
+        relief_panel.configure(dem)
     if not 0 < int(args.port) < 65536:
         raise CovplanError(f"--port {args.port}: not a TCP port (1-65535)")
     from dashapp.app import create_app

@@ -1,11 +1,15 @@
 """``covplan fca``: capacity-aware walking access (2SFCA, enhanced 2SFCA) per village and township.
 
 ``covplan fca [--type childcare] [--population pop_under3] [--catchment-m 1500]
-[--network FILE] [--year Y] [--level village|township] [--json] [-o FILE.csv|.gpkg]``
+[--network FILE] [--year Y] [--level village|township] [--json] [-o FILE.xlsx|.csv|.gpkg]``
 
 Places (``capacity``: 托位 of 托育机构, 学位 of kindergartens) per 1,000 people of the
 chosen population within the walking catchment, with distance decay for E2SFCA
 (``coverage/access/fca.py``). Context for the plan's capacity targets, not a target.
+``.xlsx`` (sheets 说明, 乡镇（街道）, 村（社区）) and ``.csv`` (the ``--level`` rows, UTF-8 with
+BOM, the provenance note in the last column) come from :mod:`coverage.outputs.fca_export`,
+the same writer as the app's download; ``.gpkg`` holds the layers ``townships`` and
+``villages`` with Chinese headers.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=int, metavar="Y", help="inventory year (default: the latest)")
     p.add_argument("--level", default="township", choices=("village", "township"))
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write .csv or .gpkg")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write .xlsx, .csv or .gpkg")
     p.set_defaults(func=cmd_fca)
 
 
@@ -52,7 +56,8 @@ def cmd_fca(args: argparse.Namespace) -> int:
                                      catchment_m=args.catchment_m, year=args.year, network=net)
     shown = v if args.level == "village" else t
     if args.output is not None:
-        _write(args.output, ds, v, t)
+        _write(args.output, ds, v, t, level=args.level, population=args.population,
+               year=args.year if args.year is not None else ds.latest_year)
     if args.json:
         print(json.dumps({"type": args.type, "population": args.population,
                           "catchment_m": args.catchment_m, "facilities": int(len(fac)),
@@ -71,18 +76,22 @@ def cmd_fca(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(path: Path, ds, v, t) -> None:
+def _write(path: Path, ds, v, t, *, level: str = "township", population: str = "pop_under3",
+           year: int | None = None) -> None:
     import geopandas as gpd
 
+    from coverage.outputs.fca_export import write_fca
+    from layers.safecells import safe_frame
+
     def zh(df):
-        return df.rename(columns={c: label(c) for c in df.columns if c != "geometry"})
+        return safe_frame(df.rename(columns={c: label(c) for c in df.columns if c != "geometry"}))
 
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        zh(t).to_csv(path, index=False, encoding="utf-8-sig")
+    if suffix in (".csv", ".xlsx"):
+        write_fca(path, v, t, ds, population=population, year=year, level=level)
         return
     if suffix != ".gpkg":
-        raise NetworkError(f"{path}: output must be .csv or .gpkg")
+        raise NetworkError(f"{path}: output must be .xlsx, .csv or .gpkg")
     if path.exists():
         path.unlink()
     geo_t = ds.townships[["code", "geometry"]].merge(t, left_on="code", right_on="township_code")

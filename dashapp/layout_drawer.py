@@ -13,7 +13,7 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashapp import basemaps, queries, views_inventory
+from dashapp import basemaps, queries, views_access, views_inventory
 from dashapp.grid_locale import grid_options
 from dashapp.ids import Id
 from dashapp.labels import t
@@ -64,6 +64,7 @@ def _target_tab(lang: str, view: dict[str, Any]) -> list[Any]:
             className="cp-basemap-settings",
         ),
         html.Div(basemaps.note(view["basemap"], "", "", lang), id=Id.BASEMAP_NOTE, className="cp-note"),
+        *views_access.drawer_controls(lang),
     ]
 
 
@@ -233,8 +234,10 @@ def details(lang: str) -> html.Div:
                 overlay_style={"visibility": "visible", "opacity": 0.5},
                 type="circle",
             ),
+            views_access.panel_div(),  # relief and 2SFCA of the selected township
             views_inventory.card(lang),
             html.Div(id=Id.LEGEND),
+            views_access.legend_div(),
             html.H4(t("gap_table", lang)),
             dag.AgGrid(
                 id=Id.GAP_TABLE,

@@ -20,7 +20,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashapp import queries, views_inventory
+from dashapp import queries, views_access, views_inventory
 from dashapp.ids import Id
 from dashapp.labels import t
 
@@ -140,6 +140,7 @@ def map_view(lang: str, view: dict[str, Any], hint_layers: dict[str, Any]) -> ht
         children=[
             dl.LayerGroup(id=Id.BASE_LAYER, children=queries.basemap_tiles(basemap)),
             dl.LayersControl(id=Id.MAP_LAYERS, position="topright", collapsed=True, children=overlays),
+            views_access.map_layer(),  # 2SFCA context layer, switched in the 目标 tab
             views_inventory.marker_layer(),
             dl.ScaleControl(position="bottomleft", imperial=False),
         ],

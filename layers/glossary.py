@@ -412,3 +412,8 @@ def label(key: str, lang: str = "zh") -> str:
 from layers.glossary_inventory import INVENTORY_TERMS  # noqa: E402
 
 GLOSSARY.update({k: v for k, v in INVENTORY_TERMS.items() if k not in GLOSSARY})
+
+# walking-access terms of the app (2SFCA layer, relief panel) live in their own module
+from layers.glossary_access import ACCESS_TERMS  # noqa: E402
+
+GLOSSARY.update({k: v for k, v in ACCESS_TERMS.items() if k not in GLOSSARY})

@@ -128,5 +128,22 @@ def test_cli_fca_on_embedded_data(tmp_path, capsys: pytest.CaptureFixture) -> No
     assert csv.read_bytes().startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(csv, encoding="utf-8-sig")
     assert {"两步移动搜索法可达性（每千人）", "增强两步移动搜索法可达性（每千人）"} <= set(table.columns)
+    assert table["数据集说明"].str.contains("合成演示数据").all()  # provenance on every row
+    assert len(table) == len(out["units"])  # one row per township
+    xlsx = tmp_path / "fca.xlsx"
+    assert main(["fca", "-o", str(xlsx), "--catchment-m", "1000"]) == 0
+    from openpyxl import load_workbook
+
+    wb = load_workbook(xlsx)
+    assert wb.sheetnames == ["说明", "乡镇（街道）", "村（社区）"]
+    ws = wb["乡镇（街道）"]
+    head = [c.value for c in ws[1]]
+    got = {str(r[head.index("乡镇代码")]): r[head.index("两步移动搜索法可达性（每千人）")]
+           for r in ws.iter_rows(min_row=2, values_only=True)}
+    for u in out["units"]:  # the xlsx holds the same numbers as --json
+        if u["fca_2sfca"] is None:
+            assert got[u["township_code"]] is None
+        else:
+            assert got[u["township_code"]] == pytest.approx(u["fca_2sfca"], abs=1e-9)
     assert main(["fca", "--type", "fitness"]) == 2  # no capacities: a clear error
     assert "no facility of that type with a capacity" in capsys.readouterr().err

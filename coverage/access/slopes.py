@@ -48,21 +48,25 @@ def minutes_params(target) -> tuple[float, float]:
     return minutes, prm["distance_m"] / minutes
 
 
-def access_with_terrain(target, ctx, dem: Dem) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def access_with_terrain(target, ctx, dem: Dem, *, terrain: Terrain | None = None
+                        ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Flat and terrain coverage of an ``access`` target, per point and per unit.
 
     Returns ``(points, units, info)`` like :func:`coverage.access.access_result`, with
     ``time_min``, ``status_terrain`` and ``in_dem`` per point, the
     :data:`TERRAIN_COLUMNS` per unit, ``info["terrain"]`` (the DEM summary: voids filled,
     edges timed on the flat, flat speed, max minutes) and ``info["cost_model"]`` (the
-    minutes :class:`~coverage.access.route.CostModel`, for isochrones).
+    minutes :class:`~coverage.access.route.CostModel`, for isochrones). ``terrain``: a
+    :class:`~coverage.access.terrain.Terrain` of this network, DEM and the target's speed
+    computed before (the app's cache, :mod:`coverage.access.relief`); None computes it.
     """
     net = context_network(ctx)
     if net is None:
         raise NetworkError("terrain access needs a walking network (--network FILE)")
     points, units, info = access_result(target, ctx)
     minutes, speed = minutes_params(target)
-    terr: Terrain = terrain_cost(net, dem, speed, steps_factor=_steps_factor(target))
+    terr: Terrain = terrain if terrain is not None else terrain_cost(
+        net, dem, speed, steps_factor=_steps_factor(target))
     prm = access_params(target)
     pts = demand_points(ctx.dataset, prm["demand"], prm["population"])  # as access_result
     near = nearest_facility(pts, info["facilities"], network=net, limit_m=prm["distance_m"],

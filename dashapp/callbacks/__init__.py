@@ -4,6 +4,7 @@ Importing this package registers every callback with ``dash.callback``.
 """
 
 from dashapp.callbacks import (  # noqa: F401
+    access_cb,
     export_cb,
     inventory_cb,
     map_cb,

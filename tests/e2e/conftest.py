@@ -32,6 +32,9 @@ CHROMIUM_ARGS = [
 ]
 #: how long the app may take to start and answer (cold caches on a 2-core machine)
 START_TIMEOUT_S = 240.0
+#: the SRTM tile of the south of Lishui beside the checkout (not shipped; public domain): the
+#: app's relief panel uses it ($COVPLAN_DEM overrides; absent → the panel says "no DEM")
+DEM = Path(os.environ.get("COVPLAN_DEM") or REPO.parent / "shared" / "data" / "dem" / "N27E119.hgt")
 
 
 def chromium_path() -> str:
@@ -56,6 +59,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("app") / "app.log"
     # no background warm-up: the tests' own requests get the two cores
     env = dict(os.environ, PYTHONUNBUFFERED="1", COVPLAN_APP_WARM="0")
+    if DEM.is_file():
+        env["COVPLAN_DEM"] = str(DEM)
     env.pop("TIANDITU_KEY", None)
     with open(log, "wb") as fh:
         proc = subprocess.Popen(

@@ -229,3 +229,52 @@ def test_edit_mode_upgrades_a_clicked_facility(session_page):
     upgrade.click()
     page.wait_for_selector(f"path.cp-code-{code}.cp-status-met", timeout=WAIT_MS)
     assert "升级为示范型" in page.locator("#edit-list").inner_text()
+
+
+def test_childcare_places_layer_toggles_with_legend_and_panel(session_page, artifacts):
+    """The 2SFCA context layer: switched on in the 目标 tab, one fill per township with a
+    tooltip, its legend and provenance note; a click shows the township's villages; off again."""
+    page = open_map(session_page, target="childcare_slots_per_1000")
+    toggle = page.locator("#acc-fca-toggle input[type=checkbox]")
+    toggle.check()
+    wait_for_count(page, "path.cp-fca", 173)
+    legend = page.locator("#acc-fca-legend")
+    legend.wait_for(timeout=WAIT_MS)
+    assert "托位可达性" in legend.inner_text() and "个/千人" in legend.inner_text()
+    assert "合成演示数据" in page.locator("#acc-fca-note").inner_text()
+    code = "331102001"  # 紫金街道
+    click_inside(page, f"path.cp-fca-code-{code}")
+    page.wait_for_selector("#acc-panel .cp-fca-table", timeout=WAIT_MS)
+    assert "紫金街道" in page.locator("#acc-panel .cp-fca-table").inner_text()
+    page.locator(f"path.cp-fca-code-{code}").hover()
+    tip = page.locator(".leaflet-tooltip .cp-tooltip").first
+    tip.wait_for(timeout=WAIT_MS)
+    assert "增强两步移动搜索法可达性" in tip.inner_text()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "fca_layer.png"), full_page=False)
+    toggle.uncheck()
+    wait_for_count(page, "path.cp-fca", 0)
+    assert session_page.errors == []
+
+
+def test_walking_target_panel_shows_who_loses_coverage_on_slopes(session_page, artifacts):
+    """10-minute walk on the DEM: 左溪镇 (inside the SRTM tile) loses coverage on its slopes; the
+    panel's numbers are those of `covplan access --dem --json` (tests/test_relief_panel.py)."""
+    from tests.e2e.conftest import DEM
+
+    if not DEM.is_file():
+        pytest.skip("SRTM tile N27E119.hgt not present")
+    page = open_map(session_page, target="fitness_10min_circle")
+    code = "331126105"  # 左溪镇, 庆元县
+    page.locator(f"path.cp-code-{code}").wait_for(timeout=WAIT_MS)
+    click_inside(page, f"path.cp-code-{code}")
+    relief = page.locator("#acc-panel .cp-relief[data-dem=full]")
+    relief.wait_for(timeout=WAIT_MS)
+    text = relief.inner_text()
+    assert "计坡度步行时间（10分钟）" in text and "2,135" in text
+    assert page.locator("#acc-panel .cp-relief-lost").inner_text() == "2,135"
+    page.wait_for_selector(f"#side-panel h3[data-township='{code}']", timeout=WAIT_MS)
+    page.locator("#acc-panel").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts / "relief_panel.png"), full_page=False)
+    assert session_page.errors == []
