@@ -173,3 +173,18 @@ def test_export_is_formula_safe() -> None:
     assert out.loc[0, "乡镇（街道）"] == "'=HYPERLINK(1)"
     assert out.loc[0, "两步移动搜索法可达性（每千人）"] == "12.35"
     assert pd.isna(out.loc[0, "增强两步移动搜索法可达性（每千人）"])  # empty cell, never "nan"
+
+
+def test_callback_sends_outlines_once_then_values(svc) -> None:
+    from dash import no_update
+
+    from dashapp.callbacks import access_cb
+
+    data, hide, legend, note = access_cb.fca_layer_view(["on"], None, None, "none", "en", None)
+    assert len(data["features"]) == len(svc.ds.townships) and hide["geom"] == "none"
+    assert legend.children[0].children == "Childcare places within walking reach (2SFCA)"  # no 2nd heading
+    assert "synthetic" in note
+    data2, hide2, _l, _n = access_cb.fca_layer_view(["on"], None, None, "none", "zh", hide)
+    assert data2 is no_update and hide2["tip"] != hide["tip"]  # zh tooltips, same outlines
+    off = access_cb.fca_layer_view([], None, None, "none", "zh", hide2)
+    assert off[0]["features"] == [] and off[1] == {} and off[2] == []

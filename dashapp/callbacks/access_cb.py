@@ -41,7 +41,10 @@ def fca_layer_view(on: Any, year: Any, scenario: Any, basemap: Any, lang: Any, s
         from dashapp import views
 
         return no_update, {}, [], views.error_text(exc, lang)
-    legend = views_workspace.legend(view["legend"], lang) if view["legend"] else []
+    legend = []
+    if view["legend"]:  # the same builder as the main legend, under it (no second 图例 heading)
+        legend = views_workspace.legend(view["legend"], lang)
+        legend.children = legend.children[1:]
     return (no_update if view["data"] is None else view["data"]), view["hideout"], legend, view["note"]
 
 
