@@ -114,7 +114,8 @@ def township_relief(code: str, target_id: Any, year: Any, edits: Sequence[dict[s
               (t("relief_covered", lang), cnt(one["pop_covered_flat"]), cnt(one["pop_covered_terrain"])),
               (t("relief_share", lang), pct(one["covered_share_flat"]), pct(one["covered_share_terrain"]))],
         gained=cnt(one["pop_gained"]), lost=cnt(one["pop_lost"]),
-        dem_label=t("dem_" + state, lang),
+        dem_label={"full": t("dem_full", lang), "partial": t("dem_partial", lang),
+                   "none": t("dem_none", lang)}.get(state, ""),
         source=t("relief_source", lang).format(dem=path.name),
     )
 

@@ -18,7 +18,7 @@
             var code = feature.properties.code;
             return {
                 fillColor: (h.colour && h.colour[code]) || h.no_value || "#cccccc",
-                fillOpacity: 0.9,
+                fillOpacity: 1.0,  /* the legend colours exactly: the status fills below do not show through */
                 color: "#555555",
                 weight: 0.6,
                 opacity: 1
