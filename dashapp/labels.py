@@ -49,9 +49,12 @@ def plan_label(plan: str, lang: str = DEFAULT_LANG) -> str:
 
 
 def chapter_label(chapter: Any, lang: str = DEFAULT_LANG) -> str:
-    """Label of a plan chapter: a glossary term if it is one, else the text as written."""
+    """Label of a plan chapter (headings joined by ``；`` translated one by one through the
+    glossary, :mod:`layers.glossary_plan`); a heading that is no term stays as written."""
     text = "" if chapter is None else str(chapter)
-    return t(text, lang) if has_term(text) else text
+    parts = [p.strip() for p in text.split("；") if p.strip()]
+    sep = "；" if normalise_lang(lang) == "zh" else "; "
+    return sep.join(t(p, lang) if has_term(p) else p for p in parts)
 
 
 def target_clause(target: Any) -> str:

@@ -49,7 +49,8 @@ def target_options(lang: str) -> list[dict[str, Any]]:
             group = key
             options.append(
                 {
-                    "label": f"【{plan_label(tg.plan, lang)} · {chapter_label(tg.chapter, lang)}】",
+                    "label": (f"【{plan_label(tg.plan, lang)} · {chapter_label(tg.chapter, lang)}】" if lang == "zh" else
+                              f"[{plan_label(tg.plan, lang)} · {chapter_label(tg.chapter, lang)}]"),
                     "value": f"__group__{tg.plan}__{tg.chapter}",
                     "disabled": True,
                 }

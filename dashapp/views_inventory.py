@@ -137,7 +137,9 @@ def submit_section(lang: str) -> html.Div:
     """Upload a member unit's list, preview it, write it as a batch."""
     from store.sources import SOURCES
 
-    sources = [{"label": f"{k}{'办' if k == '妇儿工委' else ''}", "value": k} for k in SOURCES]
+    from layers.glossary_inventory import SOURCE_IDS
+
+    sources = [{"label": t(f"source_{SOURCE_IDS[k]}", lang) if k in SOURCE_IDS else k, "value": k} for k in SOURCES]
     return html.Div(
         [
             html.H5(t("inv_submit", lang)),
@@ -149,7 +151,7 @@ def submit_section(lang: str) -> html.Div:
             dcc.Input(id=InvId.SUBMIT_COUNTY, type="text", maxLength=20, value=""),
             html.Label(t("inv_submit_crs", lang)),
             dcc.RadioItems(id=InvId.SUBMIT_CRS, inline=True, value="wgs84",
-                           options=[{"label": f"{c} ", "value": c} for c in ("wgs84", "gcj02", "bd09")]),
+                           options=[{"label": t(f"crs_{c}", lang), "value": c} for c in ("wgs84", "gcj02", "bd09")]),
             dcc.Checklist(id=InvId.SUBMIT_CLOSE, options=[{"label": t("inv_submit_close", lang), "value": "close"}],
                           value=[]),
             dcc.Loading(html.Div(id=InvId.SUBMIT_PREVIEW), delay_show=300),

@@ -107,7 +107,7 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "nav_summary": {"zh": "市县汇总", "en": "City and county summary"},
     "language": {"zh": "语言", "en": "Language"},
     "basemap": {"zh": "底图", "en": "Basemap"},
-    "basemap_none": {"zh": "无底图（离线）", "en": "None (offline)"},
+    "basemap_none": {"zh": "无底图（离线）", "en": "No basemap (offline)"},
     "basemap_tianditu": {"zh": "天地图", "en": "Tianditu"},
     "basemap_amap": {"zh": "高德地图", "en": "Amap (Gaode)"},
     "basemap_tianditu_no_key": {"zh": "天地图需要设置环境变量 TIANDITU_KEY，未设置时不可用", "en": "Tianditu needs the environment variable TIANDITU_KEY; unavailable without it"},
@@ -417,3 +417,8 @@ GLOSSARY.update({k: v for k, v in INVENTORY_TERMS.items() if k not in GLOSSARY})
 from layers.glossary_access import ACCESS_TERMS  # noqa: E402
 
 GLOSSARY.update({k: v for k, v in ACCESS_TERMS.items() if k not in GLOSSARY})
+
+# the plans' chapter headings (target picker groups) live in their own module
+from layers.glossary_plan import CHAPTER_TERMS  # noqa: E402
+
+GLOSSARY.update({k: v for k, v in CHAPTER_TERMS.items() if k not in GLOSSARY})

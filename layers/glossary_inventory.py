@@ -53,4 +53,34 @@ INVENTORY_TERMS: dict[str, dict[str, str]] = {
     "accept_scenario_confirm": {"zh": "确认将本情景新增/升级的设施写入设施库（状态：规划中）？",
                                 "en": "Write this scenario's facilities to the store as planned?"},
     "accept_scenario_done": {"zh": "已写入规划设施批次", "en": "Planned-facility batch written"},
+    # member units that submit lists (store.sources.SOURCES keys, by their English ids)
+    "source_civil_affairs": {"zh": "民政", "en": "Civil affairs"},
+    "source_health": {"zh": "卫健", "en": "Health"},
+    "source_education": {"zh": "教育", "en": "Education"},
+    "source_sport": {"zh": "体育", "en": "Sport"},
+    "source_disabled_persons": {"zh": "残联", "en": "Disabled Persons' Federation"},
+    "source_womens_federation": {"zh": "妇联", "en": "Women's Federation"},
+    "source_culture": {"zh": "文化", "en": "Culture"},
+    "source_office": {"zh": "妇儿工委办", "en": "Women and Children's Committee office"},
+    "crs_wgs84": {"zh": "WGS84（GPS）", "en": "WGS84 (GPS)"},
+    "crs_gcj02": {"zh": "GCJ-02（高德、腾讯）", "en": "GCJ-02 (Amap, Tencent)"},
+    "crs_bd09": {"zh": "BD-09（百度）", "en": "BD-09 (Baidu)"},
 }
+
+#: the Chinese name a submitting unit is known by (``store.sources.SOURCES`` keys) → English id
+SOURCE_IDS: dict[str, str] = {
+    "民政": "civil_affairs", "卫健": "health", "教育": "education", "体育": "sport", "残联": "disabled_persons",
+    "妇联": "womens_federation", "文化": "culture", "妇儿工委": "office",
+}
+
+
+def source_label(source: str, lang: str = "zh") -> str:
+    """Display name of a submitting unit: zh as written (``民政局``), en by the known unit it
+    names (``Civil affairs``); an unknown name stays as written."""
+    text = str(source or "").strip()
+    if lang == "zh":
+        return text
+    for key, sid in SOURCE_IDS.items():
+        if key in text:
+            return INVENTORY_TERMS[f"source_{sid}"]["en"]
+    return text
