@@ -261,6 +261,7 @@ GLOSSARY: dict[str, dict[str, str]] = {
     "report_title": {"zh": "设施覆盖缺口报告", "en": "Service-coverage gap report"},
     "report_summary": {"zh": "规划目标汇总", "en": "Summary per plan target"},
     "report_map": {"zh": "缺口地图（每个规划目标一个图层，可切换）", "en": "Gap map (one layer per plan target, switchable)"},
+    "report_city_cards": {"zh": "全市层面目标（无下级单位可绘制）", "en": "City-level targets (nothing to draw below the city)"},
     "report_trend": {"zh": "历年达标情况", "en": "Targets over the inventory years"},
     "report_at_risk": {"zh": "预计2025年达标困难的单位", "en": "Units expected to miss the target by 2025"},
     "report_footer_cdn": {"zh": "地图离线可用：Leaflet脚本已内嵌（BSD-2许可），不加载任何在线底图或外部资源。", "en": "The map works offline: Leaflet is inlined (BSD-2 licence); no online basemap or external resource is loaded."},

@@ -96,7 +96,7 @@ def test_report_escapes_names(tmp_path):
     for raw in (EVIL, "<img src=x", "<b>应建尽建"):
         assert raw not in doc and _js(raw) not in doc
     assert _js("&lt;script&gt;alert(1)&lt;/script&gt;") in doc
-    assert _js("乙村&lt;img src=x onerror=alert(2)&gt;") in doc
+    # (the fake dataset has no village points: 乙村 appears in no tooltip, escaped or not)
     assert _js("儿童之家&lt;b&gt;应建尽建&lt;/b&gt;") in doc  # the layer name
 
 
@@ -132,27 +132,76 @@ def test_bad_report_inputs(tmp_path):
 
 
 def test_map_layers_carry_each_units_status_and_tooltip():
+    """Level-true layers (as the app draws them), worked by hand from tests/test_gaps.make_units."""
     ds, res = make_dataset(), make_result()
-    doc = _srcdoc(render_report(ds, res, None, targets=res.targets))
+    page = render_report(ds, res, None, targets=res.targets)
+    doc = _srcdoc(page)
     shared = [json.loads(m) for m in re.findall(r"var covplan_units_\w+ = (\{.*?\});\n", doc + "\n")]
-    assert len(shared) == 2  # township polygons once, county/city polygons once
+    assert [s.get("kind") for s in shared] == ["townships", "counties", None]  # polygons once, points once
     towns = {f["properties"]["code"]: f["properties"] for f in shared[0]["features"]}
     upper = {f["properties"]["code"]: f["properties"] for f in shared[1]["features"]}
     ids = list(LABELS)  # the layer keys follow the target order: k0, k1, …
     k = {tid: f"k{i}" for i, tid in enumerate(ids)}
-    ch = k["child_home_every_village"]
-    assert {c: p["s"][ch] for c, p in towns.items()} == {T_ZIJIN: "not_met", T_YANQUAN: "no_data",
-                                                          "331121001": "not_met"}
-    # level-true: the township lists its unmet villages with their own shortfalls
-    assert towns[T_ZIJIN]["t"][ch] == ("<b>紫金街道</b><br>未达标<br>未达标村（社区）：乙村（1个设施）、丙社区（1个设施）")
-    wv = k["women_village_committee_30"]
-    assert wv not in towns["331121001"]["s"]  # not evaluated there: the layer leaves it out
-    mch = k["mch_institution_city_county"]
-    assert {c: p["s"].get(mch) for c, p in upper.items()} == {"331102": "met", "331121": "not_met", "331100": None}
-    share = k["demo_child_home_share_15"]
-    assert upper["331102"]["s"][share] == "not_met" and upper["331121"]["s"][share] == "met"
-    # every layer is a radio button over the OSM overlay; only the first is shown at first
-    assert doc.count("L.geoJson(covplan_units_") == len(ids)
+
+    def statuses(idx, tid):
+        return {c: p["s"][k[tid]] for c, p in idx.items() if k[tid] in p["s"]}
+
+    # village target: townships by their share of met villages — 紫金 1 of 3 (甲), 岩泉 1 of 1
+    # (戊; 丁 has no data), 鹤城 0 of 1 (己); counties untouched
+    ch = "child_home_every_village"
+    assert statuses(towns, ch) == {T_ZIJIN: "not_met", T_YANQUAN: "met", "331121001": "not_met"}
+    assert statuses(upper, ch) == {}
+    assert towns[T_ZIJIN]["t"][k[ch]] == "紫金街道：3个村（社区）中1个达标（33.3%）"
+    # township target: the townships' own rows, tooltip naming the township and its action
+    dm = "demo_child_home_per_township"
+    assert statuses(towns, dm) == {T_ZIJIN: "met", T_YANQUAN: "not_met", "331121001": "not_met"}
+    assert towns[T_YANQUAN]["t"][k[dm]].startswith("<b>岩泉街道（乡镇（街道））</b><br>状态：未达标")
+    assert "建议措施：升级1家为示范型" in towns[T_YANQUAN]["t"][k[dm]]
+    # a percentage target at village level: only 紫金 has evaluated villages (甲 乙 unmet, 丙 met)
+    assert statuses(towns, "women_village_committee_30") == {T_ZIJIN: "not_met"}
+    # county targets colour counties and never townships (托位 townships are a breakdown)
+    for tid, want in (("mch_institution_city_county", {"331102": "met", "331121": "not_met"}),
+                      ("demo_child_home_share_15", {"331102": "not_met", "331121": "met"}),
+                      ("childcare_slots_per_1000", {"331102": "not_met", "331121": "met"})):
+        assert statuses(upper, tid) == want, tid
+        assert statuses(towns, tid) == {}, tid
+    assert "青田县（县（市、区））" in upper["331121"]["t"][k["mch_institution_city_county"]]
+    # every layer is a radio button; only the first is shown at first; no city card here
+    assert doc.count("L.featureGroup(parts)") == len(ids)
     assert len(re.findall(r"covplan_status_layer_\w+\.addTo\(", doc)) == 1
     control = doc[doc.index("base_layers"):doc.index("L.control.layers")]
     assert control.count("covplan_status_layer_") == len(ids) and "OpenStreetMap" not in control
+    assert 'class="card"' not in page
+
+
+def test_embedded_report_is_level_true_with_village_points_and_city_cards():
+    """On the embedded data (莲都区): a village target draws the county's villages as points in
+    their status, a city target is a card with the city's own result (from the evaluation)."""
+    from coverage.targets import evaluate, load_targets
+    from layers.load import load_dataset
+
+    ds = load_dataset()
+    chosen = {t.id: t for t in load_targets()}
+    tids = ["women_village_committee_30", "developmental_screening_80", "kindergarten_places_added"]
+    targets = [chosen[t] for t in tids]
+    res = evaluate(ds, targets)
+    page = render_report(ds, res, None, county="莲都区", targets=targets)
+    doc = _srcdoc(page)
+    shared = [json.loads(m) for m in re.findall(r"var covplan_units_\w+ = (\{.*?\});\n", doc + "\n")]
+    points = {f["properties"]["code"]: f["properties"] for f in shared[2]["features"]}
+    u = res.units
+    vil = u[(u["target_id"] == tids[0]) & (u["unit_level"] == "village") & (u["county_code"] == "331102")
+            & u["status"].isin(["met", "not_met"])]
+    assert len(vil) > 50
+    assert {c: p["s"]["k0"] for c, p in points.items()} == dict(zip(vil["unit_code"], vil["status"]))
+    # the county target colours 莲都区 only, as its own row says
+    county = u[(u["target_id"] == tids[1]) & (u["unit_code"] == "331102")]["status"].iloc[0]
+    assert {f["properties"]["code"]: f["properties"]["s"].get("k1") for f in shared[1]["features"]} == {
+        "331102": county}
+    # the city target: no layer, a card quoting the city's result (met / not met as evaluated)
+    assert "k2" not in json.dumps(shared)
+    city = u[(u["target_id"] == tids[2]) & (u["unit_level"] == "city")].iloc[0]
+    card = re.search(r'<div class="card" data-target="kindergarten_places_added" data-status="(\w+)">(.*?)</div></div>',
+                     page)
+    assert card and card.group(1) == city["status"]
+    assert f"{int(city['shortfall']):,d}个学位" in card.group(2) and STATUS_COLOURS[city["status"]] in card.group(2)

@@ -1,7 +1,9 @@
 """Standalone HTML report of the gaps for the city or one county.
 
 The page holds, in order: the data-provenance banner, the summary per plan target, a folium
-map of the gaps (one switchable layer per target; townships coloured by status), the trend
+map of the gaps (one switchable layer per target, each at its own level as the app draws it:
+townships, counties, or villages as points over their townships' share of met villages;
+:mod:`coverage.outputs.report_map`), a card per city-level target, the trend
 over the inventory years (a table with an inline SVG sparkline per target) and, where the
 trend flags them, the units expected to miss the target by 2025.
 
@@ -26,27 +28,17 @@ import pandas as pd
 
 from coverage.outputs.export import ExportError, _atomic_write, _number, provenance_lines
 from coverage.outputs.gap_summary import summary_table
-from coverage.outputs.gaps import (
-    _single_year,
-    _year_units,
-    gaps_wide,
-    resolve_county,
-    result_units,
-    target_labels,
-)
+from coverage.outputs.gaps import _single_year, _year_units, resolve_county, result_units, target_labels
 from coverage.outputs.formatting import STATUS_COLOURS as _STATUS_COLOURS
-from coverage.outputs.formatting import action_text, shortfall_with_unit
-from coverage.outputs.offline import inline_leaflet
-from coverage.outputs.model import township_gaps
+from coverage.outputs.formatting import shortfall_with_unit
+from coverage.outputs.report_map import city_cards, gap_map_html
 from layers.glossary import label
-from layers.settings import CITY_NAME, STORAGE_CRS, WORKING_CRS
+from layers.settings import CITY_NAME
 
 __all__ = ["STATUS_COLOURS", "render_report", "trend_summary", "write_report"]
 
-#: fill colour per status (colour-blind safe: blue / orange / grey / light grey)
 #: status → fill colour of the map layers (the app's colours, one definition)
 STATUS_COLOURS: dict[str, str] = dict(_STATUS_COLOURS)
-_SIMPLIFY_M = 60.0  # map geometry simplification tolerance, metres (EPSG:4549)
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em;color:#222}
@@ -60,6 +52,11 @@ td.num{text-align:right}
 td.lvl{white-space:nowrap}
 .not_met{color:#b35806;font-weight:bold}
 iframe{width:100%;height:760px;border:1px solid #999}
+.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:.5em 0 1.5em}
+.card{border:1px solid #999;padding:.5em .8em;max-width:30em;font-size:13px}
+.card-head{display:flex;justify-content:space-between;gap:1em;margin-bottom:.3em}
+.verdict{padding:0 .5em;white-space:nowrap;border:1px solid #bbb}
+.card-clause,.card-note{color:#555;margin:.2em 0}
 footer{margin-top:2em;font-size:12px;color:#555}
 """
 
@@ -187,160 +184,9 @@ def _col_str(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- map
-def _map_geoms(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Polygons simplified by ~60 m (in EPSG:4549), back in EPSG:4326, rounded to 1e-5°."""
-    if gdf.empty:
-        return gdf.geometry
-    simple = gdf.geometry.to_crs(WORKING_CRS).simplify(_SIMPLIFY_M, preserve_topology=True)
-    return simple.to_crs(STORAGE_CRS).set_precision(1e-5)
-
-
-def _folium_classes():
-    """Two small folium elements: the unit polygons once, and one status layer per target.
-
-    The polygons are written into the page a single time; each target layer is an
-    ``L.geoJson`` over the same data that reads its own status and tooltip from the
-    feature's properties, so thirty targets do not repeat the geometry thirty times.
-    """
-    import folium
-    from branca.element import MacroElement
-    from folium.template import Template
-
-    class SharedUnits(MacroElement):
-        _template = Template(
-            "{% macro script(this, kwargs) %}"
-            "var {{ this.get_name() }} = {{ this.data|tojson }};"
-            "{% endmacro %}"
-        )
-
-        def __init__(self, data: dict) -> None:
-            super().__init__()
-            self._name = "CovplanUnits"
-            self.data = data
-
-    class StatusLayer(folium.map.Layer):
-        _template = Template(
-            """{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJson({{ this.units.get_name() }}, {
-  filter: function (f) { return f.properties.s[{{ this.key|tojson }}] !== undefined; },
-  style: function (f) {
-    var c = {{ this.colours|tojson }}[f.properties.s[{{ this.key|tojson }}]] || "#ffffff";
-    return {fillColor: c, color: "#555555", weight: 0.8, fillOpacity: 0.65};
-  },
-  onEachFeature: function (f, layer) {
-    layer.bindTooltip(f.properties.t[{{ this.key|tojson }}], {sticky: true});
-  }
-});
-{% endmacro %}"""
-        )
-
-        def __init__(self, name: str, units: SharedUnits, key: str, show: bool) -> None:
-            super().__init__(name=name, overlay=False, control=True, show=show)
-            self._name = "CovplanStatusLayer"
-            self.units, self.key, self.colours = units, key, STATUS_COLOURS
-
-    return SharedUnits, StatusLayer
-
-
 def _amount(value: Any, unit: str | None, lang: str) -> str:
     """``5个设施`` / ``5 facilities`` (points with one decimal, others with separators)."""
     return shortfall_with_unit(value, unit or "", lang)
-
-
-def _tooltip(name: Any, status: str | None, gap: Any, lang: str, villages: list | None = None) -> str:
-    """Tooltip HTML: our tags around escaped data only.
-
-    ``gap`` is the unit's own gap row; ``villages`` the gap rows of its unmet villages (a
-    village-level target), each listed with its own shortfall (never summed into the township).
-    """
-    parts = [f"<b>{_e(name)}</b>", _e(label(status, lang) if status else "—")]
-    if villages:
-        colon, sep = ("：", "、") if lang == "zh" else (": ", ", ")
-        items = [f"{v.unit_name}（{_amount(v.shortfall, v.shortfall_unit, lang)}）" if lang == "zh" else
-                 f"{v.unit_name} ({_amount(v.shortfall, v.shortfall_unit, lang)})" for v in villages]
-        parts.append(f"{_e(label('not_met_unit_names', lang))}{colon}{_e(sep.join(items))}")
-    if gap is not None:
-        colon = "：" if lang == "zh" else ": "
-        parts.append(f"{_e(label('shortfall', lang))}{colon}{_e(_amount(gap.shortfall, gap.shortfall_unit, lang))}")
-        action = action_text(gap._asdict(), lang, facility_type=gap.facility_type or None,
-                             rule_action=gap.action if lang == "zh" else "")
-        if action:
-            parts.append(f"{_e(label('action', lang))}{colon}{_e(action)}")
-    return "<br>".join(parts)
-
-
-def _gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict[str, str],
-                  county: tuple[str, str] | None, lang: str, year: int | None) -> str:
-    """The folium map document: one switchable layer per target, units coloured by status."""
-    import folium
-
-    shared_units, status_layer = _folium_classes()
-    counties = dataset.counties
-    if county is not None:
-        counties = counties[counties["code"].astype(str) == county[0]]
-    minx, miny, maxx, maxy = counties.to_crs(STORAGE_CRS).total_bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9,
-                      tiles=None, control_scale=True)
-    # offline: Leaflet inlined, no basemap tiles; the target layers are radio buttons
-    inline_leaflet(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    code = county[0] if county else None
-    gaps = township_gaps(result, dataset, county=code, target=target_ids, year=year)
-    detail = {(r.unit_code, r.target_id): r for r in gaps.itertuples(index=False)}
-    village_rows: dict[tuple[str, str], list] = {}
-    for r in gaps[gaps["unit_level"] == "village"].itertuples(index=False):
-        village_rows.setdefault((r.township_code, r.target_id), []).append(r)
-    wide = gaps_wide(result, dataset, county=code, target=target_ids, year=year)
-    units = _year_units(result_units(result), year)
-    upper = units[units["unit_level"].isin(["county", "city"]) & units["target_id"].isin(target_ids)]
-    if code is not None:
-        upper = upper[upper["unit_code"].astype(str) == code]
-
-    def collection(codes, names, geoms) -> tuple[dict, dict]:
-        return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": g.__geo_interface__, "properties": {"code": str(c), "s": {}, "t": {}}}
-            for c, g in zip(codes, geoms)
-        ]}, dict(zip(map(str, codes), names))
-
-    towns_fc, town_names = collection(wide["unit_code"], wide["unit_name"], _map_geoms(wide))
-    upper_gdf = counties[["code", "name", "geometry"]]
-    if code is None and (upper["unit_level"] == "city").any():
-        city = gpd.GeoDataFrame({"code": ["331100"], "name": [CITY_NAME]},
-                                geometry=[counties.geometry.union_all()], crs=counties.crs)
-        upper_gdf = pd.concat([upper_gdf, city], ignore_index=True)
-    upper_fc, upper_names = collection(upper_gdf["code"], upper_gdf["name"], _map_geoms(upper_gdf))
-    town_idx = {f["properties"]["code"]: f["properties"] for f in towns_fc["features"]}
-    upper_idx = {f["properties"]["code"]: f["properties"] for f in upper_fc["features"]}
-
-    layers: list[tuple[str, str, Any]] = []  # (target id, key, which collection)
-    for i, tid in enumerate(target_ids):
-        key = f"k{i}"
-        if tid in wide.columns:
-            for c, st in zip(wide["unit_code"], wide[tid]):
-                st = st if isinstance(st, str) else None
-                if st is None:
-                    continue
-                town_idx[c]["s"][key] = st
-                town_idx[c]["t"][key] = _tooltip(town_names[c], st, detail.get((c, tid)), lang,
-                                                 village_rows.get((c, tid)))
-            layers.append((tid, key, "towns"))
-            continue
-        rows = upper[upper["target_id"] == tid]
-        # a county/city target: counties where evaluated per county, else the city outline
-        rows = rows[rows["unit_level"] == "county"] if (rows["unit_level"] == "county").any() else rows
-        for c, st in zip(rows["unit_code"].astype(str), rows["status"]):
-            if c in upper_idx:
-                upper_idx[c]["s"][key] = st
-                upper_idx[c]["t"][key] = _tooltip(upper_names[c], st, detail.get((c, tid)), lang)
-        if len(rows):
-            layers.append((tid, key, "upper"))
-    shared = {"towns": shared_units(towns_fc), "upper": shared_units(upper_fc)}
-    for element in shared.values():
-        element.add_to(fmap)
-    for n, (tid, key, which) in enumerate(layers):
-        status_layer(_e(labels.get(tid, tid)), shared[which], key, show=(n == 0)).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    return fmap.get_root().render()
 
 
 # --------------------------------------------------------------------------- page
@@ -412,7 +258,8 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
                       f"{_e(label('units_evaluated', lang))}</p><table><tr><th>"
                       f"{_e(label('target_label', lang))}</th>{head}<th></th></tr>{''.join(rows)}</table>")
     at_risk = _at_risk_table(trend, target_ids, chosen, labels, lang)
-    map_doc = _gap_map_html(dataset, result, target_ids, labels, chosen, lang, year)
+    map_doc = gap_map_html(dataset, result, target_ids, labels, chosen, lang, year, targets)
+    cards = city_cards(dataset, result, target_ids, labels, lang, year, targets)
     legend = " ".join(
         f'<span style="background:{c};padding:0 .8em;margin-left:.6em">&nbsp;</span> {_e(label(k, lang))}'
         for k, c in STATUS_COLOURS.items()
@@ -424,7 +271,7 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
         f'<div class="banner">{_e(label("provenance_statement", lang))}<ul>{banner}</ul></div>'
         f"<h2>{_e(label('report_summary', lang))}</h2>{_table(s, numeric)}"
         f"<h2>{_e(label('report_map', lang))}</h2><p>{legend}</p>"
-        f'<iframe srcdoc="{html.escape(map_doc, quote=True)}" title="map"></iframe>'
+        f'<iframe srcdoc="{html.escape(map_doc, quote=True)}" title="map"></iframe>{cards}'
         f"{trend_html}{at_risk}"
         f"<footer><p>{_e(label('report_footer_cdn', lang))}</p>"
         f"<p>{_e(label('generated_by', lang))}: covplan (coverage.outputs.report) · "

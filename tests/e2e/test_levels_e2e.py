@@ -69,13 +69,22 @@ def test_target_drawn_at_its_level(session_page, artifacts, level, target, lang)
     assert session_page.errors == []
 
 
-def test_cli_report_map_draws_offline(browser, tmp_path):
-    """``covplan report`` opened with every network request blocked: polygons are drawn."""
+def test_cli_report_map_draws_offline(browser, tmp_path, artifacts):
+    """``covplan report`` opened with every network request blocked: polygons are drawn, and a
+    village target's layer draws the county's villages as points in the app's status colours."""
+    from coverage.outputs.formatting import STATUS_COLOURS
+    from coverage.targets import evaluate, load_targets
     from covplan.cli import main
+    from layers.load import load_dataset
     from tests.e2e.conftest import CHROMIUM_ARGS  # noqa: F401  (same browser settings)
 
     out = tmp_path / "report.html"
     assert main(["report", "--county", "莲都区", "-o", str(out)]) == 0
+    village_target = [t for t in load_targets() if t.id == "women_village_committee_30"][0]
+    units = evaluate(load_dataset(), [village_target]).units
+    vil = units[(units["unit_level"] == "village") & (units["county_code"] == "331102")]
+    want = vil["status"].value_counts().to_dict()  # points drawn: met / not met (no data grey)
+    want.pop("not_applicable", None)
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
     blocked: list[str] = []
 
@@ -93,7 +102,17 @@ def test_cli_report_map_draws_offline(browser, tmp_path):
         frame = page.frame_locator("iframe")
         frame.locator("path.leaflet-interactive").first.wait_for(timeout=WAIT_MS)
         n = frame.locator("path.leaflet-interactive").count()
-        assert n >= 10  # the county's townships (and the county outline) are drawn
+        assert n >= 10  # the county's townships are drawn
+        assert frame.locator("path.cp-village").count() == 0  # the first layer is no village target
+        frame.locator("label", has_text=village_target.label_zh).first.click()
+        frame.locator("path.cp-village").first.wait_for(timeout=WAIT_MS)
+        fills = frame.locator("path.cp-village").evaluate_all("els => els.map(e => e.getAttribute('fill'))")
+        colour_of = {c: s for s, c in STATUS_COLOURS.items()}
+        got: dict[str, int] = {}
+        for f in fills:
+            got[colour_of[f]] = got.get(colour_of[f], 0) + 1
+        assert got == want and sum(want.values()) > 50
+        page.screenshot(path=str(artifacts / "report_village_points.png"), full_page=False)
         assert blocked == []  # and nothing even tried to leave the machine
     finally:
         context.close()
