@@ -197,6 +197,7 @@ def gap_columns(lang: str) -> list[dict[str, Any]]:
         ("action", "action", 240),
         ("is_plan_level", "is_plan_level", 90),
         ("provenance", "provenance", 200),
+        ("data_status", "data_status", 200),
         ("clause", "clause", 260),
     ]
     out = []

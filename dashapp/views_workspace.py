@@ -53,6 +53,8 @@ def target_summary(summary: dict[str, Any], lang: str) -> list[Any]:
     if summary.get("at_risk") is not None:
         out.append(html.Div(f"{t('units_at_risk', lang)}: {summary['at_risk']}"))
     out.append(html.Div(summary["clause"], className="cp-clause"))
+    if summary.get("data_status"):
+        out.append(html.Div(summary["data_status"], className="cp-note cp-data-status"))
     out.append(html.Details([html.Summary(t("trend_flag", lang)), html.Div(t("trend_criterion", lang),
                                                                            className="cp-clause")]))
     out.append(html.Div(t("click_township_hint", lang), className="cp-note"))

@@ -218,7 +218,22 @@ def target_summary(target_id: Any, county: Any, year: Any, edits: Any, lang: str
         "shortfall": shortfall,
         "at_risk": int(mine["at_risk"].sum()) if len(mine) else 0,
         "clause": f"{t('clause', lang)}: {target_clause(tg)}",
+        "data_status": scope_data_status(ds, year_i, county, lang),
     }
+
+
+def scope_data_status(ds: Any, year: int, county: str, lang: str) -> str:
+    """``设施数据来源: …`` of the scope: the county's status, or for the city the counties with
+    real lists (each with its source) and the demo ones (:mod:`coverage.outputs.data_status`)."""
+    from coverage.outputs.data_status import county_data_status, data_status_lines
+    from coverage.outputs.formatting import data_status_text
+
+    per = county_data_status(ds, year)
+    if county:
+        v = per.get(county, {"status": "synthetic", "sources": ""})
+        return f"{t('data_status', lang)}: {data_status_text(v['status'], v['sources'], lang)}"
+    lines = data_status_lines(ds, year, lang)
+    return lines[0] if lines else f"{t('data_status', lang)}: {data_status_text('synthetic', '', lang)}"
 
 
 # --------------------------------------------------------------------------- trend chart

@@ -231,6 +231,16 @@ class FacilityStore:
             out[code] = "synthetic" if n_real == 0 else ("real" if n_real == len(p) else "partial")
         return out
 
+    def _submissions(self) -> dict[int, dict[str, object]]:
+        """Applied submission batches: batch id → ``source``, ``year``, ``county_code``, ``created_at``."""
+        b = self.t.batches.c
+        q = select(b.batch_id, b.source, b.year, b.county_code, b.created_at).where(
+            and_(b.kind == "submission", b.status == "applied"))
+        with self.engine.connect() as c:
+            return {int(r.batch_id): {"source": str(r.source or ""), "year": int(r.year) if r.year is not None else None,
+                                      "county_code": str(r.county_code or ""), "created_at": str(r.created_at or "")}
+                    for r in c.execute(q)}
+
     def units(self) -> Dataset:
         """Units of the store's dataset folder (cached :func:`layers.load.load_units`)."""
         return load_units(self.data_dir)
@@ -257,10 +267,14 @@ class FacilityStore:
         fac = gpd.GeoDataFrame(fac, geometry="geometry", crs=STORAGE_CRS)
         ds = units.copy()
         ds.facilities = fac
+        subs = self._submissions()
         for y in ys:
             ds.layer_provenance[f"facilities_{y}"] = _worst(fac.loc[fac["year"] == y, "provenance"])
+            used = set(fac.loc[fac["year"] == y, "batch_id"].dropna().astype(int)) if "batch_id" in fac else set()
+            # the submission batches the year's records come from (per-county data status)
             ds.layer_info[f"facilities_{y}"] = {"kind": "facilities", "year": y,
-                                                "file": describe(self.url), "store": True}
+                                                "file": describe(self.url), "store": True,
+                                                "submissions": {b: v for b, v in subs.items() if b in used}}
         ds.revision = rev
         with _DS_LOCK:
             for k in [k for k in _DATASETS if k[0] == self.url]:

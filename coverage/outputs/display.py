@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from coverage.outputs.formatting import (
-    action_text, format_shortfall, format_value, is_missing, provenance_text, safe_text,
+    action_text, data_status_text, format_shortfall, format_value, is_missing, provenance_text, safe_text,
 )
 from layers.glossary import label
 
@@ -25,7 +25,7 @@ DISPLAY_COLUMNS: tuple[str, ...] = (
     "section", "unit_level", "unit_code", "unit_name", "county_code", "county_name", "township_code",
     "township_name", "target_id", "target_label", "row_kind", "n_units_evaluated", "n_units_not_met",
     "required", "actual", "shortfall", "shortfall_unit", "action", "status", "is_plan_level", "year",
-    "clause", "source_lines", "provenance",
+    "clause", "source_lines", "provenance", "data_status",
 )
 _HEADER_KEYS: dict[str, str] = {c: c for c in DISPLAY_COLUMNS} | {
     "section": "gap_section",
@@ -76,6 +76,8 @@ def _row(rec: dict[str, Any], lang: str, text_numbers: bool) -> dict[str, Any]:
                                    rule_action=_text(v) if lang == "zh" else "")
         elif col == "provenance":
             out[col] = provenance_text(v, str(rec.get("unit_level") or "township"), lang)
+        elif col == "data_status":
+            out[col] = data_status_text(v, rec.get("data_sources"), lang)
         else:
             out[col] = _text(v)
         out[col] = safe_text(out[col])

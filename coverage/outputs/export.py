@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from coverage.outputs.columns import SUMMARY_HEADERS, WIDE_FIXED
+from coverage.outputs.data_status import county_data_status, data_status_lines
 from coverage.outputs.display import display_headers, gap_display_frame
 from coverage.outputs.formatting import provenance_text, safe_text
 from coverage.outputs.export_xlsx import workbook_bytes
@@ -76,6 +77,13 @@ def _layer_groups(dataset: Any, lang: str) -> dict[str, list[str]]:
         key = f"data_layer_{name}"
         text = label(key, lang) if name in _LAYER_KEYS else name
         groups.setdefault(str(prov), []).append(text)
+    for prov in list(years_by_prov):  # a year whose counties are partly real: "mixed"
+        for y in list(years_by_prov[prov]):
+            if prov != "real" and _mixed_year(dataset, y):
+                years_by_prov[prov].remove(y)
+                years_by_prov.setdefault("mixed", []).append(y)
+        if not years_by_prov[prov]:
+            del years_by_prov[prov]
     for prov, years in years_by_prov.items():
         yrs = "、".join(sorted(years)) if lang == "zh" else ", ".join(sorted(years))
         text = f"{label('data_layer_facilities', lang)}（{yrs}年）" if lang == "zh" else (
@@ -89,8 +97,19 @@ def _layer_groups(dataset: Any, lang: str) -> dict[str, list[str]]:
     return groups
 
 
-def provenance_lines(dataset: Any, lang: str = "zh") -> list[str]:
-    """One line per provenance value: which layers are real, estimated, synthetic…"""
+def _mixed_year(dataset: Any, year: str) -> bool:
+    """Whether some (not all) counties' records of an inventory year are real."""
+    try:
+        per = county_data_status(dataset, int(year))
+    except (ValueError, KeyError, AttributeError):
+        return False
+    return any(v["n_real"] for v in per.values()) and any(v["n_other"] for v in per.values())
+
+
+def provenance_lines(dataset: Any, lang: str = "zh", year: int | None = None) -> list[str]:
+    """One line per provenance value: which layers are real, estimated, synthetic…, then (once
+    a county's real list is in) the facility data status per county of ``year`` (default:
+    the latest inventory year)."""
     groups = _layer_groups(dataset, lang)
     order = [p for p in _PROVENANCE_ORDER if p in groups] + sorted(
         p for p in groups if p not in _PROVENANCE_ORDER
@@ -99,7 +118,7 @@ def provenance_lines(dataset: Any, lang: str = "zh") -> list[str]:
     colon = "：" if lang == "zh" else ": "
     lines = []
     for prov in order:
-        line = f"{sep.join(groups[prov])}{colon}{label(prov, lang)}"
+        line = f"{sep.join(groups[prov])}{colon}{label('facilities_mixed' if prov == 'mixed' else prov, lang)}"
         if prov == "synthetic":
             line += ("，" if lang == "zh" else ", ") + label("not_real_data", lang)
         lines.append(line)
@@ -117,14 +136,15 @@ def provenance_lines(dataset: Any, lang: str = "zh") -> list[str]:
                     f"Village points: {int(counts.get('real', 0))} real locations, "
                     f"{int(counts['synthetic'])} synthetic"
                 )
+    lines += data_status_lines(dataset, year, lang)
     if "synthetic" in groups:
         lines.append(label("demo_only_warning", lang))
     return lines
 
 
-def provenance_statement(dataset: Any, lang: str = "zh") -> str:
+def provenance_statement(dataset: Any, lang: str = "zh", year: int | None = None) -> str:
     """The provenance lines joined into one sentence (CSV column, CLI line, metadata)."""
-    lines = provenance_lines(dataset, lang)
+    lines = provenance_lines(dataset, lang, year)
     head = label("provenance_statement", lang) + ("：" if lang == "zh" else ": ")
     return head + ("；" if lang == "zh" else "; ").join(lines) + ("。" if lang == "zh" else ".")
 
@@ -172,7 +192,7 @@ def display_gaps(gaps: pd.DataFrame, dataset: Any, lang: str = "zh", *,
     """
     df = gap_display_frame(gaps, lang, numbers="text", labels=labels)
     df = df.rename(columns=display_headers(lang))
-    df[label("dataset_provenance", lang)] = safe_text(provenance_statement(dataset, lang))
+    df[label("dataset_provenance", lang)] = safe_text(provenance_statement(dataset, lang, gaps.attrs.get("year")))
     return df.reset_index(drop=True)
 
 
@@ -218,7 +238,7 @@ def metadata_table(gaps: pd.DataFrame, dataset: Any, lang: str = "zh") -> pd.Dat
         (label("selection", lang), scope),
         (label("inventory_year", lang), _number(gaps.attrs.get("year")) or ""),
         (label("target_id", lang), ", ".join(gaps.attrs.get("target_ids", []))),
-        (label("provenance_statement", lang), provenance_statement(dataset, lang)),
+        (label("provenance_statement", lang), provenance_statement(dataset, lang, gaps.attrs.get("year"))),
     ]
     for name, prov in sorted((getattr(dataset, "layer_provenance", None) or {}).items()):
         rows.append((f"{label('provenance', lang)}: {name}", label(str(prov), lang)))
@@ -259,7 +279,7 @@ def _geojson_bytes(gaps: gpd.GeoDataFrame, dataset: Any, lang: str) -> bytes:
         props = dumps({k: _json_value(v) for k, v in row.items()})
         features.append(f'{{"type":"Feature","properties":{props},"geometry":{geom or "null"}}}')
     head = dumps({"type": "FeatureCollection", "name": _title(gaps, lang),
-                  "provenance": provenance_statement(dataset, lang),
+                  "provenance": provenance_statement(dataset, lang, gaps.attrs.get("year")),
                   "crs_note": "EPSG:4326 (WGS84 lon/lat)"})
     return (head[:-1] + ',"features":[' + ",".join(features) + "]}").encode("utf-8")
 
@@ -350,7 +370,7 @@ def export_bytes(
     rows = _with_totals(gaps, totals)
     return workbook_bytes(
         title=_title(gaps, lang),
-        provenance=provenance_lines(dataset, lang),
+        provenance=provenance_lines(dataset, lang, gaps.attrs.get("year")),
         footer=_short_footer(dataset, lang),
         summary=display_summary(summary, lang),
         raw=gap_display_frame(rows, lang, numbers="raw", labels=labels if lang != "zh" else None),

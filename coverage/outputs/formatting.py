@@ -27,7 +27,8 @@ from layers.glossary import label
 from layers.safecells import FORMULA_PREFIXES, safe_sheet_title, safe_text
 
 __all__ = [
-    "ADDITIVE_UNITS", "EXCEL_FORMATS", "FORMULA_PREFIXES", "STATUS_COLOURS", "action_text", "format_number",
+    "ADDITIVE_UNITS", "EXCEL_FORMATS", "FORMULA_PREFIXES", "STATUS_COLOURS", "action_text", "data_status_text",
+    "format_number",
     "format_shortfall", "format_value", "is_missing", "provenance_text", "safe_sheet_title",
     "shortfall_with_unit",
     "safe_text", "value_format",
@@ -174,3 +175,30 @@ def provenance_text(text: Any, level: str = "township", lang: str = "zh") -> str
         else:
             parts.append(label(part, lang))
     return sep.join(parts)
+
+
+# --------------------------------------------------------------------------- data status
+def data_status_text(status: Any, sources: Any = "", lang: str = "zh") -> str:
+    """A county's facility data status as text: ``真实台账（民政局 2025年提交）``,
+    ``部分为真实台账（…），其余为演示数据（合成）``, ``演示数据（合成，非真实数据）``.
+
+    ``sources`` is ``source@year`` items joined by ``;`` (see
+    :mod:`coverage.outputs.data_status`); a source is user text, shown as written in zh and by
+    the known member unit it names in en. ``""`` for a missing status.
+    """
+    from layers.glossary_inventory import source_label
+
+    if is_missing(status) or not str(status):
+        return ""
+    items = []
+    for item in str(sources or "").split(";"):
+        if not item.strip():
+            continue
+        src, _, year = item.partition("@")
+        items.append(label("data_source_item", lang).format(source=source_label(src, lang), year=year)
+                     if year and year != "None" else source_label(src, lang))
+    sep = "、" if lang == "zh" else "; "
+    if str(status) in ("real", "partial"):
+        key = f"data_status_{status}" + ("" if items else "_nosrc")
+        return label(key, lang).format(sources=sep.join(items))
+    return label("data_status_synthetic", lang)

@@ -32,7 +32,8 @@ GAP_COLUMNS: tuple[str, ...] = (
     "section", "unit_level", "unit_code", "unit_name", "county_code", "county_name", "township_code",
     "township_name", "target_id", "target_label", "row_kind", "n_units_evaluated", "n_units_not_met",
     "required", "actual", "value_format", "shortfall", "shortfall_unit", "action", "status",
-    "is_plan_level", "year", "clause", "source_lines", "provenance", "facility_type", "kind",
+    "is_plan_level", "year", "clause", "source_lines", "provenance", "data_status", "data_sources",
+    "facility_type", "kind",
 )
 
 _EVALUATED = ("met", "not_met")

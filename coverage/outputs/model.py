@@ -15,6 +15,11 @@ rate. Shortfall semantics per rule kind are written down in ``data/targets/READM
 
 The model holds numbers and ids only; :mod:`coverage.outputs.formatting` turns them into
 text (percentages, thousands separators, glossary labels, actions in zh/en).
+
+Every row also carries the facility data status of its county for the evaluated year
+(``data_status``: real / partial / synthetic, ``data_sources``: the submissions its real
+records come from; :mod:`coverage.outputs.data_status`), so each file a county receives says
+whether its numbers rest on its real inventory or on demo data.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.outputs.data_status import city_status, county_data_status
 from coverage.outputs.formatting import ADDITIVE_UNITS, action_text, is_missing, value_format
 from coverage.outputs.gaps import (
     GAP_COLUMNS, _as_str, _empty_gaps, _geoms_of, _num, _per_frame, _single_year, _township_lookup,
@@ -97,6 +103,9 @@ def township_gaps(
     county_names = dict(zip(dataset.counties["code"].astype(str), dataset.counties["name"].astype(str)))
 
     rows = units[units["target_id"].isin(selected) & (units["status"] == "not_met")]
+    # each row carries its county's facility data status (real / partial / demo) for the year
+    per_county = county_data_status(dataset, _single_year(units))
+    city = city_status(per_county)
     records: list[dict[str, Any]] = []
     for r in rows.to_dict("records"):
         level = str(r["unit_level"])
@@ -140,6 +149,8 @@ def township_gaps(
             "clause": _as_str(r.get("clause")),
             "source_lines": _as_str(r.get("source_lines")),
             "provenance": _as_str(r.get("provenance")),
+            "data_status": (per_county.get(cc) or city)["status"],
+            "data_sources": (per_county.get(cc) or city)["sources"],
             "facility_type": ftype or "",
             "kind": _as_str(r.get("kind")),
         }

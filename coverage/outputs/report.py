@@ -219,7 +219,7 @@ def render_report(dataset: Any, result: Any, trend: Any = None, county: str | No
     else:
         title = f"{label('report_title', lang)}: {scope}" + (f" ({year})" if year else "")
 
-    banner = "".join(f"<li>{_e(line)}</li>" for line in provenance_lines(dataset, lang))
+    banner = "".join(f"<li>{_e(line)}</li>" for line in provenance_lines(dataset, lang, year))
     summary = summary_table(result, targets, target=target_ids, county=chosen, year=year)
     s = pd.DataFrame({
         label("target_label", lang): summary["target_id"].map(labels).fillna(summary["target_label"]),
