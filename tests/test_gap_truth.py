@@ -383,11 +383,16 @@ def pages():
 
 
 def _page_texts(lang: str) -> list[str]:
-    from dashapp.pages import map_page, summary_page
+    """Every registered page's layout in ``lang`` (read from Dash's page registry: importing
+    ``dashapp.pages.*`` here would register the pages a second time under another module
+    name) and the target picker's options."""
+    import dash
+
     from dashapp.queries import target_options
 
-    return (_visible(map_page.layout(lang=lang)) + _visible(summary_page.layout(lang=lang))
-            + _visible(target_options(lang)))
+    layouts = [p["layout"](lang=lang) for p in dash.page_registry.values() if callable(p.get("layout"))]
+    assert len(layouts) >= 2  # the map and the summary page
+    return [t for lay in layouts for t in _visible(lay)] + _visible(target_options(lang))
 
 
 def test_scan_pages_and_exports_for_raw_values_and_wrong_language(pages):
