@@ -50,7 +50,7 @@ EDITOR_COUNTY = "331102"
 #: capacities written by the fault phase's edits start above this (the load phase's above 1000)
 FAULT_CAPACITY = 100000
 MAP_OUT = f"{Id.TOWNSHIPS_LAYER.value}.hideout"
-FAC_OUT = f"{Id.FACILITIES_LAYER.value}.data"
+FAC_OUT = f"{Id.PACK_FACILITIES.value}.data"  # the facility layer, packed (dashapp/geopack.py)
 
 
 class Recorder:

@@ -131,3 +131,13 @@ class Id(StrEnum):
     BASEMAP_XYZ = "basemap-xyz"
     SUMMARY_KPIS = "summary-kpis"
     SUMMARY_GO = "summary-go"
+
+    # --- packed layers (dashapp/geopack.py; a clientside callback fills the layer's data)
+    PACK_TOWNSHIPS = "pack-townships"
+    PACK_COUNTIES = "pack-counties"
+    PACK_FACILITIES = "pack-facilities"
+    PACK_AREAS = "pack-service-areas"
+    PACK_UNCOVERED = "pack-uncovered"
+    # --- village view (dashapp/village_view.py)
+    VILLAGE_MARK_LAYER = "village-mark-layer"
+    VILLAGE_PICK = "village-pick"  # pattern-matching id type: {"type": VILLAGE_PICK, "code": …}

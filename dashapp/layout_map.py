@@ -56,7 +56,7 @@ def map_view(lang: str, view: dict[str, Any], hint_layers: dict[str, Any]) -> ht
         _overlay(
             dl.GeoJSON(
                 id=Id.TOWNSHIPS_LAYER,
-                data=queries.township_data(basemap),
+                data=queries.EMPTY_FC,  # from Id.PACK_TOWNSHIPS (geopack, clientside)
                 style={"variable": "covplanMap.townshipStyle"},
                 onEachFeature={"variable": "covplanMap.townshipEach"},
                 hideout=queries.empty_hideout(),
@@ -67,7 +67,7 @@ def map_view(lang: str, view: dict[str, Any], hint_layers: dict[str, Any]) -> ht
         _overlay(
             dl.GeoJSON(
                 id=Id.COUNTIES_LAYER,
-                data=queries.county_data(basemap),
+                data=queries.EMPTY_FC,  # from Id.PACK_COUNTIES
                 style={"variable": "covplanMap.countyStyle"},
                 interactive=False,
                 pane="shadowPane",
@@ -141,6 +141,9 @@ def map_view(lang: str, view: dict[str, Any], hint_layers: dict[str, Any]) -> ht
             dl.LayerGroup(id=Id.BASE_LAYER, children=queries.basemap_tiles(basemap)),
             dl.LayersControl(id=Id.MAP_LAYERS, position="topright", collapsed=True, children=overlays),
             views_access.map_layer(),  # 2SFCA context layer, switched in the 目标 tab
+            # the village picked in the village view (a ring over its point; takes no click)
+            dl.GeoJSON(id=Id.VILLAGE_MARK_LAYER, data=queries.EMPTY_FC, interactive=False,
+                       pointToLayer={"variable": "covplanMap.villageMark"}),
             views_inventory.marker_layer(),
             dl.ScaleControl(position="bottomleft", imperial=False),
         ],
@@ -152,6 +155,12 @@ def map_view(lang: str, view: dict[str, Any], hint_layers: dict[str, Any]) -> ht
             html.Div(t("loading_year", lang), id=Id.MAP_BUSY, className="cp-busy"),
             html.Div(id=Id.TILE_MESSAGE, className="cp-tile-message", **{"data-msg": t("basemap_tile_failed", lang)}),
             dcc.Store(id=Id.STORE_VIEW, data={}),
+            # layers cross the network packed (dashapp/geopack.py) and are unpacked in the browser
+            dcc.Store(id=Id.PACK_TOWNSHIPS, data=queries.packed(queries.township_data(basemap))),
+            dcc.Store(id=Id.PACK_COUNTIES, data=queries.packed(queries.county_data(basemap))),
+            dcc.Store(id=Id.PACK_FACILITIES),
+            dcc.Store(id=Id.PACK_AREAS),
+            dcc.Store(id=Id.PACK_UNCOVERED),
         ],
         id=Id.MAP_WRAP,
         className="cp-mapwrap cp-mode-view",

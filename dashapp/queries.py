@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from dashapp import maps
+from dashapp import geopack, maps
 from dashapp.labels import chapter_label, plan_label, t, target_clause, target_label
 from dashapp.service import get_service
 from dashapp.queries_gaps import gap_table_rows, level_layers
@@ -171,6 +171,11 @@ def county_data(basemap: str) -> dict[str, Any]:
     return get_service().county_display(_datum(basemap))
 
 
+def packed(fc: dict[str, Any]) -> dict[str, Any]:
+    """A layer's GeoJSON as it crosses the network (:mod:`dashapp.geopack`; unpacked in the browser)."""
+    return geopack.pack_cached(fc)
+
+
 def empty_hideout() -> dict[str, Any]:
     return {"status": {}, "tip": {}, "colors": dict(maps.STATUS_COLORS), "county": "", "selected": ""}
 
@@ -227,8 +232,6 @@ class TargetView:
     counts: dict[str, int]
     level: str
     gap_rows: list[dict[str, Any]]
-    service_areas: dict[str, Any] = field(default_factory=lambda: EMPTY_FC)
-    uncovered: dict[str, Any] = field(default_factory=lambda: EMPTY_FC)
     county_hideout: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     city: dict[str, Any] = field(default_factory=dict)
@@ -268,23 +271,40 @@ def target_view(
     result = svc.evaluation(year_i, edits, tg.id)
     layers = level_layers(result, ds, tg, county, selected, lang)
     gap_rows = gap_table_rows(result, ds, targets, tg, county, lang)
-    areas, uncovered = EMPTY_FC, EMPTY_FC
-    if tg.kind == "access":
-        areas, uncovered = svc.access_layers(tg.id, year_i, edits, basemap, lang)
-    elif layers["level"] == "village":
-        uncovered = maps.for_basemap(layers["village_points"], basemap)
     return TargetView(
         hideout=layers["township_hideout"],
         counts=layers["counts"],
         level=layers["level"],
         gap_rows=gap_rows,
-        service_areas=areas,
-        uncovered=uncovered,
         county_hideout=layers["county_hideout"],
         note=layers["note"],
         city=layers["city"],
         server_ms=(time.perf_counter() - t0) * 1000.0,
     )
+
+
+def point_layers(target_id: str | None, county: str | None, year: Any, edits: Sequence[dict[str, Any]],
+                 basemap: str, lang: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(service areas, points)`` of one target, packed (:func:`packed`), in their own response.
+
+    Access targets: the merged service areas and the uncovered people at village points;
+    village targets: the villages coloured by status (code, status, colour; they take no
+    click, so no tooltip text is sent); other targets: two empty layers.
+    """
+    svc = get_service()
+    year_i = svc.year(year)
+    ds, targets = svc.scenario_data(edits, year_i)
+    tg = svc.target(target_id, targets)
+    areas, points = EMPTY_FC, EMPTY_FC
+    if tg.kind == "access":
+        areas, points = svc.access_layers(tg.id, year_i, edits, basemap, lang)
+    else:
+        layers = level_layers(svc.evaluation(year_i, edits, tg.id), ds, tg, county, None, lang)
+        if layers["level"] == "village":  # the tooltip text stays for the static map (exports)
+            feats = [{**f, "properties": {k: v for k, v in f["properties"].items() if k != "label"}}
+                     for f in layers["village_points"]["features"]]
+            points = maps.for_basemap(maps.feature_collection(feats), basemap)
+    return packed(areas), packed(points)
 
 
 def facility_layer_key(types: Sequence[str], year: Any, edits: Sequence[dict[str, Any]], basemap: str,

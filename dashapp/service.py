@@ -27,6 +27,12 @@ from layers._errors import CovplanError
 
 #: scenario name used when the planner has not named the scenario yet
 UNNAMED_SCENARIO: str = "未命名情景"
+#: simplification tolerance of the merged service areas drawn on the map, metres (EPSG:4549);
+#: tests/test_geopack.py checks the drawing stays within it of the computed areas
+AREA_TOLERANCE_M: float = 20.0
+#: bound on the distance between the drawn and the computed service area (either way), metres:
+#: Douglas–Peucker bounds the removed vertices, the merged region drifts a little more (≈ 26 m)
+AREA_DRAWN_WITHIN_M: float = 1.5 * AREA_TOLERANCE_M
 
 
 Edits = Sequence[dict[str, Any]]
@@ -352,7 +358,7 @@ class AppService:
         def merged(frame: gpd.GeoDataFrame) -> dict[str, Any]:
             if frame.empty:
                 return maps.feature_collection([])
-            geom = frame.geometry.to_crs(maps.WORKING_CRS).union_all().simplify(20.0)
+            geom = frame.geometry.to_crs(maps.WORKING_CRS).union_all().simplify(AREA_TOLERANCE_M, preserve_topology=True)
             one = gpd.GeoDataFrame({"label": [text]}, geometry=[geom], crs=maps.WORKING_CRS).to_crs("EPSG:4326")
             return maps.polygon_geojson(one, ["label"], tolerance_m=0.0)
 

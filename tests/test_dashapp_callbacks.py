@@ -23,6 +23,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from dashapp import exports, queries, service
+from dashapp.geopack import unpack
 from dashapp.callbacks import export_cb, map_cb, nav_cb, panel_cb, scenario_cb, siting_cb, summary_cb, workspace_cb
 from dashapp.ids import Id
 from layers.crs import wgs84_to_gcj02
@@ -98,8 +99,14 @@ def with_trigger(prop_id: str, fn, *args):
 
 
 def view_full(store=None, year=2024, county="", selection=None, target=TARGET, lang="zh"):
-    """(township hideout, county hideout, counts, gap rows, areas, points, timing)."""
-    return map_cb.update_target_view(target, county, year, store, selection, "none", lang)
+    """(township hideout, county hideout, counts, gap rows, areas, points, timing): the map
+    callback's outputs and the point layers' (sent packed, decoded here as the browser does)."""
+    from dashapp.geopack import unpack
+
+    hide, county_h, counts, rows, timing = map_cb.update_target_view(target, county, year, store, selection,
+                                                                     "none", lang)
+    areas, points = map_cb.update_point_layers(target, county, year, store, "none", lang)
+    return hide, county_h, counts, rows, unpack(areas), unpack(points), timing
 
 
 def view(store=None, year=2024, county="", selection=None, target=TARGET, lang="zh"):
@@ -162,14 +169,16 @@ def test_english_labels_and_links():
 def test_gap_row_click_zooms_to_the_unit_and_selects_it():
     rows = view()[2]
     cell = {"rowId": rows[0]["row_id"], "colId": "unit_name"}
-    viewport, selection = map_cb.zoom_to_gap_row(cell, rows)
+    viewport, selection, mark = map_cb.zoom_to_gap_row(cell, rows)
     assert viewport["bounds"] == rows[0]["bounds"] and viewport["transition"] == "flyToBounds"
     assert selection == {"township_code": rows[0]["unit_code"], "facility_id": None}
-    assert map_cb.zoom_to_gap_row({"rowId": "nope"}, rows) == (no_update, no_update)
+    assert mark["features"] == []  # a township row rings no village
+    assert map_cb.zoom_to_gap_row({"rowId": "nope"}, rows) == (no_update, no_update, no_update)
 
 
 def test_facility_layer_and_legend_follow_the_chosen_types():
     base, added, key = map_cb.update_facilities(["child_home"], 2024, None, "none", None, "zh")
+    base = unpack(base)  # sent packed (dashapp/geopack.py), decoded as the browser does
     assert sorted(f["properties"]["facility_id"] for f in base["features"]) == ["F001", "F002", "F009"]
     assert added["features"] == []
     legend = workspace_cb.legend(["child_home"], "demo_child_home_per_township", None, [], "zh")
@@ -181,13 +190,13 @@ def test_facility_layer_and_legend_follow_the_chosen_types():
     assert [f["properties"]["facility_id"] for f in again[1]["features"]] == ["APP-001"]
     closed, _ = scenario_cb.close_selected(1, {"facility_id": "F002"}, store, 2024, "zh")
     after_close = map_cb.update_facilities(["child_home"], 2024, closed, "none", key, "zh")
-    assert sorted(f["properties"]["facility_id"] for f in after_close[0]["features"]) == ["F001", "F009"]
+    assert sorted(f["properties"]["facility_id"] for f in unpack(after_close[0])["features"]) == ["F001", "F009"]
     assert map_cb.choose_target("childcare_slots_per_1000", "zh")[0] == ["childcare"]
-    shifted = map_cb.update_facilities(["child_home"], 2024, None, "amap", None, "zh")[0]
+    shifted = unpack(map_cb.update_facilities(["child_home"], 2024, None, "amap", None, "zh")[0])
     f0 = next(f for f in shifted["features"] if f["properties"]["facility_id"] == "F001")
     g0 = next(f for f in base["features"] if f["properties"]["facility_id"] == "F001")
     lon, lat = wgs84_to_gcj02(*g0["geometry"]["coordinates"])
-    assert f0["geometry"]["coordinates"] == pytest.approx([lon, lat], abs=1e-6)
+    assert f0["geometry"]["coordinates"] == pytest.approx([lon, lat], abs=1.1e-5)  # both sent at 1e-5°
 
 
 # ------------------------------------------------------------------------------ scenario mode
@@ -507,11 +516,11 @@ def test_basemaps_and_county_zoom(monkeypatch):
     tiles, towns, counties, note = map_cb.change_basemap("amap", "zh")
     assert "autonavi" in tiles[0].url and "GCJ-02" in note
     plain = service.get_service().township_display("none")
-    a = towns["features"][0]["geometry"]["coordinates"][0][0]
+    a = unpack(towns)["features"][0]["geometry"]["coordinates"][0][0]  # sent packed, at 1e-5°
     b = plain["features"][0]["geometry"]["coordinates"][0][0]
-    assert [round(v, 6) for v in wgs84_to_gcj02(*b)] == pytest.approx(a, abs=2e-6)
+    assert [round(v, 6) for v in wgs84_to_gcj02(*b)] == pytest.approx(a, abs=6e-6)
     tiles, towns, _, note = map_cb.change_basemap("none", "zh")
-    assert tiles == [] and towns is plain and note == ""  # offline: nothing fetched, nothing to say
+    assert tiles == [] and towns is queries.packed(plain) and note == ""  # offline: nothing fetched, nothing to say
     # 天地图 without any key asks for one; a key typed in the browser is used (letters and digits only)
     tiles, _, _, note = map_cb.change_basemap("tianditu", "zh", "", "")
     assert tiles == [] and "天地图密钥" in note
@@ -521,7 +530,7 @@ def test_basemaps_and_county_zoom(monkeypatch):
     # a custom XYZ server: http(s) with {z}/{x}/{y} only; every tile layer reports failed tiles
     url = "http://10.1.2.3/tiles/{z}/{x}/{y}.png"
     tiles, towns, _, note = map_cb.change_basemap("xyz", "zh", "", url)
-    assert [tl.url for tl in tiles] == [url] and towns is plain and note == ""
+    assert [tl.url for tl in tiles] == [url] and towns is queries.packed(plain) and note == ""
     assert tiles[0].eventHandlers["tileerror"] == {"variable": "covplanMap.tileError"}
     for bad in ("javascript:alert(1)//{z}{x}{y}", "http://x/{z}/{x}.png", "http://x/<{z}/{x}/{y}>"):
         tiles, _, _, note = map_cb.change_basemap("xyz", "zh", "", bad)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, callback, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, no_update
 
 from dashapp import queries, views
 from dashapp.ids import Id
@@ -18,8 +18,6 @@ from layers._errors import CovplanError
     Output(Id.COUNTIES_LAYER, "hideout"),
     Output(Id.STATUS_COUNTS, "children"),
     Output(Id.GAP_TABLE, "rowData"),
-    Output(Id.SERVICE_AREAS_LAYER, "data"),
-    Output(Id.UNCOVERED_LAYER, "data"),
     Output(Id.MAP_TIMING, "children"),
     Input(Id.TARGET, "value"),
     Input(Id.COUNTY, "value"),
@@ -38,15 +36,33 @@ def update_target_view(target_id: str, county: str, year: Any, scenario: Any, se
         view = queries.target_view(target_id, county or None, year, edits,
                                    Selection.from_json(selection).township_code, basemap, lang)
     except CovplanError as exc:
-        return (no_update, no_update, views.message(views.error_text(exc, lang), ok=False), no_update,
-                no_update, no_update, "")
+        return (no_update, no_update, views.message(views.error_text(exc, lang), ok=False), no_update, "")
     timing = f"{t('server_time_ms', lang)}: {view.server_ms:.0f}"
-    return (view.hideout, view.county_hideout, views.level_summary(view, lang), view.gap_rows,
-            view.service_areas, view.uncovered, timing)
+    return (view.hideout, view.county_hideout, views.level_summary(view, lang), view.gap_rows, timing)
 
 
 @callback(
-    Output(Id.FACILITIES_LAYER, "data"),
+    Output(Id.PACK_AREAS, "data"),
+    Output(Id.PACK_UNCOVERED, "data"),
+    Input(Id.TARGET, "value"),
+    Input(Id.COUNTY, "value"),
+    Input(Id.YEAR, "value"),
+    Input(Id.STORE_SCENARIO, "data"),
+    Input(Id.BASEMAP, "value"),
+    State(Id.STORE_LANG, "data"),
+)
+def update_point_layers(target_id: str, county: str, year: Any, scenario: Any, basemap: str, lang: str) -> tuple:
+    """Service areas and uncovered people (access targets) or villages by status (village
+    targets), packed, in a response of their own (the colours never wait for them)."""
+    try:
+        edits = list(ScenarioState.from_json(scenario).edits)
+        return queries.point_layers(target_id, county or None, year, edits, basemap, normalise_lang(lang))
+    except CovplanError:
+        return no_update, no_update
+
+
+@callback(
+    Output(Id.PACK_FACILITIES, "data"),
     Output(Id.EDITS_LAYER, "data"),
     Output(Id.STORE_FACILITY_KEY, "data"),
     Input(Id.FACILITY_TYPES, "value"),
@@ -61,8 +77,8 @@ def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap
     """Facility markers of the chosen types (base or scenario); the legend is
     ``workspace_cb.legend``.
 
-    The (large, clustered) base layer is resent only when what it shows changes: a click
-    that adds a facility updates the small layer of scenario additions alone.
+    The (large) base layer is resent, packed (:mod:`dashapp.geopack`), only when what it shows
+    changes: a click that adds a facility updates the small layer of scenario additions alone.
     """
     lang = normalise_lang(lang)
     try:
@@ -73,13 +89,20 @@ def update_facilities(types: list[str] | None, year: Any, scenario: Any, basemap
         return no_update, no_update, no_update
     if key == shown_key:
         return no_update, added, no_update
-    return base, added, key
+    return queries.packed(base), added, key
+
+
+for _pack, _layer in ((Id.PACK_TOWNSHIPS, Id.TOWNSHIPS_LAYER), (Id.PACK_COUNTIES, Id.COUNTIES_LAYER),
+                      (Id.PACK_FACILITIES, Id.FACILITIES_LAYER), (Id.PACK_AREAS, Id.SERVICE_AREAS_LAYER),
+                      (Id.PACK_UNCOVERED, Id.UNCOVERED_LAYER)):  # unpacked in the browser
+    clientside_callback(ClientsideFunction(namespace="covplan_pack", function_name="unpack"),
+                        Output(_layer, "data"), Input(_pack, "data"))
 
 
 @callback(
     Output(Id.BASE_LAYER, "children"),
-    Output(Id.TOWNSHIPS_LAYER, "data"),
-    Output(Id.COUNTIES_LAYER, "data"),
+    Output(Id.PACK_TOWNSHIPS, "data"),
+    Output(Id.PACK_COUNTIES, "data"),
     Output(Id.BASEMAP_NOTE, "children"),
     Input(Id.BASEMAP, "value"),
     State(Id.STORE_LANG, "data"),
@@ -94,8 +117,8 @@ def change_basemap(basemap: str, lang: str, key: str | None = None, xyz: str | N
 
     lang = normalise_lang(lang)
     basemap = basemap if basemap in queries.BASEMAPS else "none"
-    return (basemaps.tiles(basemap, key, xyz), queries.township_data(basemap), queries.county_data(basemap),
-            basemaps.note(basemap, key, xyz, lang))
+    return (basemaps.tiles(basemap, key, xyz), queries.packed(queries.township_data(basemap)),
+            queries.packed(queries.county_data(basemap)), basemaps.note(basemap, key, xyz, lang))
 
 
 @callback(
@@ -117,18 +140,26 @@ def choose_target(target_id: str, lang: str) -> tuple:
 @callback(
     Output(Id.MAP, "viewport"),
     Output(Id.STORE_SELECTION, "data", allow_duplicate=True),
+    Output(Id.VILLAGE_MARK_LAYER, "data"),
     Input(Id.GAP_TABLE, "cellClicked"),
     State(Id.GAP_TABLE, "rowData"),
     prevent_initial_call=True,
 )
 def zoom_to_gap_row(cell: dict | None, rows: list[dict] | None) -> tuple:
-    """A click on a gap-table row zooms the map to that unit and selects it."""
+    """A click on a gap-table row zooms the map to that unit and selects its township; a
+    village row flies to the village and rings its point (the village view)."""
+    from dashapp import village_view
+
     row = queries.find_row(rows or [], (cell or {}).get("rowId"))
     if row is None or not row.get("bounds"):
-        return no_update, no_update
-    selection = Selection(township_code=row.get("township_id") or None)
+        return no_update, no_update, no_update
+    selection = Selection(township_code=row.get("township_id") or None).to_json()
+    code = str(row.get("row_id", "")).rsplit("|", 1)[-1]
+    focus = village_view.village_focus(code) if row.get("level") == "village" else None
+    if focus is not None:
+        return focus[0], selection, focus[1]
     return ({"bounds": row["bounds"], "transition": "flyToBounds", "options": {"padding": [30, 30]}},
-            selection.to_json())
+            selection, village_view.empty_mark())
 
 
 @callback(
