@@ -77,4 +77,9 @@ WORKSPACE_TERMS: dict[str, dict[str, str]] = {
     "projection": {"zh": "外推至2025年", "en": "Projection to 2025"},
     "summary_click_hint": {"zh": "点击县（市、区）柱形图打开该县地图；点击下表中的目标打开该目标的地图。",
                            "en": "Click a county bar to open its map; click a target in the table to open its map."},
+    # --- village view (dashapp/village_view.py)
+    "villages_lacking": {"zh": "未达标的村（社区）", "en": "Villages lacking it"},
+    "villages_lacking_count": {"zh": "{target}：本乡镇{total}个村（社区）中{n}个未达标或无数据",
+                               "en": "{target}: {n} of the township's {total} villages not met or without data"},
+    "village_pick_hint": {"zh": "在地图上定位该村（社区）", "en": "Show this village on the map"},
 }

@@ -218,6 +218,14 @@
                 interactive: false, className: "cp-uncovered"
             });
         },
+        /* the village picked in the village view: a ring over its point (takes no click) */
+        villageMark: function (feature, latlng) {
+            var code = safeClass(feature.properties.code);
+            return L.circleMarker(latlng, {
+                pane: "tooltipPane", radius: 11, fill: false, color: "#000000", weight: 3, interactive: false,
+                className: "cp-village-mark cp-vmark-" + code
+            });
+        },
         proposalPoint: function (feature, latlng) {
             var box = document.createElement("div");
             box.className = "cp-ring";

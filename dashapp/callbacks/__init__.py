@@ -14,5 +14,6 @@ from dashapp.callbacks import (  # noqa: F401
     scenario_cb,
     siting_cb,
     summary_cb,
+    village_cb,
     workspace_cb,
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Input, Output, State, callback, no_update
 
-from dashapp import queries_detail, views, views_workspace, workspace
+from dashapp import queries_detail, village_view, views, views_workspace, workspace
 from dashapp.ids import Id
 from dashapp.labels import normalise_lang, t
 from dashapp.state import ScenarioState, Selection
@@ -49,7 +49,11 @@ def show_selection(selection: Any, year: Any, _map_done: Any, mode: str, scenari
             detail = queries_detail.township_detail(sel.township_code, year, edits, lang)
             if detail is not None:
                 chart = workspace.trend_figure(target, sel.township_code, lang)
-                return views_workspace.with_trend(views.township_panel(detail, lang), chart), True, True
+                panel = views_workspace.with_trend(views.township_panel(detail, lang), chart)
+                # a village target: the township's villages lacking it (the village view)
+                k = 3 if chart is not None else 2  # after the heading, county and trend chart
+                return [*panel[:k], *village_view.section(target, sel.township_code, year, edits, lang),
+                        *panel[k:]], True, True
         summary = workspace.target_summary(target, county, year, edits, lang)
     except CovplanError as exc:
         return [views.message(views.error_text(exc, lang), ok=False)], True, True

@@ -312,3 +312,56 @@ def test_print_the_jingning_atlas(browser, app_url, artifacts, tmp_path):
     if bm.mode.startswith("BGR"):
         arr = arr[..., [2, 1, 0]]
     _write_png(artifacts / "atlas-page-2.png", np.ascontiguousarray(arr[..., :3]))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["1280x720", "1920x1080"])
+def test_village_view_lists_the_lacking_villages_and_flies_to_one(browser, app_url, artifacts, size):
+    """Task: pick a village target, open a township, see its villages lacking the facility
+    (computed here with the coverage API), click one: the map flies there and rings it; a
+    village row of the gap list does the same."""
+    from coverage.targets import evaluate, load_targets
+    from layers.load import load_dataset
+
+    target = "child_home_every_village"
+    ds = load_dataset()
+    res = evaluate(ds, [t for t in load_targets() if t.id == target], ds.latest_year)
+    v = res.units[res.units["unit_level"] == "village"]
+    lacking = v[v["status"].isin(["not_met", "no_data"])]
+    town = lacking["township_code"].astype(str).value_counts().index[0]  # the township lacking most
+    want = set(lacking.loc[lacking["township_code"].astype(str) == town, "unit_code"].astype(str))
+    assert want
+    ctx, page = new_page(browser, *size)
+    try:
+        page.goto(f"{app_url}/?lang=zh&target={target}")
+        wait_ready(page)
+        lat, lon = interior_points()[town]
+        xy = page.evaluate("""([lat, lon]) => { const m = window.covplanMap.map,
+            b = m.getContainer().getBoundingClientRect(), p = m.latLngToContainerPoint([lat, lon]);
+            return [b.left + p.x, b.top + p.y]; }""", [lat, lon])
+        page.mouse.click(*xy)
+        page.wait_for_selector(f"#side-panel h3[data-township='{town}']", timeout=WAIT_MS)
+        page.wait_for_selector("#side-panel tr.cp-village-row", timeout=WAIT_MS)
+        listed = set(page.eval_on_selector_all("#side-panel tr.cp-village-row", "els => els.map(e => e.dataset.village)"))
+        assert listed == want
+        first = page.locator("#side-panel tr.cp-village-row").first
+        code = first.get_attribute("data-village")
+        first.locator("button").click()
+        page.wait_for_selector(f".cp-vmark-{code}", state="attached", timeout=WAIT_MS)
+        page.wait_for_function("() => window.covplanMap.map.getZoom() >= 13", timeout=WAIT_MS)
+        page.wait_for_timeout(1200)
+        vil = ds.villages.set_index("code").loc[code].geometry
+        at = page.evaluate("""([lat, lon]) => { const m = window.covplanMap.map, p = m.latLngToContainerPoint([lat, lon]),
+            s = m.getSize(); return [p.x, p.y, s.x, s.y]; }""", [vil.y, vil.x])
+        assert 0 <= at[0] <= at[2] and 0 <= at[1] <= at[3], "the village is in view"
+        page.screenshot(path=str(artifacts / f"village-view-{size[0]}x{size[1]}.png"))
+        # a village row of the gap list (the first one shown) flies to that village too
+        ids = page.eval_on_selector_all("#gap-table .ag-center-cols-container .ag-row",
+                                        "els => els.map(e => e.getAttribute('row-id'))")
+        row_id = next(i for i in ids if i and "|village|" in i and not i.endswith(code))
+        other = row_id.rsplit("|", 1)[-1]
+        page.locator(f"#gap-table .ag-center-cols-container .ag-row[row-id='{row_id}'] .ag-cell").first.click()
+        page.wait_for_selector(f".cp-vmark-{other}", state="attached", timeout=WAIT_MS)
+        assert page.locator(f".cp-vmark-{code}").count() == 0  # one village ringed at a time
+        page.screenshot(path=str(artifacts / f"village-row-{size[0]}x{size[1]}.png"))
+    finally:
+        ctx.close()
