@@ -166,8 +166,9 @@ def _decorate(fmap: Any, title: str, types: list[str], lang: str) -> None:
 
     root = fmap.get_root()
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
-    root.script.add_child(folium.Element(
-        f"L.control.scale({{metric: true, imperial: false, maxWidth: 160}}).addTo({fmap.get_name()});"))
+    from coverage.outputs.offline import metric_scale
+
+    metric_scale(fmap)  # a child of the map: a root script would run before the map exists
     rows = []
     for e in legend_entries(types, lang):
         radius = "50%" if e["kind"] == "symbol" else "0"

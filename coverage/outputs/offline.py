@@ -13,7 +13,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
-__all__ = ["VENDOR", "data_url", "inline_leaflet"]
+__all__ = ["VENDOR", "data_url", "inline_leaflet", "metric_scale"]
 
 VENDOR: Path = Path(__file__).resolve().parent / "vendor" / "leaflet"
 
@@ -28,4 +28,30 @@ def inline_leaflet(fmap: Any) -> Any:
     """Make a ``folium.Map`` load only the inlined Leaflet (no CDN); returns the map."""
     fmap.default_js = [("leaflet", data_url("leaflet.js", "text/javascript"))]
     fmap.default_css = [("leaflet_css", data_url("leaflet.css", "text/css"))]
+    return fmap
+
+
+def metric_scale(fmap: Any, max_width: int = 160) -> Any:
+    """Add a metric-only scale bar (km/m, no miles) to a ``folium.Map``; returns the map.
+
+    A child of the map, so its script runs after the map exists (a script added to the
+    page's root would run first and abort the whole map script).
+    """
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class MetricScale(MacroElement):
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "L.control.scale({metric: true, imperial: false, maxWidth: {{ this.max_width }}})"
+            ".addTo({{ this._parent.get_name() }});"
+            "{% endmacro %}"
+        )
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._name = "MetricScale"
+            self.max_width = int(max_width)
+
+    MetricScale().add_to(fmap)
     return fmap

@@ -30,7 +30,7 @@ from coverage.outputs.formatting import STATUS_COLOURS, action_text, format_valu
 from coverage.outputs.gaps import _year_units, result_units
 from coverage.outputs.levels import map_view
 from coverage.outputs.model import township_gaps
-from coverage.outputs.offline import inline_leaflet
+from coverage.outputs.offline import inline_leaflet, metric_scale
 from layers.glossary import label
 from layers.settings import STORAGE_CRS, WORKING_CRS
 
@@ -171,7 +171,7 @@ def gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict[
         counties = counties[counties["code"].astype(str) == county[0]]
     minx, miny, maxx, maxy = counties.to_crs(STORAGE_CRS).total_bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9,
-                      tiles=None, control_scale=True)
+                      tiles=None, control_scale=False)
     inline_leaflet(fmap)  # offline: Leaflet inlined, no basemap tiles
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     code = county[0] if county else None
@@ -237,6 +237,7 @@ def gap_map_html(dataset: Any, result: Any, target_ids: list[str], labels: dict[
         status_layer(_e(labels.get(tid, tid)), units, key, show=(n == 0),
                      points=shared["points"] if which == "villages" else None).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    metric_scale(fmap)  # km/m, no miles
     return fmap.get_root().render()
 
 

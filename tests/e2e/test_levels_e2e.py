@@ -116,3 +116,42 @@ def test_cli_report_map_draws_offline(browser, tmp_path, artifacts):
         assert blocked == []  # and nothing even tried to leave the machine
     finally:
         context.close()
+
+
+def test_app_static_map_and_report_draw_offline_with_a_metric_scale(browser, tmp_path):
+    """The app's static map download and the CLI report open with the network blocked: the
+    map script runs to the end (polygons drawn, the metric scale bar added after the map)."""
+    from covplan.cli import main
+    from dashapp import exports, service
+
+    service.configure(None)
+    static = tmp_path / "static.html"
+    static.write_text(exports.static_map_html("demo_child_home_per_township", 2024, None, (), None,
+                                              ["child_home"], "zh"), encoding="utf-8")
+    report = tmp_path / "report.html"
+    assert main(["report", "--county", "莲都区", "-o", str(report)]) == 0
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    blocked: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:", "about:", "blob:")):
+            return r.continue_()
+        blocked.append(r.request.url)
+        return r.abort()
+
+    context.route("**/*", route)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(static.as_uri())
+        page.locator("path.leaflet-interactive").first.wait_for(timeout=WAIT_MS)
+        assert page.locator("path.leaflet-interactive").count() >= 173  # every township
+        assert page.locator(".leaflet-control-scale-line").count() == 1  # metres only, no miles
+        page.goto(report.as_uri())
+        frame = page.frame_locator("iframe")
+        frame.locator("path.leaflet-interactive").first.wait_for(timeout=WAIT_MS)
+        assert frame.locator(".leaflet-control-scale-line").count() == 1
+        assert errors == [] and blocked == []
+    finally:
+        context.close()
