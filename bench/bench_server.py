@@ -181,31 +181,10 @@ def audit_edits(st, user: str) -> list[dict]:
 
 
 def integrity(st) -> list[str]:
-    """Problems in the store: overlapping validity, version gaps, audit/batch/record mismatches."""
-    problems = []
-    recs = st.records()
-    for fid, grp in recs.groupby("facility_id"):
-        g = grp.sort_values(["valid_from", "version"])
-        prev_to = None
-        for r in g.itertuples():
-            if prev_to is not None and (prev_to != prev_to or prev_to > r.valid_from):
-                problems.append(f"{fid}: records overlap at {r.valid_from}")
-            prev_to = r.valid_to
-        versions = sorted(g["version"])
-        if versions != list(range(versions[0], versions[0] + len(versions))):
-            problems.append(f"{fid}: version gap {versions}")
-    fids = set(recs["fid"])
-    log = st.audit_log()
-    ok = log[(log["outcome"] == "ok") & (log["action"] == "update")]
-    for r in ok.itertuples():
-        if r.new_fid not in fids or r.old_fid not in fids:
-            problems.append(f"audit {r.audit_id}: record {r.new_fid} or {r.old_fid} missing")
-    b = st.batches()
-    edits = b[b["kind"] == "edit"]
-    n_audit_edit = int(log["batch_id"].isin(edits["batch_id"]).sum())
-    if n_audit_edit != len(edits):
-        problems.append(f"{len(edits)} edit batches but {n_audit_edit} audit rows in them")
-    return problems
+    """Problems in the store (:func:`store.integrity.check_integrity`: spans, versions, audit ↔ records ↔ batches)."""
+    from store.integrity import check_integrity
+
+    return check_integrity(st)
 
 
 def main() -> int:

@@ -4,7 +4,7 @@
 member unit's list against the store (new / changed with match score / missing / rejected) and
 writes it as one batch after confirmation (``--yes`` in scripts). ``covplan export inventory
 --county X --year Y -o X.xlsx`` writes the list in the layout ``submit`` reads.
-``covplan store init|info|batches|history|rollback`` manage the store itself.
+``covplan store init|info|batches|history|check|rollback`` manage the store itself.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--user")
     a.add_argument("--reason", default="")
     a.set_defaults(func=cmd_accept)
+    ssub.add_parser("check", help="integrity check: records, versions, audit rows, batches (exit 1 on a problem)"
+                    ).set_defaults(func=cmd_check)
     r = ssub.add_parser("rollback", help="roll a batch back as a whole")
     r.add_argument("batch_id", type=int)
     r.add_argument("--user")
@@ -190,6 +192,21 @@ def cmd_history(args: argparse.Namespace) -> int:
     for r in df.itertuples():
         print(f"{r.at} {r.user_name} {r.action} {r.year}: {r.old_values} → {r.new_values}  {r.reason}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from store.integrity import check_integrity
+
+    with _store(args) as st:
+        problems = check_integrity(st)
+        name = repr(st)
+    if not problems:
+        print(f"{name}: integrity check passed / 数据完整性检查通过")
+        return 0
+    print(f"{name}: {len(problems)} integrity problem(s) / 数据完整性问题:")
+    for p in problems:
+        print(f"  {p}")
+    return 1
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

@@ -119,7 +119,9 @@ def supersede(conn: Connection, st, rec: dict, year: int, new_values: dict | Non
             raise StoreError(f"status {status!r} must be one of {', '.join(STATUSES)}")
         from shapely import Point
         geom = Point(float(new_values["lon"]), float(new_values["lat"]))
-        row.update(facility_id=rec["facility_id"], valid_from=int(year), valid_to=rec["valid_to"],
+        # int(): a numpy integer would reach SQLite as an 8-byte BLOB, not a number
+        valid_to = None if rec["valid_to"] is None else int(rec["valid_to"])
+        row.update(facility_id=rec["facility_id"], valid_from=int(year), valid_to=valid_to,
                    status=status, version=int(rec["version"]) + 1, batch_id=batch_id,
                    geom=st.t.geom_value(geom))
         new_fid = int(conn.execute(insert(st.t.facilities).values(**row)
