@@ -35,6 +35,7 @@ from layers._errors import CovplanError
 from coverage.targets.rows import RowBlock
 from coverage.targets.index import UnitTables, YearIndex, unit_tables, year_index
 from coverage.targets.index import clear_caches as clear_index_caches
+from coverage.targets.index import drop_dead
 from coverage.targets.rollup import rollup_table, summary_table
 from coverage.targets.spec import PlanTarget, load_targets
 from layers.dataset import Dataset
@@ -119,7 +120,8 @@ def target_block(target: PlanTarget, ctx: EvalContext) -> RowBlock:
     """Rows of one target as a :class:`~coverage.targets.rules.RowBlock`, cached.
 
     Results are cached per (target, dataset object, revision, year): targets are
-    frozen, so an overridden target is a different key.
+    frozen, so an overridden target is a different key. The dataset is held weakly: a
+    miss drops the results of datasets that no longer exist.
     """
     key = (target, id(ctx.dataset), ctx.dataset.revision, ctx.year)
     with _LOCK:
@@ -129,6 +131,7 @@ def target_block(target: PlanTarget, ctx: EvalContext) -> RowBlock:
             return hit[1]
     block = _compute(target, ctx)
     with _LOCK:
+        drop_dead(_RESULTS)  # results of datasets that no longer exist (older revisions)
         _RESULTS[key] = (weakref.ref(ctx.dataset), block)
         while len(_RESULTS) > _MAX_RESULTS:
             _RESULTS.popitem(last=False)

@@ -367,10 +367,24 @@ _YEARS: OrderedDict[tuple, tuple[weakref.ref, YearIndex]] = OrderedDict()
 _LOCK = threading.RLock()
 
 
+def drop_dead(cache: OrderedDict) -> int:
+    """Remove the entries whose dataset is gone (caller holds the cache's lock); return how many.
+
+    Entries hold their dataset weakly and their value strongly: without this, the values of
+    datasets that no longer exist (older store revisions, scenario copies) would stay until
+    the LRU pushes them out, and a long-running server would grow to the LRU's size.
+    """
+    dead = [k for k, (ref, _) in cache.items() if ref() is None]
+    for k in dead:
+        del cache[k]
+    return len(dead)
+
+
 def _cached(cache: OrderedDict, key: tuple, ds: Dataset, build):
     """LRU lookup keyed on (id(ds), revision, …); a weak reference guards against id reuse.
 
-    Thread-safe (the Dash server evaluates from several threads).
+    Thread-safe (the Dash server evaluates from several threads). A miss first drops the
+    entries of datasets that no longer exist.
     """
     with _LOCK:
         hit = cache.get(key)
@@ -379,6 +393,7 @@ def _cached(cache: OrderedDict, key: tuple, ds: Dataset, build):
             return hit[1]
     value = build()
     with _LOCK:
+        drop_dead(cache)
         cache[key] = (weakref.ref(ds), value)
         while len(cache) > _MAX_CACHED:
             cache.popitem(last=False)

@@ -7,7 +7,9 @@ it changed — once per request (kept on ``flask.g``, so a request sees one revi
 throughout). The service's caches are keyed by ``(id(dataset), dataset.revision, …)`` and
 emptied when the revision moves, so an edit saved through one worker is seen by every other
 worker on its next request, and memory holds the current dataset's results only; the
-workers share nothing else.
+workers share nothing else. The evaluation caches of ``coverage.targets`` hold their
+dataset weakly and drop the entries of datasets that are gone on their next miss, so an
+older revision's results go with its dataset (tests/test_server_memory.py).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class StoreAppService(AppService):
     def __init__(self, store: Any, data_dir: Path | None = None, targets_dir: Path | None = None) -> None:
         super().__init__(data_dir, targets_dir)
         self.store = store
-        self._datasets = LRU(2)
+        self._datasets = LRU(1)  # the current revision's dataset only (a request keeps its own on g)
         self._revision: int | None = None
         self._revision_lock = threading.Lock()
 
