@@ -71,6 +71,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # bad URL syntax or a missing driver
         raise StoreError(f"cannot use store {describe(url)}: {exc}") from exc
+    event.listen(engine, "do_connect", _application_name)
+    return engine
+
+
+def _application_name(_dialect, _rec, _cargs, cparams) -> None:
+    """Name each PostgreSQL session after its process (``pg_stat_activity.application_name``
+    = ``covplan pid N``, N read when the connection opens, so after a fork too): a DBA — or the
+    server's fault test — sees which server worker holds a transaction or waits on a lock.
+    A name in the URL (``?application_name=…``) wins."""
+    cparams.setdefault("application_name", f"covplan pid {os.getpid()}")
