@@ -227,6 +227,7 @@ def main() -> int:
         t0 = time.perf_counter()
         srv.start()
         start_s = time.perf_counter() - t0
+        mem_boot = srv.memory_kib()  # before any user: the app, dataset and caches of an idle worker
         # warm-up: one pass over the targets in every worker's cache is not guaranteed; a short burst
         rec_warm = Recorder()
         warm_deadline = time.monotonic() + 20
@@ -273,7 +274,10 @@ def main() -> int:
                                       for k, v in rec.summary().items()
                                       if k in baseline and v.get("p50_ms") and baseline[k].get("p50_ms")},
             "load_average_start_end": [round(load_avg_start[0], 1), round(os.getloadavg()[0], 1)],
+            "memory_kib_server_started": mem_boot,
             "memory_kib_start": mem_start, "memory_kib_end": mem_end,
+            "memory_workers_mib_start_end_max": [round(mem_start["workers"] / 1024), round(mem_end["workers"] / 1024),
+                                                 round(max(mem_samples, default=0) / 1024)],
             "memory_workers_kib_samples": mem_samples,
             "edits_sent": len(editor.sent), "edits_ok": len(sent_ok), "audit_rows": len(audited),
             "audit_matches_sent": sorted((e["fid"], e["capacity"]) for e in sent_ok)

@@ -74,6 +74,8 @@ NUMERIC_RANGES: dict[str, tuple[float, float]] = {
 }
 #: deepest nesting of tables/arrays a scenario document may have (a scenario needs 3)
 MAX_DEPTH: int = 8
+#: largest scenario TOML read or saved (500 edits, the app's cap, take about 100 KB)
+MAX_SCENARIO_BYTES: int = 1024 * 1024
 
 _short = reprlib.Repr()
 _short.maxstring = 60
@@ -89,34 +91,24 @@ def _range_problem(key: str, value: float) -> str | None:
 
 
 def depth_problem(doc: Any, limit: int = MAX_DEPTH) -> str | None:
-    """A message when ``doc`` nests tables/lists deeper than ``limit`` (checked without recursion)."""
-    stack = [(doc, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, Mapping):
-            children = value.values()
-        elif isinstance(value, (list, tuple)):
-            children = value
-        else:
-            continue
-        if depth >= limit:
-            return f"nested more than {limit} levels deep"
-        stack.extend((c, depth + 1) for c in children)
-    return None
+    """A message naming the key when ``doc`` nests tables/lists deeper than ``limit``
+    (checked without recursion; :func:`layers.toml_guard.nesting_problem`)."""
+    from layers.toml_guard import nesting_problem
+
+    return nesting_problem(doc, limit)
 
 
 def loads_toml(text: str, source: str) -> dict[str, Any]:
-    """Parse scenario TOML text; every failure (syntax, nesting) is a :class:`ScenarioError`."""
+    """Parse scenario TOML text; every failure (syntax, size over :data:`MAX_SCENARIO_BYTES`,
+    nesting, naming the key) is a :class:`ScenarioError` naming ``source``."""
+    from layers.toml_guard import TomlLimitError, loads_guarded
+
     try:
-        doc = tomllib.loads(text)
+        return loads_guarded(text, max_bytes=MAX_SCENARIO_BYTES, max_depth=MAX_DEPTH)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from exc
-    except RecursionError as exc:
-        raise ScenarioError(f"{source}: not a scenario: nested too deeply") from exc
-    problem = depth_problem(doc)
-    if problem:
-        raise ScenarioError(f"{source}: not a scenario: {problem}")
-    return doc
+    except TomlLimitError as exc:
+        raise ScenarioError(f"{source}: not a scenario: {exc}") from exc
 
 
 #: a county (6), township (9) or village (12 digit) code
@@ -451,6 +443,10 @@ def load_scenario(path: str | Path) -> Scenario:
     if not path.is_file():
         raise ScenarioError(f"{source}: scenario file not found")
     suffix = path.suffix.lower()
+    size = path.stat().st_size
+    if size > MAX_SCENARIO_BYTES:  # refused before reading it
+        raise ScenarioError(f"{source}: not a scenario: {size:,} bytes, above the limit of "
+                            f"{MAX_SCENARIO_BYTES:,} bytes")
     try:
         if suffix == ".toml":
             doc = loads_toml(path.read_bytes().decode("utf-8"), source)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from scenarios._errors import ScenarioError
 from scenarios._toml import dumps
-from scenarios.model import Scenario, load_scenario
+from scenarios.model import Scenario, load_scenario, loads_toml
 
 #: the scenarios package folder: nothing is ever written outside it
 SCENARIOS_ROOT: Path = Path(__file__).resolve().parent
@@ -156,7 +155,7 @@ def save_scenario(
         raise ScenarioError(f"{dest}: a saved scenario of that name exists")
     text = scenario_to_toml(scenario)
     # the text must read back to the same scenario before anything is replaced
-    Scenario.from_dict(tomllib.loads(text), source=str(dest))
+    Scenario.from_dict(loads_toml(text, str(dest)), source=str(dest))  # size and nesting limits too
     _atomic_write(dest, text)
     return dest
 

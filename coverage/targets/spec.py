@@ -287,13 +287,27 @@ def _load_files(files: list[Path]) -> list[PlanTarget]:
     return sorted(out, key=lambda t: t.id)
 
 
+#: largest target file read (the embedded ones are under 2 KB; issue #14: hostile files)
+MAX_TARGET_BYTES: int = 64 * 1024
+#: deepest nesting of tables/arrays in a target file (the embedded ones need 3)
+MAX_TARGET_DEPTH: int = 8
+
+
 def parse_target_file(path: str | Path) -> PlanTarget:
-    """Read and validate one target file (see :func:`load_targets`)."""
+    """Read and validate one target file (see :func:`load_targets`).
+
+    A file over :data:`MAX_TARGET_BYTES` or nesting deeper than :data:`MAX_TARGET_DEPTH` is
+    refused before it is parsed, naming the file (and the key).
+    """
+    from layers.toml_guard import TomlLimitError, read_guarded
+
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_guarded(path, max_bytes=MAX_TARGET_BYTES, max_depth=MAX_TARGET_DEPTH)
     except tomllib.TOMLDecodeError as exc:
         raise TargetSpecError(f"{path.name}: TOML syntax error: {exc}") from exc
+    except TomlLimitError as exc:
+        raise TargetSpecError(f"{path.name}: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise TargetSpecError(f"{path.name}: cannot read the file: {exc}") from exc
     target = target_from_dict(raw, where=path.name)

@@ -5,19 +5,20 @@ user can overwrite another's scenario, whatever name they choose. The owner may 
 scenario read-only (``shared``); others then see it in the open list as ``owner/name`` and
 can open it into their own session, and saving it again stores their own copy.
 The scenario is kept as the same TOML text ``covplan scenario`` reads, checked by loading
-it back before it is written.
+it back (with the scenario file limits: ``scenarios.model.MAX_SCENARIO_BYTES`` and nesting)
+before it is written and whenever it is opened.
 """
 
 from __future__ import annotations
 
 import time
-import tomllib
 from typing import Any
 
 import sqlalchemy as sa
 
 from dashapp.server.roles import AccessDenied, Actor
 from scenarios._errors import ScenarioError
+from scenarios.model import loads_toml
 from scenarios.store import scenario_to_toml, validate_name
 from store.server_schema import user_scenarios
 
@@ -71,7 +72,8 @@ class UserScenarios:
 
         stem = validate_name(name)
         text = scenario_to_toml(scenario)
-        Scenario.from_dict(tomllib.loads(text), source=f"<{owner}/{stem}>")  # reads back before it is kept
+        # reads back before it is kept, within the file limits (size, nesting: ScenarioError naming it)
+        Scenario.from_dict(loads_toml(text, f"{owner}/{stem}"), source=f"{owner}/{stem}")
         now = time.time()
         key = (user_scenarios.c.owner == owner) & (user_scenarios.c.name == stem)
         with self.engine.begin() as con:
@@ -92,7 +94,7 @@ class UserScenarios:
                 user_scenarios.c.owner == owner, user_scenarios.c.name == stem)).first()
         if row is None or (owner != user and not row.shared):
             raise ScenarioError(f"saved scenario {owner}/{stem}: not found (or not shared with {user})")
-        return Scenario.from_dict(tomllib.loads(row.toml), source=f"<{owner}/{stem}>")
+        return Scenario.from_dict(loads_toml(row.toml, f"{owner}/{stem}"), source=f"{owner}/{stem}")
 
     def set_shared(self, owner: str, name: str, shared: bool) -> None:
         stem = validate_name(name)
