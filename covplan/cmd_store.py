@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     h = ssub.add_parser("history", help="audit history of one facility")
     h.add_argument("facility_id")
     h.set_defaults(func=cmd_history)
-    a = ssub.add_parser("accept", help="write a scenario's new facilities as planned (one batch)")
+    a = ssub.add_parser("accept", help="write a scenario as planned: new facilities, planned changes (one batch)")
     a.add_argument("scenario", type=Path, help="scenario .toml")
     a.add_argument("--year", type=int, help="year the planned facilities start (default: the scenario's)")
     a.add_argument("--user")
@@ -225,6 +225,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
         out = accept_scenario(st, sc, user=_user(args), year=args.year, reason=args.reason)
     print(f"batch {out['batch_id']}: {len(out['planned'])} planned facilities / 规划设施 "
           f"({', '.join(out['planned'])})")
+    for ch in out["changes"]:
+        print(f"  planned change / 规划调整 {ch['facility_id']}: {ch['old']} → {ch['new']}")
     for e in out["skipped"]:
-        print(f"  not written (edit of an existing facility) / 未写入: {e}")
+        print(f"  not written (not a facility edit) / 未写入: {e}")
     return 0

@@ -206,7 +206,8 @@ def county_provenance(year: int) -> list[tuple[str, str]]:
 
 
 def accept(scenario_json: dict, year: int | None) -> tuple[str, str, dict]:
-    """Write the session's scenario additions as planned facilities (store.accept)."""
+    """Write the session's scenario as a planned batch: additions as planned facilities, changes of
+    existing ones as planned changes (store.accept); every county touched must be the user's."""
     from scenarios import Scenario
     from scenarios._errors import ScenarioError
     from store.accept import accept_scenario
@@ -221,6 +222,13 @@ def accept(scenario_json: dict, year: int | None) -> tuple[str, str, dict]:
         adds = [e for e in edits if e.get("op") == "add_facility"]
         counties = {locate(st.units(), float(e["lon"]), float(e["lat"])).get("county_code")
                     for e in adds if e.get("lon") is not None and e.get("lat") is not None}
+        # planned changes of existing facilities: the county of the facility's record in the store
+        from store.accept import CHANGE_OPS
+
+        for e in edits:
+            if e.get("op") in CHANGE_OPS and e.get("facility_id"):
+                recs = st.records(facility_id=str(e["facility_id"]))
+                counties |= set(recs["county_code"].astype(str))
         if not all(may_edit_county(c) for c in counties):
             st.write_audit(user=current_user(), action="accept_scenario", outcome="forbidden",
                            reason=f"county rights (scenario {name})")
@@ -230,7 +238,7 @@ def accept(scenario_json: dict, year: int | None) -> tuple[str, str, dict]:
         return "invalid", str(exc), {"problems": exc.problems}
     except (StoreError, ScenarioError) as exc:
         return "error", str(exc), {}
-    text = f"{len(out['planned'])} · batch {out['batch_id']}"
+    text = f"{len(out['planned'])} · 规划调整 / planned changes {len(out['changes'])} · batch {out['batch_id']}"
     if out["skipped"]:
-        text += f" · 未写入的修改 / not written: {len(out['skipped'])}"
+        text += f" · 未写入（非设施修改）/ not written (not facility edits): {len(out['skipped'])}"
     return "accepted", text, out

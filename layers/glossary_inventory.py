@@ -37,6 +37,8 @@ INVENTORY_TERMS: dict[str, dict[str, str]] = {
     "inv_action_delete": {"zh": "删除", "en": "Deleted"},
     "inv_action_close": {"zh": "关闭", "en": "Closed"},
     "inv_action_rollback": {"zh": "撤销批次", "en": "Batch rolled back"},
+    "inv_action_plan_update": {"zh": "规划调整", "en": "Planned change"},
+    "inv_action_plan_close": {"zh": "规划关闭", "en": "Planned closure"},
     "inv_submit": {"zh": "报送台账（预览后写入批次）", "en": "Submit a list (preview, then write a batch)"},
     "inv_submit_upload": {"zh": "选择 .xlsx / .csv 台账", "en": "Choose an .xlsx / .csv list"},
     "inv_submit_source": {"zh": "报送单位", "en": "Submitting unit"},
@@ -50,8 +52,11 @@ INVENTORY_TERMS: dict[str, dict[str, str]] = {
     "inv_missing": {"zh": "名单中缺失（是否已关闭？）", "en": "Missing from the list (closed?)"},
     "inv_rejected": {"zh": "拒绝", "en": "Rejected"},
     "accept_scenario": {"zh": "采纳情景：写入规划设施", "en": "Accept: write as planned facilities"},
-    "accept_scenario_confirm": {"zh": "确认将本情景新增/升级的设施写入设施库（状态：规划中）？",
-                                "en": "Write this scenario's facilities to the store as planned?"},
+    "accept_scenario_confirm": {"zh": "确认采纳本情景？新增设施写入设施库（状态：规划中）；对现有设施的升级、"
+                                      "托位调整和关闭记为规划调整（不改变现状台账，可整批撤销）。",
+                                "en": "Accept this scenario? New facilities are written as planned; upgrades, "
+                                      "capacity changes and closures of existing ones are recorded as planned "
+                                      "changes (the current inventory is unchanged; the batch can be rolled back)."},
     "accept_scenario_done": {"zh": "已写入规划设施批次", "en": "Planned-facility batch written"},
     # member units that submit lists (store.sources.SOURCES keys, by their English ids)
     "source_civil_affairs": {"zh": "民政", "en": "Civil affairs"},

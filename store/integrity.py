@@ -16,8 +16,9 @@ Rules
   ``version`` = old ``version`` + 1, new ``valid_from`` = the audit's year, old ``valid_to``
   ≤ that year (a later edit of an earlier year may end it sooner);
 * no half-written batch: an applied batch holds exactly the records its audit rows created,
-  and its counts agree with them (``n_new`` = creates, ``n_changed`` = updates, ``n_closed``
-  = closes + deletes); a migration batch counts its facilities;
+  and its counts agree with them (``n_new`` = creates, ``n_changed`` = updates + planned
+  updates, ``n_closed`` = closes + deletes + planned closures); a migration batch counts its
+  facilities;
 * a rolled-back batch left no record behind and names an existing rollback batch with one
   audit row per change undone;
 * ``store_meta.revision`` is a whole number ≥ 1.
@@ -187,7 +188,7 @@ def check_integrity(st) -> list[str]:
         if held != created.get(bid, set()):
             bad(f"batch {bid} ({b.kind}): holds records {sorted(held)[:5]}… but its audit rows created "
                 f"{sorted(created.get(bid, set()))[:5]}… (half-written)")
-        counts = (n["create"], n["update"], n["close"] + n["delete"])
+        counts = (n["create"], n["update"] + n["plan_update"], n["close"] + n["delete"] + n["plan_close"])
         if counts != (int(b.n_new), int(b.n_changed), int(b.n_closed)):
             bad(f"batch {bid} ({b.kind}): counts new/changed/closed {int(b.n_new)}/{int(b.n_changed)}/"
                 f"{int(b.n_closed)} but audit rows {counts[0]}/{counts[1]}/{counts[2]}")

@@ -233,13 +233,64 @@ def test_accepting_a_scenario_writes_planned_facilities(store):
     ], year=2024)
     n_open = len(store.facilities(2025))
     out = accept_scenario(store, sc, user="规划科", year=2025)
-    assert len(out["planned"]) == 1 and [e["op"] for e in out["skipped"]] == ["upgrade_facility"]
+    assert len(out["planned"]) == 1 and out["skipped"] == []
+    assert out["changes"] == [{"facility_id": home["facility_id"], "op": "upgrade_facility", "action": "plan_update",
+                               "county_code": home["county_code"], "old": {"tier": "basic"},
+                               "new": {"tier": "demonstration"}}]
     planned = store.facilities(2025, statuses=("planned",))
     assert list(planned["name"]) == ["规划儿童之家"] and planned["provenance"].iloc[0] == "derived"
     assert planned["township_code"].iloc[0] == vil["township_code"]
     assert len(store.facilities(2025)) == n_open            # planned ones are not evaluated
     assert len(store.facilities(2024, statuses=None)) == len(load_dataset().facilities_for(2024))
+    # the upgrade is a planned change: in the batch and the home's history, not in the inventory
+    assert store.facilities(2025).set_index("facility_id").loc[home["facility_id"], "tier"] == "basic"
+    last = store.history(home["facility_id"]).iloc[-1]
+    assert (last["action"], last["year"], last["batch_id"]) == ("plan_update", 2025, out["batch_id"])
+    assert last["new_values"] == {"tier": "demonstration"}
     with pytest.raises(StoreError, match="already accepted"):
         accept_scenario(store, sc, user="规划科", year=2025)
     store.rollback(out["batch_id"], user="规划科")
     assert store.facilities(2025, statuses=("planned",)).empty
+
+
+def test_accepting_carries_closures_and_capacities_as_planned_changes(store):
+    from scenarios import Scenario
+    from store.accept import accept_scenario, planned_changes
+    from store.integrity import check_integrity
+
+    df = store.facilities(2024)
+    cc = df[df["type"] == "childcare"].sort_values("facility_id")
+    a, b = cc.iloc[0], cc.iloc[1]
+    n_audit, n_batches = len(store.audit_log()), len(store.batches())
+    sc = Scenario.from_edits("调整", [
+        {"op": "set_capacity", "facility_id": a["facility_id"], "capacity": int(a["capacity"]) + 20},
+        {"op": "close_facility", "facility_id": b["facility_id"]},
+        {"op": "scale_population", "county": "331102", "factor": 1.1},
+    ], year=2024)
+    out = accept_scenario(store, sc, user="规划科", year=2026)
+    assert out["planned"] == [] and [s["op"] for s in out["skipped"]] == ["scale_population"]
+    assert [(c["facility_id"], c["action"], c["old"], c["new"]) for c in out["changes"]] == [
+        (a["facility_id"], "plan_update", {"capacity": float(a["capacity"])}, {"capacity": float(a["capacity"]) + 20}),
+        (b["facility_id"], "plan_close", {"status": "open"}, {"status": "closed"})]
+    batch = store.batches().set_index("batch_id").loc[out["batch_id"]]
+    assert (batch["kind"], batch["year"], batch["n_new"], batch["n_changed"], batch["n_closed"]) == ("scenario", 2026, 0, 1, 1)
+    assert len(store.audit_log()) == n_audit + 2 and len(store.batches()) == n_batches + 1
+    # the inventory of 2026 is the current one: both facilities open, capacity unchanged
+    now = store.facilities(2026).set_index("facility_id")
+    assert now.loc[a["facility_id"], "capacity"] == a["capacity"] and b["facility_id"] in now.index
+    plan = planned_changes(store, 2026)
+    assert sorted(plan["action"]) == ["plan_close", "plan_update"] and planned_changes(store, 2025).empty
+    assert check_integrity(store) == []
+    with pytest.raises(StoreError, match="already accepted for 2026"):
+        accept_scenario(store, sc, user="规划科", year=2026)
+    # a planned change of a facility that has no record in the chosen year is refused, nothing written
+    store.delete(b["facility_id"], 2027, expected_version=int(b["version"]), user="甲")
+    later = Scenario.from_edits("关闭", [{"op": "close_facility", "facility_id": b["facility_id"]}], year=2024)
+    with pytest.raises(ValidationFailed) as err:
+        accept_scenario(store, later, user="规划科", year=2027)
+    assert err.value.problems == [f"{b['facility_id']}: no record in 2027 to plan a change of / 该年度无此设施"]
+    store.rollback(out["batch_id"], user="规划科")
+    assert planned_changes(store).empty and check_integrity(store) == []
+    with pytest.raises(StoreError, match="neither adds nor changes"):
+        accept_scenario(store, Scenario.from_edits("空", [{"op": "scale_population", "county": "331102",
+                                                           "factor": 1.1}], year=2024), user="规划科")
