@@ -89,14 +89,21 @@ def test_accepting_the_session_scenario(app_store):
     from layers import load_dataset
 
     vil = load_dataset().villages.iloc[40]
+    fac = app_store.facilities(2024)
+    cc = fac[fac["type"] == "childcare"].sort_values("facility_id").iloc[0]
     scenario = {"name": "会话情景", "edits": [
         {"op": "add_facility", "type": "childcare", "capacity": 60, "lon": vil.geometry.x, "lat": vil.geometry.y,
-         "name": "规划托育园", "facility_id": "APP-1"}]}
+         "name": "规划托育园", "facility_id": "APP-1"},
+        {"op": "set_capacity", "facility_id": cc["facility_id"], "capacity": int(cc["capacity"]) + 10}]}
     outcome, text, out = inventory.accept(scenario, 2024)
     assert outcome == "accepted", text
+    assert text == f"1 · 规划调整 / planned changes 1 · batch {out['batch_id']}"
     planned = app_store.facilities(2024, statuses=("planned",))
     assert list(planned["name"]) == ["规划托育园"] and planned["capacity"].iloc[0] == 60
     assert app_store.batches().iloc[-1]["kind"] == "scenario"
+    # the capacity change is a planned change in the facility's history, its record unchanged
+    assert app_store.facilities(2024).set_index("facility_id").loc[cc["facility_id"], "capacity"] == cc["capacity"]
+    assert [h["action"] for h in inventory.history(cc["facility_id"])][-1] == "plan_update"
 
 
 def test_submitting_a_list_in_the_app(app_store, tmp_path):
