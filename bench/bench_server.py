@@ -8,14 +8,16 @@ time out after 60 s; the script stops by itself and stops what it started.
 
 Load phase (``--users 20 --duration 120``): viewers switch targets (the map callback),
 counties and facility types, and open facility records; one county editor saves a capacity
-edit about every 1.5 s through ``POST /api/facilities/<id>``. Reported: p50/p95/max latency
-per kind of request, errors, requests per second, server memory (master + workers RSS) after
-warm-up and at the end, and the store's audit rows of the editor against the edits sent.
+edit about every 5 s (``--edit-every``) through ``POST /api/facilities/<id>``. Reported:
+p50/p95/max latency per kind of request, errors, requests per second, server memory (master +
+workers RSS) idle after start, after warm-up, every 5 s and at the end, and the store's audit
+rows of the editor against the edits sent.
 
 Fault phase (``--fault``, default on): the editor saves edits back to back; the worker that
 holds the editor's connection (``/readyz`` names its pid) is killed with SIGKILL while an edit
 is in flight. The other workers keep serving; the in-flight edit is either fully in the
-store (record, batch, audit row) or not at all; the store passes an integrity check.
+store (record, batch, audit row) or not at all; the store passes ``store.integrity``'s check.
+(tests/test_server_fault.py checks the same deterministically, the edit held in its transaction.)
 
     python bench/bench_server.py [--users 20] [--duration 120] [--workers 3] [--out bench/results]
 
