@@ -111,6 +111,9 @@ def test_editing_a_tier_flips_the_township_and_persists(store_app, browser, arti
         page.locator("#inv-save").click()
         page.wait_for_selector("#inv-message .cp-ok", timeout=WAIT_MS)
         page.wait_for_selector(f"path.cp-code-{code}.cp-status-met", timeout=WAIT_MS)
+        # the history is refreshed by its own callback after the save: wait for it (under load it lags)
+        page.wait_for_function(f"() => (document.querySelector('#inv-history') || {{}}).innerText"
+                               f"?.includes({REASON!r})", timeout=WAIT_MS)
         assert REASON in page.locator("#inv-history").inner_text()
         # reload: the change comes back from the store
         page.reload()
