@@ -133,6 +133,11 @@ def search_options(query: Any, year: Any, lang: str, limit: int = 20) -> list[di
     return out
 
 
+#: length of the flight to a search result, seconds (Leaflet's default of 1–3 s re-lays every
+#: symbol each frame and kept the details panel waiting; bench/bench_browser.py "search")
+FLY_S: float = 0.25
+
+
 def search_pick(value: Any, year: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(viewport, selection)`` to fly to and select the chosen search result, or None.
 
@@ -147,10 +152,11 @@ def search_pick(value: Any, year: Any) -> tuple[dict[str, Any], dict[str, Any]] 
         return None
     if kind == "township":
         d = hit.as_dict()
-        viewport = {"bounds": d["bounds"], "transition": "flyToBounds", "options": {"padding": [40, 40]}}
+        viewport = {"bounds": d["bounds"], "transition": "flyToBounds",
+                    "options": {"padding": [40, 40], "duration": FLY_S}}
         selection = {"township_code": hit.key}
     else:
-        viewport = {"center": [hit.lat, hit.lon], "zoom": 14, "transition": "flyTo"}
+        viewport = {"center": [hit.lat, hit.lon], "zoom": 14, "transition": "flyTo", "options": {"duration": FLY_S}}
         selection = {"township_code": hit.township_code}
         if kind == "facility":
             selection["facility_id"] = hit.key

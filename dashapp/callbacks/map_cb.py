@@ -23,7 +23,7 @@ from layers._errors import CovplanError
     Input(Id.COUNTY, "value"),
     Input(Id.YEAR, "value"),
     Input(Id.STORE_SCENARIO, "data"),
-    Input(Id.STORE_SELECTION, "data"),
+    State(Id.STORE_SELECTION, "data"),  # a new selection only moves the outline (clientside, below)
     Input(Id.BASEMAP, "value"),
     State(Id.STORE_LANG, "data"),
 )
@@ -39,6 +39,21 @@ def update_target_view(target_id: str, county: str, year: Any, scenario: Any, se
         return (no_update, no_update, views.message(views.error_text(exc, lang), ok=False), no_update, "")
     timing = f"{t('server_time_ms', lang)}: {view.server_ms:.0f}"
     return (view.hideout, view.county_hideout, views.level_summary(view, lang), view.gap_rows, timing)
+
+
+# a selection outlines its township in the browser: no evaluation, no gap rows resent, and the
+# details panel (which waits for the map's response when one is pending) starts at once
+clientside_callback(
+    """function (sel, hideout) {
+        var h = Object.assign({}, hideout || {});
+        h.selected = (sel && sel.township_code) || "";
+        return h;
+    }""",
+    Output(Id.TOWNSHIPS_LAYER, "hideout", allow_duplicate=True),
+    Input(Id.STORE_SELECTION, "data"),
+    State(Id.TOWNSHIPS_LAYER, "hideout"),
+    prevent_initial_call=True,
+)
 
 
 @callback(
